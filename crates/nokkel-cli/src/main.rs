@@ -1,0 +1,40 @@
+//! The `nokkel` command.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod id;
+
+/// Nøkkel: an open national electronic ID.
+#[derive(Debug, Parser)]
+#[command(name = "nokkel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with national identity numbers.
+    #[command(subcommand)]
+    Id(id::IdCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Id(cmd) => id::run(cmd),
+    }
+}

@@ -1,0 +1,1 @@
+//! Norwegian business days and the expected delivery date of an activation letter.

@@ -1,0 +1,14 @@
+//! Nøkkel's protocol rules, shared by the authenticator app and the identity server.
+//!
+//! Everything here is pure: no I/O, no async, no ambient time or randomness. Callers pass
+//! a [`clock::Clock`] (or a timestamp) and an RNG, so tests control both.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod activation_code;
+pub mod calendar;
+pub mod clock;
+pub mod error;
+pub mod id_number;
+
+pub use error::Error;
