@@ -1,0 +1,4 @@
+//! The Nøkkel identity server as a library: HTTP app, services and store.
+#![forbid(unsafe_code)]
+
+pub mod store;
