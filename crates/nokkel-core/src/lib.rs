@@ -10,5 +10,6 @@ pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod id_number;
+pub mod random;
 
 pub use error::Error;
