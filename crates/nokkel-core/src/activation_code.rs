@@ -1,12 +1,468 @@
 //! Activation codes: the 15-character code printed in an activation letter.
+//!
+//! A code is 15 symbols of Crockford's base32 alphabet (`0-9 A-Z` without `I L O U`):
+//! 14 random symbols (70 bits) and one check symbol, shown as three groups of five
+//! (`ABCDE-FGHJK-MNPQ7`).
+//!
+//! # The check symbol
+//!
+//! Crockford's own check symbol is computed mod 37 and needs five extra symbols (`* ~ $ = U`)
+//! that do not belong in a letter people type from. Instead the check symbol is one
+//! Reed–Solomon-style parity symbol over GF(32), so it stays inside the 32-symbol alphabet:
+//! each symbol's value `s_i` (its index in the alphabet) is an element of GF(2⁵) (polynomial
+//! `x⁵ + x² + 1`), position `i` (0–14) has weight `αⁱ` with `α = x`, and a code is valid when
+//!
+//! ```text
+//! Σ αⁱ · s_i = 0   (in GF(32), i = 0..=14)
+//! ```
+//!
+//! The check symbol is `s_14 = α⁻¹⁴ · Σ_{i<14} αⁱ · s_i`. Because GF(32) is a field and the
+//! fifteen weights are distinct and non-zero:
+//!
+//! - a single substitution at position `i` changes the sum by `αⁱ · e` with `e ≠ 0`, which is
+//!   never zero: **every single substitution is detected**;
+//! - swapping different symbols `a` and `b` at positions `i ≠ j` changes the sum by
+//!   `(αⁱ + αʲ) · (a + b)`, never zero: **every transposition is detected**, adjacent or not.
+//!
+//! The tests check both statements exhaustively over all error patterns (the check is
+//! linear, so detection depends only on the error, not on the code).
 
+use std::fmt;
+
+use rand_core::{CryptoRng, RngCore};
 use thiserror::Error;
 
-/// Why a string is not a valid activation code.
+/// Number of symbols in a code.
+pub const CODE_LENGTH: usize = 15;
+/// Number of random symbols (the rest is the check symbol).
+const RANDOM_SYMBOLS: usize = CODE_LENGTH - 1;
+/// Symbols per displayed group.
+const GROUP: usize = 5;
+
+/// Crockford's base32 alphabet; a symbol's value is its index.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// GF(32) reduction polynomial x⁵ + x² + 1 (primitive, so x generates all 31 non-zero
+/// elements).
+const POLY: u8 = 0b10_0101;
+
+/// `EXP[i] = αⁱ` for i in 0..31.
+const EXP: [u8; 31] = {
+    let mut table = [0u8; 31];
+    let mut value: u8 = 1;
+    let mut i = 0;
+    while i < 31 {
+        table[i] = value;
+        value <<= 1;
+        if value & 0b10_0000 != 0 {
+            value ^= POLY;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// `LOG[v] = i` with `αⁱ = v`, for non-zero v (`LOG[0]` is unused).
+const LOG: [u8; 32] = {
+    let mut table = [0u8; 32];
+    let mut i = 0;
+    while i < 31 {
+        table[EXP[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Product in GF(32).
+fn gf_mul(a: u8, b: u8) -> u8 {
+    if a == 0 || b == 0 {
+        return 0;
+    }
+    EXP[(usize::from(LOG[usize::from(a)]) + usize::from(LOG[usize::from(b)])) % 31]
+}
+
+/// `Σ αⁱ · s_i` over the given symbol values (positions from 0).
+fn syndrome(values: &[u8]) -> u8 {
+    values
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (i, &s)| acc ^ gf_mul(EXP[i % 31], s))
+}
+
+/// The check symbol value for the first 14 symbol values.
+fn check_value(random: &[u8]) -> u8 {
+    // α⁻¹⁴ = α¹⁷.
+    gf_mul(syndrome(random), EXP[31 - RANDOM_SYMBOLS])
+}
+
+/// The value of a symbol as a user may type it: case-insensitive, `O` read as `0`, `I` and
+/// `L` as `1`. `None` for anything else (including `U`).
+fn symbol_value(c: char) -> Option<u8> {
+    let c = match c.to_ascii_uppercase() {
+        'O' => '0',
+        'I' | 'L' => '1',
+        other => other,
+    };
+    let byte = u8::try_from(c).ok()?;
+    ALPHABET
+        .iter()
+        .position(|&a| a == byte)
+        .and_then(|p| u8::try_from(p).ok())
+}
+
+/// Characters users put between groups; they carry no meaning.
+fn is_separator(c: char) -> bool {
+    c == '-' || c.is_whitespace()
+}
+
+/// A well-formed activation code (right length, alphabet and check symbol).
+///
+/// It is a secret: `Debug` is redacted, there is no `Display`, and
+/// [`ActivationCode::expose_secret`] is the one way to read it (to hash it, print it in the
+/// letter, or encode it in the letter's QR code).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ActivationCode {
+    /// The 15 canonical upper-case symbols.
+    symbols: String,
+}
+
+/// Why a string is not a valid activation code. Messages never contain the code.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ActivationCodeError {
-    /// Placeholder until the parser lands.
-    #[error("activation code is not valid")]
-    Invalid,
+    /// Not 15 symbols once spaces and dashes are removed.
+    #[error("an activation code has 15 characters, found {found}")]
+    WrongLength {
+        /// How many symbols were found (spaces and dashes not counted).
+        found: usize,
+    },
+    /// A character outside the code's alphabet.
+    #[error("character {} of the activation code is not allowed", position + 1)]
+    InvalidCharacter {
+        /// Index of the offending character in the input, counted in characters from 0
+        /// (spaces and dashes included), so a form can highlight it.
+        position: usize,
+    },
+    /// The check symbol does not match: almost certainly a typo.
+    #[error("the activation code is not correct; check it for typos")]
+    CheckSymbol,
+}
+
+impl ActivationCodeError {
+    /// A short, stable code for APIs and the app: `wrong_length`, `invalid_character` or
+    /// `typo`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActivationCodeError::WrongLength { .. } => "wrong_length",
+            ActivationCodeError::InvalidCharacter { .. } => "invalid_character",
+            ActivationCodeError::CheckSymbol => "typo",
+        }
+    }
+}
+
+impl ActivationCode {
+    /// A fresh random code: 14 uniformly random symbols (70 bits) and the check symbol.
+    pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut bytes = [0u8; RANDOM_SYMBOLS];
+        rng.fill_bytes(&mut bytes);
+        // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
+        let mut values = [0u8; CODE_LENGTH];
+        for (value, byte) in values.iter_mut().zip(bytes) {
+            *value = byte & 0b1_1111;
+        }
+        values[RANDOM_SYMBOLS] = check_value(&values[..RANDOM_SYMBOLS]);
+        Self::from_values(&values)
+    }
+
+    /// Parses a code as a user typed it.
+    ///
+    /// Case-insensitive; spaces, other whitespace and dashes are ignored anywhere; `O` is read
+    /// as `0` and `I`/`L` as `1` (Crockford's rule). `U` and every other character are
+    /// invalid. Errors are reported in this order: the first invalid character, then the
+    /// length, then the check symbol.
+    pub fn parse(input: &str) -> Result<Self, ActivationCodeError> {
+        let mut values = Vec::with_capacity(CODE_LENGTH);
+        for (position, c) in input.chars().enumerate() {
+            if is_separator(c) {
+                continue;
+            }
+            let value =
+                symbol_value(c).ok_or(ActivationCodeError::InvalidCharacter { position })?;
+            values.push(value);
+        }
+        if values.len() != CODE_LENGTH {
+            return Err(ActivationCodeError::WrongLength {
+                found: values.len(),
+            });
+        }
+        if syndrome(&values) != 0 {
+            return Err(ActivationCodeError::CheckSymbol);
+        }
+        Ok(Self::from_values(&values))
+    }
+
+    /// The 15 canonical upper-case symbols without separators, e.g. for hashing.
+    pub fn expose_secret(&self) -> &str {
+        &self.symbols
+    }
+
+    /// The code in three groups of five joined by dashes: `ABCDE-FGHJK-MNPQ7`.
+    pub fn grouped(&self) -> String {
+        format_partial(&self.symbols)
+    }
+
+    fn from_values(values: &[u8]) -> Self {
+        let symbols = values
+            .iter()
+            .map(|&v| char::from(ALPHABET[usize::from(v & 0b1_1111)]))
+            .collect();
+        Self { symbols }
+    }
+}
+
+impl fmt::Debug for ActivationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ActivationCode(***)")
+    }
+}
+
+/// Normalises partial user input for display while typing.
+///
+/// Upper-cases, maps look-alikes (`O`→`0`, `I`/`L`→`1`), drops separators and characters
+/// that can never be part of a code (such as `U`), keeps at most 15 symbols and joins groups
+/// of five with `-`. A trailing dash is never added: `"abcde"` gives `"ABCDE"`, `"abcdef"`
+/// gives `"ABCDE-F"`. Used by the app's input field; the result still has to pass
+/// [`ActivationCode::parse`].
+pub fn format_partial(input: &str) -> String {
+    let mut out = String::with_capacity(CODE_LENGTH + 2);
+    let symbols = input
+        .chars()
+        .filter_map(symbol_value)
+        .take(CODE_LENGTH)
+        .map(|v| char::from(ALPHABET[usize::from(v)]));
+    for (i, symbol) in symbols.enumerate() {
+        if i > 0 && i % GROUP == 0 {
+            out.push('-');
+        }
+        out.push(symbol);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn code(seed: u64) -> ActivationCode {
+        ActivationCode::generate(&mut StdRng::seed_from_u64(seed))
+    }
+
+    fn values(code: &ActivationCode) -> Vec<u8> {
+        code.expose_secret()
+            .chars()
+            .map(|c| symbol_value(c).unwrap())
+            .collect()
+    }
+
+    fn from_values_unchecked(values: &[u8]) -> String {
+        values
+            .iter()
+            .map(|&v| char::from(ALPHABET[usize::from(v)]))
+            .collect()
+    }
+
+    #[test]
+    fn field_tables_are_consistent() {
+        // α generates every non-zero element exactly once (the polynomial is primitive).
+        let mut seen = [false; 32];
+        for &e in &EXP {
+            assert!(!seen[usize::from(e)]);
+            seen[usize::from(e)] = true;
+        }
+        assert!(!seen[0]);
+        // Multiplication is associative, commutative and has inverses.
+        for a in 1..32u8 {
+            assert!((1..32u8).any(|b| gf_mul(a, b) == 1));
+            for b in 0..32u8 {
+                assert_eq!(gf_mul(a, b), gf_mul(b, a));
+                assert_eq!(gf_mul(a, 1), a);
+                for c in 0..32u8 {
+                    assert_eq!(gf_mul(gf_mul(a, b), c), gf_mul(a, gf_mul(b, c)));
+                    // Distributive over addition (xor).
+                    assert_eq!(gf_mul(a, b ^ c), gf_mul(a, b) ^ gf_mul(a, c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_single_substitution_pattern_is_detected() {
+        for position in 0..CODE_LENGTH {
+            for error in 1..32u8 {
+                let mut pattern = [0u8; CODE_LENGTH];
+                pattern[position] = error;
+                assert_ne!(syndrome(&pattern), 0, "position {position} error {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_transposition_pattern_is_detected() {
+        // Swapping a and b at positions i and j adds a+b at both positions.
+        for i in 0..CODE_LENGTH {
+            for j in i + 1..CODE_LENGTH {
+                for error in 1..32u8 {
+                    let mut pattern = [0u8; CODE_LENGTH];
+                    pattern[i] = error;
+                    pattern[j] = error;
+                    assert_ne!(syndrome(&pattern), 0, "positions {i},{j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_substitution_and_adjacent_swap_of_real_codes_is_caught() {
+        for seed in 0..20 {
+            let code = code(seed);
+            let original = values(&code);
+            assert_eq!(
+                ActivationCode::parse(code.expose_secret()),
+                Ok(code.clone())
+            );
+            for position in 0..CODE_LENGTH {
+                for replacement in 0..32u8 {
+                    if replacement == original[position] {
+                        continue;
+                    }
+                    let mut typo = original.clone();
+                    typo[position] = replacement;
+                    assert_eq!(
+                        ActivationCode::parse(&from_values_unchecked(&typo)),
+                        Err(ActivationCodeError::CheckSymbol)
+                    );
+                }
+                if position + 1 < CODE_LENGTH && original[position] != original[position + 1] {
+                    let mut swapped = original.clone();
+                    swapped.swap(position, position + 1);
+                    assert_eq!(
+                        ActivationCode::parse(&from_values_unchecked(&swapped)),
+                        Err(ActivationCodeError::CheckSymbol)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn generated_codes_have_the_documented_shape() {
+        let code = code(1);
+        let canonical = code.expose_secret();
+        assert_eq!(canonical.len(), 15);
+        assert!(canonical.bytes().all(|b| ALPHABET.contains(&b)));
+        let grouped = code.grouped();
+        assert_eq!(grouped.len(), 17);
+        assert_eq!(grouped.replace('-', ""), canonical);
+        assert_eq!(&grouped[5..6], "-");
+        assert_eq!(&grouped[11..12], "-");
+        assert_ne!(code.expose_secret(), self::code(2).expose_secret());
+    }
+
+    #[test]
+    fn parsing_is_tolerant() {
+        let code = code(3);
+        let canonical = code.expose_secret().to_owned();
+        let variants = [
+            code.grouped(),
+            canonical.to_lowercase(),
+            code.grouped().to_lowercase(),
+            format!("  {}  ", code.grouped().replace('-', " ")),
+            canonical.replace('0', "o").replace('1', "l"),
+            canonical.replace('0', "O").replace('1', "I"),
+            canonical.chars().flat_map(|c| [c, '-']).collect(),
+        ];
+        for variant in variants {
+            assert_eq!(ActivationCode::parse(&variant), Ok(code.clone()));
+        }
+    }
+
+    #[test]
+    fn errors_are_told_apart_and_never_contain_the_code() {
+        let code = code(4);
+        let canonical = code.expose_secret();
+        let cases = [
+            (
+                canonical[..14].to_owned(),
+                ActivationCodeError::WrongLength { found: 14 },
+            ),
+            (
+                format!("{canonical}0"),
+                ActivationCodeError::WrongLength { found: 16 },
+            ),
+            (String::new(), ActivationCodeError::WrongLength { found: 0 }),
+            (
+                format!("{}U{}", &canonical[..3], &canonical[4..]),
+                ActivationCodeError::InvalidCharacter { position: 3 },
+            ),
+            (
+                format!("{}-{}!", &canonical[..5], &canonical[5..14]),
+                ActivationCodeError::InvalidCharacter { position: 15 },
+            ),
+            (
+                format!("ø{}", &canonical[1..]),
+                ActivationCodeError::InvalidCharacter { position: 0 },
+            ),
+        ];
+        for (input, expected) in cases {
+            let err = ActivationCode::parse(&input).unwrap_err();
+            assert_eq!(err, expected, "{input}");
+            assert!(!err.to_string().contains(&canonical[..5]));
+        }
+        let mut typo = values(&code);
+        typo[7] ^= 1;
+        let err = ActivationCode::parse(&from_values_unchecked(&typo)).unwrap_err();
+        assert_eq!(err, ActivationCodeError::CheckSymbol);
+        assert_eq!(err.code(), "typo");
+        assert_eq!(
+            ActivationCodeError::WrongLength { found: 1 }.code(),
+            "wrong_length"
+        );
+        assert_eq!(
+            ActivationCodeError::InvalidCharacter { position: 1 }.code(),
+            "invalid_character"
+        );
+        assert_eq!(
+            ActivationCodeError::InvalidCharacter { position: 1 }.to_string(),
+            "character 2 of the activation code is not allowed"
+        );
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let code = code(5);
+        let debug = format!("{code:?}");
+        assert_eq!(debug, "ActivationCode(***)");
+        assert!(!format!("{:?}", Some(code.clone())).contains(code.expose_secret()));
+    }
+
+    #[test]
+    fn format_partial_groups_while_typing() {
+        assert_eq!(format_partial(""), "");
+        assert_eq!(format_partial("abcde"), "ABCDE");
+        assert_eq!(format_partial("abcdef"), "ABCDE-F");
+        assert_eq!(format_partial("ab cd-ef"), "ABCDE-F");
+        assert_eq!(format_partial("oil"), "011");
+        assert_eq!(format_partial("AuB!"), "AB");
+        assert_eq!(
+            format_partial("abcdefghjkmnpqrstvwxyz"),
+            "ABCDE-FGHJK-MNPQR"
+        );
+        let code = code(6);
+        assert_eq!(format_partial(code.expose_secret()), code.grouped());
+        assert_eq!(
+            format_partial(&code.grouped().to_lowercase()),
+            code.grouped()
+        );
+    }
 }
