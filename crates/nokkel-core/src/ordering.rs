@@ -1,0 +1,249 @@
+//! Who may order an activation letter, and what happens to a second order.
+//!
+//! The rules from the source documents: only people without an account; from the calendar
+//! year they turn 13; only with a valid address in the population register, and the letter
+//! goes only to that address. The decision is made here, from plain facts, so that it is
+//! written once and tested without a database.
+//!
+//! A second order while a valid letter is outstanding sends nothing until the person would
+//! be pointed to support (see [`crate::calendar::contact_support_from`]); from then on a
+//! new letter is sent and the outstanding one is revoked, since it was probably lost.
+
+use time::Date;
+
+use crate::calendar::{contact_support_from, Destination};
+use crate::id_number::{turns_age_by_year, MIN_ORDER_AGE};
+
+/// How many wrong activation codes lock a letter.
+pub const MAX_WRONG_CODES: u32 = 5;
+
+/// Days an activation letter is valid by default (the public pages say 60 days).
+pub const LETTER_VALIDITY_DAYS: u32 = 60;
+
+/// The person's address in the population register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredAddress {
+    /// An address in Norway.
+    Domestic,
+    /// An address in another country.
+    Abroad,
+    /// No address on record.
+    None,
+}
+
+/// What the register and the store say about the person who orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderFacts {
+    /// Birth date from the population register.
+    pub birth_date: Date,
+    /// Address from the population register.
+    pub address: RegisteredAddress,
+    /// Whether the person is recorded as deceased.
+    pub deceased: bool,
+    /// Whether the person already has an account.
+    pub has_account: bool,
+    /// The order date of a letter that is still valid and unused, if any.
+    pub outstanding_letter_ordered_on: Option<Date>,
+    /// Today's date.
+    pub today: Date,
+}
+
+/// Why no letter is sent. Never shown to the person (the receipt is the same whatever the
+/// outcome); recorded in the order log and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The identity number is not in the population register.
+    NotInRegister,
+    /// The person does not turn 13 this year.
+    TooYoung,
+    /// No address to send the letter to.
+    NoAddress,
+    /// The person already has an account.
+    AlreadyUser,
+    /// A letter is still on its way.
+    LetterOutstanding,
+    /// The person is recorded as deceased.
+    Deceased,
+    /// Too many orders for this person recently.
+    RateLimited,
+}
+
+impl Refusal {
+    /// A short stable code for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotInRegister => "refused_not_in_register",
+            Refusal::TooYoung => "refused_too_young",
+            Refusal::NoAddress => "refused_no_address",
+            Refusal::AlreadyUser => "refused_already_user",
+            Refusal::LetterOutstanding => "refused_letter_outstanding",
+            Refusal::Deceased => "refused_deceased",
+            Refusal::RateLimited => "refused_rate_limited",
+        }
+    }
+}
+
+/// The outcome of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDecision {
+    /// Send a letter to the registered address.
+    SendLetter {
+        /// Domestic or abroad, for the delivery estimate.
+        destination: Destination,
+        /// Whether an outstanding letter must be revoked first.
+        replaces_outstanding: bool,
+    },
+    /// Send nothing.
+    Refuse(Refusal),
+}
+
+/// Decides an order from the facts. Pure.
+pub fn decide_order(facts: &OrderFacts) -> OrderDecision {
+    if facts.deceased {
+        return OrderDecision::Refuse(Refusal::Deceased);
+    }
+    if facts.has_account {
+        return OrderDecision::Refuse(Refusal::AlreadyUser);
+    }
+    if !turns_age_by_year(facts.birth_date, MIN_ORDER_AGE, facts.today.year()) {
+        return OrderDecision::Refuse(Refusal::TooYoung);
+    }
+    let destination = match facts.address {
+        RegisteredAddress::Domestic => Destination::Domestic,
+        RegisteredAddress::Abroad => Destination::Abroad,
+        RegisteredAddress::None => return OrderDecision::Refuse(Refusal::NoAddress),
+    };
+    let replaces_outstanding = match facts.outstanding_letter_ordered_on {
+        Some(ordered_on) if facts.today < contact_support_from(ordered_on) => {
+            return OrderDecision::Refuse(Refusal::LetterOutstanding)
+        }
+        Some(_) => true,
+        None => false,
+    };
+    OrderDecision::SendLetter {
+        destination,
+        replaces_outstanding,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn adult() -> OrderFacts {
+        OrderFacts {
+            birth_date: date!(1990 - 05 - 17),
+            address: RegisteredAddress::Domestic,
+            deceased: false,
+            has_account: false,
+            outstanding_letter_ordered_on: None,
+            today: date!(2026 - 11 - 23),
+        }
+    }
+
+    #[test]
+    fn an_adult_with_a_domestic_address_gets_a_letter() {
+        assert_eq!(
+            decide_order(&adult()),
+            OrderDecision::SendLetter {
+                destination: Destination::Domestic,
+                replaces_outstanding: false
+            }
+        );
+    }
+
+    #[test]
+    fn abroad_is_allowed_and_marked() {
+        let facts = OrderFacts {
+            address: RegisteredAddress::Abroad,
+            ..adult()
+        };
+        assert!(matches!(
+            decide_order(&facts),
+            OrderDecision::SendLetter {
+                destination: Destination::Abroad,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn age_counts_by_calendar_year() {
+        // Turns 13 on 31 December this year: may order already in January.
+        let turns_13_late = OrderFacts {
+            birth_date: date!(2013 - 12 - 31),
+            today: date!(2026 - 01 - 02),
+            ..adult()
+        };
+        assert!(matches!(
+            decide_order(&turns_13_late),
+            OrderDecision::SendLetter { .. }
+        ));
+        let twelve = OrderFacts {
+            birth_date: date!(2014 - 01 - 01),
+            today: date!(2026 - 12 - 31),
+            ..adult()
+        };
+        assert_eq!(
+            decide_order(&twelve),
+            OrderDecision::Refuse(Refusal::TooYoung)
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let cases = [
+            (
+                OrderFacts {
+                    has_account: true,
+                    ..adult()
+                },
+                Refusal::AlreadyUser,
+            ),
+            (
+                OrderFacts {
+                    address: RegisteredAddress::None,
+                    ..adult()
+                },
+                Refusal::NoAddress,
+            ),
+            (
+                OrderFacts {
+                    deceased: true,
+                    ..adult()
+                },
+                Refusal::Deceased,
+            ),
+        ];
+        for (facts, refusal) in cases {
+            assert_eq!(decide_order(&facts), OrderDecision::Refuse(refusal));
+        }
+    }
+
+    #[test]
+    fn second_order_waits_until_support_would_be_advised_then_replaces() {
+        let ordered_on = date!(2026 - 11 - 23);
+        let soon = OrderFacts {
+            outstanding_letter_ordered_on: Some(ordered_on),
+            today: date!(2026 - 12 - 07),
+            ..adult()
+        };
+        assert_eq!(
+            decide_order(&soon),
+            OrderDecision::Refuse(Refusal::LetterOutstanding)
+        );
+        let later = OrderFacts {
+            today: contact_support_from(ordered_on),
+            ..soon
+        };
+        assert_eq!(
+            decide_order(&later),
+            OrderDecision::SendLetter {
+                destination: Destination::Domestic,
+                replaces_outstanding: true
+            }
+        );
+    }
+}
