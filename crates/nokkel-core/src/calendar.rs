@@ -4,7 +4,7 @@
 //! and the two statutory "høytidsdager", 1 and 17 May). Christmas Eve and New Year's Eve
 //! are ordinary business days for the postal service and are not treated as holidays.
 
-use time::{Date, Duration, Month, Weekday};
+use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset, Weekday};
 
 /// Business days within which a letter to a domestic address is expected ("up to 10 days").
 pub const DOMESTIC_DELIVERY_BUSINESS_DAYS: u32 = 10;
@@ -92,6 +92,47 @@ pub fn add_business_days(start: Date, days: u32) -> Date {
     date
 }
 
+/// The last Sunday of `month` in `year`.
+fn last_sunday(year: i32, month: Month) -> Option<Date> {
+    let first_of_next = match month {
+        Month::December => Date::from_calendar_date(year + 1, Month::January, 1),
+        _ => Date::from_calendar_date(year, month.next(), 1),
+    }
+    .ok()?;
+    let mut day = first_of_next.previous_day()?;
+    while day.weekday() != Weekday::Sunday {
+        day = day.previous_day()?;
+    }
+    Some(day)
+}
+
+/// Norway's offset from UTC at `instant`: +02:00 in summer time (from 01:00 UTC on the last
+/// Sunday of March to 01:00 UTC on the last Sunday of October, the EU rule), else +01:00.
+pub fn oslo_offset(instant: OffsetDateTime) -> UtcOffset {
+    let utc = instant.to_offset(UtcOffset::UTC);
+    let year = utc.year();
+    let at_one = |date: Option<Date>| {
+        date.map(|d| {
+            d.with_time(Time::MIDNIGHT + Duration::hours(1))
+                .assume_utc()
+        })
+    };
+    let summer = match (
+        at_one(last_sunday(year, Month::March)),
+        at_one(last_sunday(year, Month::October)),
+    ) {
+        (Some(start), Some(end)) => utc >= start && utc < end,
+        _ => false,
+    };
+    let hours = if summer { 2 } else { 1 };
+    UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+/// Today's date in Norway at `instant`: business days and ages count by the Norwegian date.
+pub fn oslo_date(instant: OffsetDateTime) -> Date {
+    instant.to_offset(oslo_offset(instant)).date()
+}
+
 /// The latest date a letter ordered on `ordered_on` is expected to arrive.
 pub fn expected_delivery(ordered_on: Date, destination: Destination) -> Date {
     let days = match destination {
@@ -171,6 +212,41 @@ mod tests {
         assert_eq!(
             expected_delivery(date!(2026 - 12 - 21), Destination::Domestic),
             date!(2027 - 01 - 06)
+        );
+    }
+
+    #[test]
+    fn norwegian_date_follows_summer_time() {
+        use time::macros::datetime;
+        // 23:30 UTC on 21 Nov is already 22 Nov in Oslo (winter time, +1).
+        assert_eq!(
+            oslo_date(datetime!(2026-11-21 23:30 UTC)),
+            date!(2026 - 11 - 22)
+        );
+        assert_eq!(
+            oslo_date(datetime!(2026-11-21 22:30 UTC)),
+            date!(2026 - 11 - 21)
+        );
+        // Summer 2026 runs from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(
+            oslo_offset(datetime!(2026-03-29 00:59 UTC)).whole_hours(),
+            1
+        );
+        assert_eq!(
+            oslo_offset(datetime!(2026-03-29 01:00 UTC)).whole_hours(),
+            2
+        );
+        assert_eq!(
+            oslo_offset(datetime!(2026-10-25 00:59 UTC)).whole_hours(),
+            2
+        );
+        assert_eq!(
+            oslo_offset(datetime!(2026-10-25 01:00 UTC)).whole_hours(),
+            1
+        );
+        assert_eq!(
+            oslo_date(datetime!(2026-06-30 22:30 UTC)),
+            date!(2026 - 07 - 01)
         );
     }
 
