@@ -10,6 +10,11 @@ pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod id_number;
+pub mod jws;
+pub mod keys;
+pub mod number_match;
 pub mod random;
+pub mod statements;
+pub mod wire;
 
 pub use error::Error;
