@@ -1,1 +1,240 @@
 //! Persistence: SQLite (embedded default) and PostgreSQL behind one `Store`.
+//!
+//! # Design
+//!
+//! [`Store`] holds either a native `SqlitePool` or a native `PgPool`. Every query is
+//! written **once** as SQL text and run through the internal `with_pool!` macro, which
+//! expands the same expression in both match arms, so it is type-checked and executed
+//! by each driver natively. The SQL sticks to what both dialects share: `$1`-style
+//! placeholders (sqlx's SQLite driver maps `$N` to argument N, and a repeated `$N` is
+//! one parameter in both), `INSERT … ON CONFLICT … DO UPDATE`, `RETURNING` (SQLite ≥
+//! 3.35; sqlx bundles a newer one), and portable column types: `BIGINT` for unix-second
+//! timestamps and counters, `TEXT`, `BLOB`/`BYTEA`, `BOOLEAN`.
+//!
+//! Why not `sqlx::Any`: it decodes through a lowest-common-denominator value type
+//! (no `bool` on SQLite columns, integer width surprises, blob handling quirks), loses
+//! driver-specific error codes we branch on (unique and foreign-key violations), and
+//! needs runtime driver installation. The enum costs one `match` per call and keeps
+//! each driver's own types, errors and pool tuning (WAL and busy timeout for SQLite).
+//!
+//! Records are plain structs of primitive fields (identity numbers as `String`,
+//! unix-second `i64` times, hashes and sealed blobs as `Vec<u8>`); the services above
+//! turn them into domain types. The store never sees a secret in clear: activation
+//! codes and OTPs arrive hashed (HMAC with the server pepper) or sealed, passwords as
+//! Argon2 PHC strings. Records holding such bytes redact them in `Debug`.
+//!
+//! Migrations are embedded, one tree per backend (`migrations/sqlite`,
+//! `migrations/postgres`), numbered `0001_initial`, `0002_…`; `tests/store_schema.rs`
+//! proves both trees give the same schema (see [`Store::schema`]).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{PgPool, SqlitePool};
+
+mod accounts;
+mod audit;
+mod contacts;
+mod error;
+mod letters;
+mod orders;
+mod otp;
+mod outbox;
+pub mod people;
+mod rate_limit;
+mod registration;
+mod schema;
+
+pub use accounts::{account_kind, account_status, AccountRecord};
+pub use audit::{AuditRecord, NewAuditEvent};
+pub use contacts::ContactRecord;
+pub use error::StoreError;
+pub use letters::{letter_state, AttemptCount, LetterRecord};
+pub use orders::{NewOrder, OrderRecord, OrderSubject};
+pub use otp::OtpRecord;
+pub use outbox::{MessageRecord, NewMessage};
+pub use people::{address_kind, person_status, CsvError, PersonRecord, PopulationRow, RowError};
+pub use rate_limit::RateCount;
+pub use registration::RegistrationOutcome;
+pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
+
+/// The SQLite database's file name inside the server's data directory.
+pub const SQLITE_FILE_NAME: &str = "nokkel.db";
+
+/// How long a SQLite writer waits for another writer before failing with "busy".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Embedded migrations, one tree per backend.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The database behind the identity server. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    /// Keeps a temporary database directory alive as long as any clone of the store.
+    _temp_dir: Option<Arc<tempfile::TempDir>>,
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Evaluates `$body` with `$pool` bound to the store's native pool. The body is
+/// written once and compiled once per driver, so one SQL text serves both backends.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens a store from a URL or a path: `postgres://…` / `postgresql://…` selects
+    /// PostgreSQL, `sqlite:…` a SQLite URL, and anything else is a SQLite file path.
+    /// Does not migrate; call [`Store::migrate`].
+    pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
+        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+            Self::postgres(url_or_path).await
+        } else if url_or_path.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url_or_path)
+                .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+            Self::sqlite_with(options.create_if_missing(true), 8, None).await
+        } else {
+            Self::sqlite_file(Path::new(url_or_path)).await
+        }
+    }
+
+    /// Opens (creating if missing) the SQLite file [`SQLITE_FILE_NAME`] in `data_dir`.
+    pub async fn sqlite_in_data_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::sqlite_file(&data_dir.join(SQLITE_FILE_NAME)).await
+    }
+
+    /// Opens (creating if missing) a SQLite database file, in WAL mode with
+    /// `synchronous=NORMAL`, foreign keys on and a busy timeout.
+    pub async fn sqlite_file(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::sqlite_with(options, 8, None).await
+    }
+
+    /// A fresh SQLite database in a temporary directory that is deleted when the last
+    /// clone of the store is dropped. Real file, real WAL, real write concurrency:
+    /// what tests should use.
+    pub async fn sqlite_temp() -> Result<Self, StoreError> {
+        let dir = tempfile::Builder::new()
+            .prefix("nokkel-store-")
+            .tempdir()
+            .map_err(|e| StoreError::Config(format!("cannot create a temporary directory: {e}")))?;
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join(SQLITE_FILE_NAME))
+            .create_if_missing(true);
+        Self::sqlite_with(options, 8, Some(Arc::new(dir))).await
+    }
+
+    /// A fresh in-memory SQLite database on a single connection (an in-memory database
+    /// lives exactly as long as its connection). Writers are serialised by the pool, so
+    /// prefer [`Store::sqlite_temp`] for anything about concurrency.
+    pub async fn sqlite_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.foreign_keys(true))
+            .await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+            _temp_dir: None,
+        })
+    }
+
+    async fn sqlite_with(
+        options: SqliteConnectOptions,
+        max_connections: u32,
+        temp_dir: Option<Arc<tempfile::TempDir>>,
+    ) -> Result<Self, StoreError> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+            _temp_dir: temp_dir,
+        })
+    }
+
+    /// Connects to PostgreSQL at a `postgres://` URL. Does not migrate.
+    pub async fn postgres(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+            _temp_dir: None,
+        })
+    }
+
+    /// Applies the embedded migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs and health output.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}
+
+/// Formats a byte field for `Debug` without its content.
+pub(crate) fn redacted(bytes: &[u8]) -> String {
+    format!("<redacted {} bytes>", bytes.len())
+}

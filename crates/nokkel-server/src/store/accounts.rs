@@ -1,0 +1,137 @@
+//! User accounts: one per person, SMS or app user, active or blocked.
+
+use std::fmt;
+
+use super::{with_pool, Store, StoreError};
+
+/// Values of [`AccountRecord::kind`].
+pub mod account_kind {
+    /// Password + SMS one-time code.
+    pub const SMS: &str = "sms";
+    /// Authenticator app.
+    pub const APP: &str = "app";
+}
+
+/// Values of [`AccountRecord::status`].
+pub mod account_status {
+    /// May log in.
+    pub const ACTIVE: &str = "active";
+    /// May not log in until unblocked (`blocked_reason` says why).
+    pub const BLOCKED: &str = "blocked";
+}
+
+/// A user account.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountRecord {
+    /// Identity number of the account holder.
+    pub pid: String,
+    /// One of [`account_kind`].
+    pub kind: String,
+    /// Argon2id PHC string (SMS users), made by the service.
+    pub password_hash: Option<String>,
+    /// One of [`account_status`].
+    pub status: String,
+    /// Why the account is blocked (a short code), if it is.
+    pub blocked_reason: Option<String>,
+    /// When the account was created (unix seconds).
+    pub created_at: i64,
+    /// Last change (unix seconds).
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountRecord")
+            .field("pid", &self.pid)
+            .field("kind", &self.kind)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("status", &self.status)
+            .field("blocked_reason", &self.blocked_reason)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "pid, kind, password_hash, status, blocked_reason, created_at, updated_at";
+
+impl Store {
+    /// Creates an account. `Conflict` if the person already has one,
+    /// `MissingReference` if the person is not in the register.
+    pub async fn create_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        );
+        with_pool!(self, pool => sqlx::query(&sql)
+            .bind(&account.pid)
+            .bind(&account.kind)
+            .bind(&account.password_hash)
+            .bind(&account.status)
+            .bind(&account.blocked_reason)
+            .bind(account.created_at)
+            .bind(account.updated_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The account of `pid`, if any.
+    pub async fn account(&self, pid: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE pid = $1");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, AccountRecord>(&sql)
+            .bind(pid)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Sets the account's status (one of [`account_status`]) and reason.
+    /// `NotFound` if there is no account.
+    pub async fn set_account_status(
+        &self,
+        pid: &str,
+        status: &str,
+        blocked_reason: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE accounts SET status = $2, blocked_reason = $3, updated_at = $4 \
+             WHERE pid = $1";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(pid)
+            .bind(status)
+            .bind(blocked_reason)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Replaces the password hash (Argon2 PHC string). `NotFound` if there is no account.
+    pub async fn set_password_hash(
+        &self,
+        pid: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE pid = $1";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(pid)
+            .bind(password_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

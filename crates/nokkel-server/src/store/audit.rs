@@ -1,0 +1,73 @@
+//! The audit log: an append-only record of every security-relevant event.
+
+use super::{with_pool, Store, StoreError};
+
+/// An event to append. `detail` is a JSON object that must never contain secrets
+/// (codes, passwords, OTPs, keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEvent {
+    /// When (unix seconds).
+    pub at: i64,
+    /// Stable event code (`letter_ordered`, `letter_code_failed`, `letter_locked`, …).
+    pub event: String,
+    /// The person concerned, if known.
+    pub pid: Option<String>,
+    /// The client's IP address, if the event came from a request.
+    pub client_ip: Option<String>,
+    /// JSON object text with event-specific detail (`{}` when there is none).
+    pub detail: String,
+}
+
+/// A logged event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRecord {
+    /// Database-assigned id, increasing in append order.
+    pub id: i64,
+    /// When (unix seconds).
+    pub at: i64,
+    /// Stable event code.
+    pub event: String,
+    /// The person concerned, if known.
+    pub pid: Option<String>,
+    /// The client's IP address, if any.
+    pub client_ip: Option<String>,
+    /// JSON object text.
+    pub detail: String,
+}
+
+const AUDIT_COLUMNS: &str = "id, at, event, pid, client_ip, detail";
+
+impl Store {
+    /// Appends an event; returns its id.
+    pub async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64, StoreError> {
+        let sql = "INSERT INTO audit_log (at, event, pid, client_ip, detail) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(event.at)
+            .bind(&event.event)
+            .bind(&event.pid)
+            .bind(&event.client_ip)
+            .bind(&event.detail)
+            .fetch_one(pool)
+            .await)?;
+        Ok(id)
+    }
+
+    /// Every event concerning `pid`, oldest first.
+    pub async fn audit_for(&self, pid: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE pid = $1 ORDER BY id");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
+            .bind(pid)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The newest `limit` events, newest first.
+    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+}
