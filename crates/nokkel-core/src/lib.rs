@@ -13,6 +13,8 @@ pub mod id_number;
 pub mod jws;
 pub mod keys;
 pub mod number_match;
+pub mod ordering;
+pub mod phone;
 pub mod random;
 pub mod statements;
 pub mod wire;

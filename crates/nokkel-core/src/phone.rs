@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(MobileNumber::parse("47", "123"), Err(PhoneError::Invalid));
         assert_eq!(MobileNumber::parse("47", "  "), Err(PhoneError::Empty));
         assert_eq!(MobileNumber::parse("4x", "912"), Err(PhoneError::Invalid));
-        assert_eq!(MobileNumber::parse_e164("91234567"), Err(PhoneError::Invalid));
+        assert_eq!(
+            MobileNumber::parse_e164("91234567"),
+            Err(PhoneError::Invalid)
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ impl Random for SeededRandom {
     fn fill(&self, dest: &mut [u8]) {
         // A poisoned lock only means another test thread panicked mid-draw; the generator
         // state is still a valid ChaCha state, so keep using it.
-        let mut rng = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rng = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         rng.fill_bytes(dest);
     }
 }
@@ -92,7 +95,11 @@ mod tests {
 
     #[test]
     fn seeded_random_is_reproducible_and_seed_dependent() {
-        let (a, b, c) = (SeededRandom::new(7), SeededRandom::new(7), SeededRandom::new(8));
+        let (a, b, c) = (
+            SeededRandom::new(7),
+            SeededRandom::new(7),
+            SeededRandom::new(8),
+        );
         let mut x = [0u8; 32];
         let mut y = [0u8; 32];
         let mut z = [0u8; 32];

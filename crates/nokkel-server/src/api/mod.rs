@@ -1,0 +1,146 @@
+//! The JSON API under `/api/v1`: ordering letters, and the device API the app uses.
+//! Errors are `nokkel_core::wire::ApiError` bodies with stable codes.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::post;
+use axum::Router;
+use nokkel_core::wire::{ApiError, ProtocolVersion};
+use serde::{Deserialize, Serialize};
+
+use crate::services::{ordering, ServiceError};
+use crate::state::AppState;
+use crate::web::ClientIp;
+
+/// The API routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/orders", post(order))
+}
+
+/// An API failure: status plus the stable error body.
+#[derive(Debug)]
+pub struct ApiFailure {
+    status: StatusCode,
+    body: ApiError,
+}
+
+impl ApiFailure {
+    /// A failure with the given status, code and message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ApiError::new(code, message),
+        }
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiFailure {
+    fn from(rejection: JsonRejection) -> Self {
+        // serde's message says which field or version is wrong; it never holds a secret
+        // because secret fields are redacted types without a Debug of their value.
+        ApiFailure::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            rejection.body_text(),
+        )
+    }
+}
+
+impl From<ServiceError> for ApiFailure {
+    fn from(err: ServiceError) -> Self {
+        let status = match &err {
+            ServiceError::Internal(store) => {
+                tracing::error!(error = %store, "service failed");
+                return ApiFailure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong",
+                );
+            }
+            ServiceError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::AlreadyRegistered | ServiceError::LetterUsed => StatusCode::CONFLICT,
+            ServiceError::LetterLocked | ServiceError::LetterExpired => StatusCode::GONE,
+            ServiceError::WrongCode { .. } | ServiceError::NoLetter => StatusCode::FORBIDDEN,
+            ServiceError::SessionExpired => StatusCode::GONE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let message = match &err {
+            ServiceError::WrongCode { attempts_left } => {
+                format!(
+                    "wrong activation code; {attempts_left} attempts left before the letter locks"
+                )
+            }
+            ServiceError::LetterLocked => {
+                "the activation letter is locked after too many wrong codes; order a new letter"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
+        ApiFailure::new(status, err.code(), message)
+    }
+}
+
+/// `POST /api/v1/orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// National identity number or D-number.
+    pub pid: String,
+    /// Mobile number, national or with `+`.
+    pub mobile: String,
+    /// Calling code for a national mobile number; defaults to 47.
+    #[serde(default)]
+    pub calling_code: Option<String>,
+}
+
+/// The receipt: identical for every accepted order, whatever the outcome.
+#[derive(Debug, Serialize)]
+pub struct OrderReceipt {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// Always `received`.
+    pub status: &'static str,
+    /// Latest expected delivery to a Norwegian address (`YYYY-MM-DD`).
+    pub domestic_delivery_by: String,
+    /// Latest expected delivery abroad.
+    pub abroad_delivery_by: String,
+    /// From this day, contact support if no letter came.
+    pub contact_support_from: String,
+}
+
+async fn order(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    body: Result<Json<OrderRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<OrderReceipt>), ApiFailure> {
+    let Json(request) = body?;
+    let calling_code = request.calling_code.as_deref().unwrap_or("47");
+    let receipt = ordering::order_letter(
+        &state,
+        &request.pid,
+        calling_code,
+        &request.mobile,
+        &ip.text(),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OrderReceipt {
+            v: ProtocolVersion,
+            status: "received",
+            domestic_delivery_by: receipt.domestic_by.to_string(),
+            abroad_delivery_by: receipt.abroad_by.to_string(),
+            contact_support_from: receipt.contact_support_from.to_string(),
+        }),
+    ))
+}

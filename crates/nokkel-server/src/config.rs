@@ -1,0 +1,228 @@
+//! Server configuration: defaults, then a TOML file, then `NOKKEL_*` environment variables,
+//! then command-line flags. Unknown keys are rejected at every level, so a typo fails loudly
+//! instead of being ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The environment variable prefix for configuration keys.
+pub const ENV_PREFIX: &str = "NOKKEL_";
+/// The environment variable naming a configuration file (not itself a key).
+pub const ENV_CONFIG_FILE: &str = "NOKKEL_CONFIG";
+/// Environment variables with this prefix belong to test tooling and are not configuration.
+pub const ENV_TEST_PREFIX: &str = "NOKKEL_TEST_";
+
+/// The complete server configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and the server's secret key.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; unset means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The public base URL (the OpenID Connect issuer). Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Demo mode: seed the demo population, expose `/dev/*`, accept synthetic numbers.
+    pub demo: bool,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+    /// How long an activation letter is valid, in days.
+    pub letter_validity_days: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
+    /// `data_dir`, created on first start. Instances sharing a database must share it.
+    pub secret_key_file: Option<PathBuf>,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("nokkel-data"),
+            database_url: None,
+            public_url: None,
+            demo: false,
+            log_format: LogFormat::Text,
+            letter_validity_days: 60,
+            trust_forwarded_for: false,
+            secret_key_file: None,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid configuration in {origin}: {message}")]
+    Invalid {
+        /// Where the bad value came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads the configuration from an optional TOML file and the given environment
+    /// variables (pass `std::env::vars()` in production).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = toml::Table::new();
+        let mut origin = "defaults".to_owned();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            table = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    message: e.message().to_owned(),
+                })?;
+            origin = path.display().to_string();
+        }
+        let mut from_env = Vec::new();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if name == ENV_CONFIG_FILE || name.starts_with(ENV_TEST_PREFIX) {
+                continue;
+            }
+            from_env.push(name.clone());
+            table.insert(key.to_ascii_lowercase(), env_value(&value));
+        }
+        if !from_env.is_empty() {
+            from_env.sort();
+            origin = format!("{origin} and environment ({})", from_env.join(", "));
+        }
+        toml::Value::Table(table)
+            .try_into::<Config>()
+            .map_err(|e| ConfigError::Invalid {
+                origin,
+                message: e.message().to_owned(),
+            })
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Environment values are strings; booleans and integers are recognised so that e.g.
+/// `NOKKEL_DEMO=true` and `NOKKEL_LETTER_VALIDITY_DAYS=30` have the right type.
+fn env_value(raw: &str) -> toml::Value {
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => raw
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file_or_environment() {
+        let config = Config::load(None, env(&[("PATH", "/bin")])).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nokkel.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndemo = true\npublic_url = \"https://id.example/\"\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("NOKKEL_DEMO", "false"),
+                ("NOKKEL_LETTER_VALIDITY_DAYS", "30"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 9000)));
+        assert!(!config.demo);
+        assert_eq!(config.letter_validity_days, 30);
+        assert_eq!(config.public_url(), "https://id.example");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nokkel.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+
+        let err = Config::load(None, env(&[("NOKKEL_DATABSE_URL", "postgres://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("databse_url"), "{err}");
+        assert!(err.contains("NOKKEL_DATABSE_URL"), "{err}");
+    }
+
+    #[test]
+    fn test_tooling_variables_are_not_configuration() {
+        let config = Config::load(None, env(&[("NOKKEL_TEST_PG", "1")])).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn mistyped_values_are_rejected() {
+        let err = Config::load(None, env(&[("NOKKEL_LISTEN", "not an address")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NOKKEL_LISTEN"), "{err}");
+    }
+}

@@ -1,0 +1,62 @@
+//! Demo mode's data: the synthetic population from `assets/demo/population.csv`, seeded at
+//! start-up, including the people who are meant to be registered already.
+
+use crate::services::password;
+use crate::store::{
+    account_kind, account_status, people::parse_population, AccountRecord, ContactRecord, Store,
+    StoreError,
+};
+
+/// The demo population, compiled into the binary.
+pub const POPULATION_CSV: &str = include_str!("../../../assets/demo/population.csv");
+
+/// The password of demo people seeded as SMS users (documented in assets/demo/README.md).
+pub const DEMO_SMS_PASSWORD: &str = "demo-passord-2026";
+
+/// A Norwegian demo mobile number for seeded accounts (a number range reserved for
+/// documentation use would be better; Norway has none, so a clearly fake one).
+const DEMO_MOBILE: &str = "+4799999999";
+
+/// Seeds the demo population; idempotent (people are upserted, existing accounts kept).
+pub async fn seed(store: &Store, now: i64) -> Result<usize, StoreError> {
+    let rows = parse_population(POPULATION_CSV)?;
+    let people: Vec<_> = rows.iter().map(|r| r.person.clone()).collect();
+    store.upsert_people(&people, now).await?;
+    for row in rows.iter().filter(|r| r.registered.is_some()) {
+        let pid = &row.person.pid;
+        if store.account(pid).await?.is_some() {
+            continue;
+        }
+        let kind = match row.registered.as_deref() {
+            Some("app") => account_kind::APP,
+            _ => account_kind::SMS,
+        };
+        let password_hash = if kind == account_kind::SMS {
+            password::hash(DEMO_SMS_PASSWORD)
+        } else {
+            None
+        };
+        store
+            .create_account(&AccountRecord {
+                pid: pid.clone(),
+                kind: kind.to_owned(),
+                password_hash,
+                status: account_status::ACTIVE.to_owned(),
+                blocked_reason: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        store
+            .upsert_contact(&ContactRecord {
+                pid: pid.clone(),
+                mobile: Some(DEMO_MOBILE.to_owned()),
+                mobile_confirmed_at: Some(now),
+                email: None,
+                email_confirmed_at: None,
+                updated_at: now,
+            })
+            .await?;
+    }
+    Ok(people.len())
+}

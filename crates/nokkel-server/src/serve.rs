@@ -1,0 +1,123 @@
+//! Running the server: open and migrate the store, load secrets, seed demo data, listen,
+//! and shut down gracefully on Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use nokkel_core::clock::{Clock, SystemClock};
+use nokkel_core::random::{OsRandom, Random};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, LogFormat};
+use crate::secrets::{SecretsError, ServerSecrets};
+use crate::state::{AppState, Deps};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The store could not be opened, migrated or seeded.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The secret key could not be loaded.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// The address could not be bound, or serving failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Installs the tracing subscriber for the chosen log format. `RUST_LOG` filters.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Opens the store the configuration names (PostgreSQL URL, or SQLite in the data dir)
+/// and applies migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    let store = match &config.database_url {
+        Some(url) => Store::open(url).await?,
+        None => Store::sqlite_in_data_dir(&config.data_dir).await?,
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Builds the application state for `config` with the system clock and OS randomness.
+pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
+    let random: Arc<dyn Random> = Arc::new(OsRandom);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(&config).await?;
+    let key_file = config
+        .secret_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("secret.key"));
+    let secrets = ServerSecrets::load_or_create(&key_file, random.as_ref())?;
+    if config.demo {
+        let people = crate::demo::seed(&store, clock.unix()).await?;
+        tracing::info!(people, "demo population seeded");
+    }
+    Ok(AppState::new(Deps {
+        store,
+        clock,
+        random,
+        secrets,
+        config,
+    }))
+}
+
+/// Serves until Ctrl-C or SIGTERM. Prints the URL to open once listening.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let listen = config.listen;
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    let base = match &state.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{local}"),
+    };
+    tracing::info!(address = %local, backend = state.store.backend_name(), demo = state.config.demo, "listening");
+    println!("Nøkkel is running at {base}/");
+    if state.config.demo {
+        println!("Demo inbox (letters and SMS): {base}/dev/letters");
+    }
+    let store = state.store.clone();
+    let app = crate::web::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,145 @@
+//! Services: the server's use cases (ordering letters, registering, …). They apply
+//! nokkel-core's rules, talk to the store, and know nothing of HTTP.
+
+use nokkel_core::activation_code::ActivationCodeError;
+use nokkel_core::id_number::IdNumberError;
+use nokkel_core::phone::PhoneError;
+use thiserror::Error;
+
+use crate::state::Deps;
+use crate::store::NewAuditEvent;
+use crate::store::StoreError;
+
+pub mod ordering;
+pub mod password;
+pub mod registration;
+
+/// Every way a service call can fail. `code()` is the stable code APIs and pages use.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The identity number is malformed.
+    #[error("invalid identity number: {0}")]
+    IdNumber(#[from] IdNumberError),
+    /// The mobile number is not usable.
+    #[error("invalid mobile number: {0}")]
+    Mobile(#[from] PhoneError),
+    /// The activation code is malformed.
+    #[error("invalid activation code: {0}")]
+    Code(#[from] ActivationCodeError),
+    /// No usable letter for this person.
+    #[error("no valid activation letter")]
+    NoLetter,
+    /// The code does not match the person's letter.
+    #[error("wrong activation code")]
+    WrongCode {
+        /// Attempts left before the letter locks.
+        attempts_left: u32,
+    },
+    /// The letter is locked after too many wrong codes.
+    #[error("activation letter locked")]
+    LetterLocked,
+    /// The letter has expired.
+    #[error("activation letter expired")]
+    LetterExpired,
+    /// The letter has been used.
+    #[error("activation letter already used")]
+    LetterUsed,
+    /// The person already has an account.
+    #[error("already registered")]
+    AlreadyRegistered,
+    /// Too many attempts from this client or for this person.
+    #[error("rate limited")]
+    RateLimited,
+    /// The password breaks the policy.
+    #[error("password rejected: {0}")]
+    Password(#[from] password::PasswordProblem),
+    /// The one-time code is malformed.
+    #[error("one-time code must be 6 digits")]
+    OtpFormat,
+    /// The one-time code is wrong.
+    #[error("wrong one-time code")]
+    OtpWrong {
+        /// Attempts left.
+        attempts_left: u32,
+    },
+    /// The one-time code expired, was used, or was locked.
+    #[error("one-time code expired")]
+    OtpExpired,
+    /// A multi-step flow's state is missing, tampered with or expired.
+    #[error("session expired")]
+    SessionExpired,
+    /// Something failed inside; details are logged, never shown.
+    #[error("internal error")]
+    Internal(#[from] StoreError),
+}
+
+impl ServiceError {
+    /// A short stable code for APIs, translations (`error-…` keys) and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::IdNumber(_) => "invalid_id_number",
+            ServiceError::Mobile(_) => "invalid_mobile",
+            ServiceError::Code(_) => "invalid_code",
+            ServiceError::NoLetter => "no_letter",
+            ServiceError::WrongCode { .. } => "wrong_code",
+            ServiceError::LetterLocked => "letter_locked",
+            ServiceError::LetterExpired => "letter_expired",
+            ServiceError::LetterUsed => "letter_used",
+            ServiceError::AlreadyRegistered => "already_registered",
+            ServiceError::RateLimited => "rate_limited",
+            ServiceError::Password(_) => "weak_password",
+            ServiceError::OtpFormat => "invalid_otp",
+            ServiceError::OtpWrong { .. } => "wrong_otp",
+            ServiceError::OtpExpired => "otp_expired",
+            ServiceError::SessionExpired => "session_expired",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Appends an audit event. Audit failures are logged but do not undo the action: the
+/// action already happened, and the log line still records it.
+pub(crate) async fn audit(
+    deps: &Deps,
+    event: &str,
+    pid: Option<&str>,
+    client_ip: Option<&str>,
+    detail: serde_json::Value,
+) {
+    let record = NewAuditEvent {
+        at: deps.clock.unix(),
+        event: event.to_owned(),
+        pid: pid.map(str::to_owned),
+        client_ip: client_ip.map(str::to_owned),
+        detail: detail.to_string(),
+    };
+    if let Err(err) = deps.store.append_audit(&record).await {
+        tracing::error!(error = %err, event, "audit event could not be stored");
+    }
+    tracing::info!(target: "audit", event, detail = %record.detail, "audit");
+}
+
+/// A random identifier: 16 bytes as 32 lowercase hex digits.
+pub(crate) fn random_id(deps: &Deps) -> String {
+    let mut bytes = [0u8; 16];
+    deps.random.fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts a hit against a fixed-window rate limit; `Err(RateLimited)` when over.
+pub(crate) async fn rate_limit(
+    deps: &Deps,
+    key: &str,
+    window_seconds: i64,
+    limit: i64,
+) -> Result<(), ServiceError> {
+    let now = deps.clock.unix();
+    let window_start = now - now.rem_euclid(window_seconds);
+    let count = deps.store.hit(key, window_start, limit).await?;
+    if count.allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::RateLimited)
+    }
+}

@@ -1,0 +1,408 @@
+//! Registering with an activation letter: identity number + code, then either an SMS user
+//! (password, then a one-time code to the mobile) or an app user (device enrolment).
+//!
+//! The ceremony is a chain of typed states. [`verify_letter`] yields a [`VerifiedLetter`];
+//! [`start_sms_user`] consumes it and yields an [`SmsPending`]; [`finish_sms_user`] consumes
+//! that. Between HTTP requests a state travels as a sealed token (AES-GCM under the server
+//! key, with an expiry), so the browser can neither read nor forge it and any server
+//! instance can continue the flow. The letter is consumed only at the very end, in one
+//! transaction with the account, so an abandoned flow loses nothing and of two concurrent
+//! registrations with one code exactly one wins.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use nokkel_core::activation_code::ActivationCode;
+use nokkel_core::id_number::IdNumber;
+use nokkel_core::ordering::MAX_WRONG_CODES;
+use nokkel_core::phone::MobileNumber;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{audit, password, random_id, rate_limit, ServiceError};
+use crate::state::Deps;
+use crate::store::{
+    account_kind, account_status, letter_state, AccountRecord, ContactRecord, LetterRecord,
+    NewMessage, OtpRecord,
+};
+
+/// How long a registration flow may take between steps.
+pub const FLOW_LIFETIME_SECONDS: i64 = 20 * 60;
+/// How long an SMS code is valid.
+pub const OTP_LIFETIME_SECONDS: i64 = 10 * 60;
+/// Wrong SMS codes before the code is void.
+pub const MAX_WRONG_OTPS: i64 = 5;
+/// Code checks per client address per hour (all identity numbers together).
+pub const CODE_CHECKS_PER_IP_PER_HOUR: i64 = 60;
+
+const OTP_PURPOSE_REGISTRATION: &str = "registration";
+
+/// A letter whose code was checked: the right to create an account for its person.
+#[derive(Serialize, Deserialize)]
+pub struct VerifiedLetter {
+    pid: String,
+    letter_id: String,
+    mobile: String,
+    exp: i64,
+}
+
+impl VerifiedLetter {
+    /// The person the letter was sent to.
+    pub fn pid(&self) -> &str {
+        &self.pid
+    }
+
+    /// The mobile number given when the letter was ordered, masked for display.
+    pub fn masked_mobile(&self) -> String {
+        MobileNumber::parse_e164(&self.mobile)
+            .map(|m| m.masked())
+            .unwrap_or_default()
+    }
+
+    /// The letter that will be consumed when the account is created.
+    pub fn letter_id(&self) -> &str {
+        &self.letter_id
+    }
+
+    /// The mobile number given when the letter was ordered (E.164).
+    pub fn mobile(&self) -> &str {
+        &self.mobile
+    }
+}
+
+/// An SMS user waiting to type the code sent to their mobile.
+#[derive(Serialize, Deserialize)]
+pub struct SmsPending {
+    letter: VerifiedLetter,
+    password_hash: String,
+    otp_id: String,
+}
+
+impl SmsPending {
+    /// The masked mobile number the code went to.
+    pub fn masked_mobile(&self) -> String {
+        self.letter.masked_mobile()
+    }
+}
+
+/// Seals a flow state into a URL-safe token that expires with the state.
+pub fn seal<T: Serialize>(deps: &Deps, state: &T) -> String {
+    let json = serde_json::to_vec(state).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(deps.secrets.seal(&json, deps.random.as_ref()))
+}
+
+trait Expiring {
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for VerifiedLetter {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for SmsPending {
+    fn exp(&self) -> i64 {
+        self.letter.exp
+    }
+}
+
+/// Opens a token made by [`seal`]; `SessionExpired` if tampered with, foreign or expired.
+#[allow(private_bounds)]
+pub fn open<T: DeserializeOwned + Expiring>(deps: &Deps, token: &str) -> Result<T, ServiceError> {
+    let sealed = URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .map_err(|_| ServiceError::SessionExpired)?;
+    let json = deps
+        .secrets
+        .open(&sealed)
+        .map_err(|_| ServiceError::SessionExpired)?;
+    let state: T = serde_json::from_slice(&json).map_err(|_| ServiceError::SessionExpired)?;
+    if state.exp() <= deps.clock.unix() {
+        return Err(ServiceError::SessionExpired);
+    }
+    Ok(state)
+}
+
+/// Checks an identity number and activation code against the person's letters.
+///
+/// Wrong codes count against the pending letter; the fifth locks it. Errors say precisely
+/// what is wrong (the person holds the letter, so this reveals nothing new to them).
+pub async fn verify_letter(
+    deps: &Deps,
+    pid_input: &str,
+    code_input: &str,
+    client_ip: &str,
+) -> Result<VerifiedLetter, ServiceError> {
+    let pid = IdNumber::parse(pid_input, deps.synthetic_policy())?;
+    let code = ActivationCode::parse(code_input)?;
+    rate_limit(
+        deps,
+        &format!("code-ip:{client_ip}"),
+        3600,
+        CODE_CHECKS_PER_IP_PER_HOUR,
+    )
+    .await?;
+    let now = deps.clock.unix();
+
+    if deps.store.account(pid.as_str()).await?.is_some() {
+        return Err(ServiceError::AlreadyRegistered);
+    }
+    let letters = deps.store.letters_for(pid.as_str()).await?;
+    let Some(letter) = letters
+        .iter()
+        .find(|l| l.state == letter_state::PENDING && l.expires_at > now)
+    else {
+        return Err(refusal_without_pending(&letters, now));
+    };
+
+    let expected = deps.secrets.code_hash(code.expose_secret());
+    if !bool::from(expected.ct_eq(&letter.code_hash)) {
+        let count = deps
+            .store
+            .record_failed_attempt(&letter.id, i64::from(MAX_WRONG_CODES))
+            .await?;
+        let detail = json!({ "letter_id": letter.id, "attempts": count.attempts });
+        if count.locked {
+            audit(
+                deps,
+                "letter_locked",
+                Some(pid.as_str()),
+                Some(client_ip),
+                detail,
+            )
+            .await;
+            return Err(ServiceError::LetterLocked);
+        }
+        audit(
+            deps,
+            "activation_code_wrong",
+            Some(pid.as_str()),
+            Some(client_ip),
+            detail,
+        )
+        .await;
+        let left = i64::from(MAX_WRONG_CODES) - count.attempts;
+        return Err(ServiceError::WrongCode {
+            attempts_left: u32::try_from(left.max(0)).unwrap_or(0),
+        });
+    }
+    audit(
+        deps,
+        "activation_code_accepted",
+        Some(pid.as_str()),
+        Some(client_ip),
+        json!({ "letter_id": letter.id }),
+    )
+    .await;
+    Ok(VerifiedLetter {
+        pid: pid.as_str().to_owned(),
+        letter_id: letter.id.clone(),
+        mobile: letter.mobile.clone(),
+        exp: now + FLOW_LIFETIME_SECONDS,
+    })
+}
+
+fn refusal_without_pending(letters: &[LetterRecord], now: i64) -> ServiceError {
+    // The newest letter tells the person what to do next.
+    match letters.first() {
+        Some(l) if l.state == letter_state::LOCKED => ServiceError::LetterLocked,
+        Some(l) if l.state == letter_state::USED => ServiceError::LetterUsed,
+        Some(l) if l.state == letter_state::PENDING && l.expires_at <= now => {
+            ServiceError::LetterExpired
+        }
+        _ => ServiceError::NoLetter,
+    }
+}
+
+/// Step 2 for SMS users: checks the password policy, hashes it, and sends a 6-digit code
+/// to the mobile number from the order.
+pub async fn start_sms_user(
+    deps: &Deps,
+    letter: VerifiedLetter,
+    password: &str,
+    repeated: &str,
+) -> Result<SmsPending, ServiceError> {
+    let person = deps.store.person(&letter.pid).await?;
+    let mut context = vec![letter.pid.as_str()];
+    if let Some(p) = &person {
+        context.push(&p.given_name);
+        context.push(&p.family_name);
+    }
+    password::check(password, repeated, &context)?;
+    // Hashing costs ~50 ms of CPU; keep it off the async worker threads.
+    let owned = password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&owned))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            tracing::error!("password hashing failed");
+            ServiceError::SessionExpired
+        })?;
+    let otp_id = send_otp(deps, &letter.pid, &letter.mobile).await?;
+    Ok(SmsPending {
+        letter,
+        password_hash,
+        otp_id,
+    })
+}
+
+/// Sends a fresh one-time code to `mobile` and returns the challenge id.
+async fn send_otp(deps: &Deps, pid: &str, mobile: &str) -> Result<String, ServiceError> {
+    let now = deps.clock.unix();
+    let mut bytes = [0u8; 4];
+    deps.random.fill(&mut bytes);
+    let code = format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000);
+    let id = random_id(deps);
+    deps.store
+        .insert_otp(&OtpRecord {
+            id: id.clone(),
+            pid: pid.to_owned(),
+            purpose: OTP_PURPOSE_REGISTRATION.to_owned(),
+            code_hash: deps.secrets.otp_hash(&id, &code),
+            attempts: 0,
+            created_at: now,
+            expires_at: now + OTP_LIFETIME_SECONDS,
+            consumed_at: None,
+        })
+        .await?;
+    let body =
+        format!("Nøkkel: {code} er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.");
+    deps.store
+        .push_sms(&NewMessage {
+            recipient: mobile.to_owned(),
+            body_sealed: deps.secrets.seal(body.as_bytes(), deps.random.as_ref()),
+            purpose: OTP_PURPOSE_REGISTRATION.to_owned(),
+            created_at: now,
+        })
+        .await?;
+    audit(deps, "otp_sent", Some(pid), None, json!({ "otp_id": id })).await;
+    Ok(id)
+}
+
+/// The result of a completed registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The new account holder.
+    pub pid: String,
+    /// `sms` or `app`.
+    pub kind: &'static str,
+}
+
+/// Step 3 for SMS users: checks the SMS code, then creates the account, consumes the
+/// letter and registers the (now confirmed) mobile in the contact register, atomically.
+pub async fn finish_sms_user(
+    deps: &Deps,
+    pending: SmsPending,
+    otp_input: &str,
+    client_ip: &str,
+) -> Result<Registered, ServiceError> {
+    let otp: String = otp_input.chars().filter(|c| !c.is_whitespace()).collect();
+    if otp.len() != 6 || !otp.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ServiceError::OtpFormat);
+    }
+    let now = deps.clock.unix();
+    let Some(record) = deps.store.otp(&pending.otp_id).await? else {
+        return Err(ServiceError::OtpExpired);
+    };
+    let expected = deps.secrets.otp_hash(&record.id, &otp);
+    if !bool::from(expected.ct_eq(&record.code_hash)) {
+        let count = deps
+            .store
+            .record_otp_failure(&record.id, MAX_WRONG_OTPS)
+            .await?;
+        audit(
+            deps,
+            "otp_wrong",
+            Some(&pending.letter.pid),
+            Some(client_ip),
+            json!({ "attempts": count.attempts }),
+        )
+        .await;
+        if count.locked {
+            return Err(ServiceError::OtpExpired);
+        }
+        return Err(ServiceError::OtpWrong {
+            attempts_left: u32::try_from(MAX_WRONG_OTPS - count.attempts).unwrap_or(0),
+        });
+    }
+    if !deps
+        .store
+        .consume_otp(&record.id, now, MAX_WRONG_OTPS)
+        .await?
+    {
+        return Err(ServiceError::OtpExpired);
+    }
+    let letter = pending.letter;
+    complete(
+        deps,
+        &letter,
+        account_kind::SMS,
+        Some(pending.password_hash),
+        Some(now),
+        client_ip,
+    )
+    .await
+}
+
+/// Creates the account in one transaction with consuming the letter and writing the
+/// contact register. `mobile_confirmed_at` is set when the mobile was proven by an SMS code.
+pub(crate) async fn complete(
+    deps: &Deps,
+    letter: &VerifiedLetter,
+    kind: &'static str,
+    password_hash: Option<String>,
+    mobile_confirmed_at: Option<i64>,
+    client_ip: &str,
+) -> Result<Registered, ServiceError> {
+    let now = deps.clock.unix();
+    let account = AccountRecord {
+        pid: letter.pid.clone(),
+        kind: kind.to_owned(),
+        password_hash,
+        status: account_status::ACTIVE.to_owned(),
+        blocked_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let contact = ContactRecord {
+        pid: letter.pid.clone(),
+        mobile: Some(letter.mobile.clone()),
+        mobile_confirmed_at,
+        email: None,
+        email_confirmed_at: None,
+        updated_at: now,
+    };
+    let outcome = deps
+        .store
+        .complete_registration(&letter.letter_id, &account, &contact, now)
+        .await?;
+    match outcome {
+        crate::store::RegistrationOutcome::Created => {}
+        crate::store::RegistrationOutcome::LetterUnavailable => {
+            // Another registration with the same letter won, or it expired meanwhile.
+            return Err(match deps.store.letter(&letter.letter_id).await? {
+                Some(l) if l.state == letter_state::USED => ServiceError::LetterUsed,
+                Some(l) if l.state == letter_state::LOCKED => ServiceError::LetterLocked,
+                _ => ServiceError::LetterExpired,
+            });
+        }
+        crate::store::RegistrationOutcome::AccountExists => {
+            return Err(ServiceError::AlreadyRegistered)
+        }
+    }
+    audit(
+        deps,
+        "account_created",
+        Some(&letter.pid),
+        Some(client_ip),
+        json!({ "kind": kind, "letter_id": letter.letter_id }),
+    )
+    .await;
+    Ok(Registered {
+        pid: letter.pid.clone(),
+        kind,
+    })
+}

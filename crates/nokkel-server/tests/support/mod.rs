@@ -1,0 +1,245 @@
+//! Shared test support: a server per test on a fresh SQLite or PostgreSQL database with
+//! a fixed clock and seeded randomness, and a tiny cookie-keeping browser that drives
+//! the app in-process through `tower::ServiceExt::oneshot`.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use nokkel_core::clock::FixedClock;
+use nokkel_core::random::SeededRandom;
+use nokkel_server::secrets::ServerSecrets;
+use nokkel_server::store::Store;
+use nokkel_server::{AppState, Config, Deps};
+use tower::ServiceExt;
+
+/// Monday 23 November 2026, 10:00 UTC.
+pub const START: i64 = 1_795_428_000;
+
+/// Demo people (see assets/demo/README.md).
+pub const ADULT: &str = "14838514058";
+pub const ADULT2: &str = "02877213709";
+pub const ABROAD: &str = "05859013831";
+pub const TURNS_13: &str = "20921363827";
+pub const TWELVE: &str = "03821463784";
+pub const NO_ADDRESS: &str = "22848813714";
+pub const D_NUMBER: &str = "58869213835";
+pub const SMS_USER: &str = "08907913768";
+pub const DECEASED: &str = "08883014058";
+/// Valid synthetic number that is not in the register.
+pub const UNKNOWN: &str = "01817010055";
+
+pub async fn sqlite() -> Store {
+    let store = Store::sqlite_temp().await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+pub async fn postgres() -> Store {
+    let url = tokio::task::spawn_blocking(nokkel_testkit::PgCluster::fresh_database_url)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("PostgreSQL tests cannot run: {e}"));
+    let store = Store::postgres(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// Instantiates each listed `async fn(TestServer)` once per backend.
+#[macro_export]
+macro_rules! server_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestServer::demo($crate::support::sqlite().await).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestServer::demo($crate::support::postgres().await).await).await;
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestServer {
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    pub app: Router,
+}
+
+impl TestServer {
+    pub async fn with_config(store: Store, config: Config) -> TestServer {
+        let clock = Arc::new(FixedClock::at_unix(START));
+        if config.demo {
+            nokkel_server::demo::seed(&store, START).await.unwrap();
+        }
+        let state = AppState::new(Deps {
+            store,
+            clock: clock.clone(),
+            random: Arc::new(SeededRandom::new(42)),
+            secrets: ServerSecrets::from_master(&[9; 32]).unwrap(),
+            config,
+        });
+        let app = nokkel_server::app(state.clone());
+        TestServer { state, clock, app }
+    }
+
+    pub async fn demo(store: Store) -> TestServer {
+        let config = Config {
+            demo: true,
+            public_url: Some("http://nokkel.test".into()),
+            ..Config::default()
+        };
+        Self::with_config(store, config).await
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            app: self.app.clone(),
+            cookies: BTreeMap::new(),
+            accept_language: None,
+        }
+    }
+
+    /// The letters in the demo inbox, newest first.
+    pub async fn letters(&self) -> Vec<serde_json::Value> {
+        let res = self.browser().get("/dev/letters?format=json").await;
+        assert_eq!(res.status, StatusCode::OK);
+        serde_json::from_str::<Vec<serde_json::Value>>(&res.body).unwrap()
+    }
+
+    pub async fn letters_for(&self, pid: &str) -> Vec<serde_json::Value> {
+        self.letters()
+            .await
+            .into_iter()
+            .filter(|l| l["pid"] == pid)
+            .collect()
+    }
+
+    pub async fn code_for(&self, pid: &str) -> String {
+        let letters = self.letters_for(pid).await;
+        letters[0]["code"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn sms(&self) -> Vec<serde_json::Value> {
+        let res = self.browser().get("/dev/sms?format=json").await;
+        serde_json::from_str(&res.body).unwrap()
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+/// Keeps cookies like a browser and echoes the CSRF token into forms.
+pub struct Browser {
+    app: Router,
+    pub cookies: BTreeMap<String, String>,
+    pub accept_language: Option<String>,
+}
+
+impl Browser {
+    async fn send(&mut self, request: Request<Body>) -> Response {
+        let res = self.app.clone().oneshot(request).await.unwrap();
+        for value in res.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let location = headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Response {
+            status,
+            location,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let mut request = Request::get(path).header(header::COOKIE, self.cookie_header());
+        if let Some(lang) = &self.accept_language {
+            request = request.header(header::ACCEPT_LANGUAGE, lang);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form with the CSRF token from the cookie (fetching `/` first if needed).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        if !self.cookies.contains_key("nokkel_csrf") {
+            self.get("/").await;
+        }
+        let csrf = self.cookies["nokkel_csrf"].clone();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn post_json(&mut self, path: &str, json: serde_json::Value) -> Response {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Orders a letter through the two form steps; returns the receipt response.
+    pub async fn order(&mut self, pid: &str, mobile: &str) -> Response {
+        let step1 = self.post("/order", &[("pid", pid)]).await;
+        assert_eq!(
+            step1.status,
+            StatusCode::OK,
+            "step 1 for {pid}: {}",
+            step1.body
+        );
+        self.post(
+            "/order/mobile",
+            &[("pid", pid), ("country", "47"), ("mobile", mobile)],
+        )
+        .await
+    }
+}
