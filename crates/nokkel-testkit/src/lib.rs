@@ -133,7 +133,12 @@ impl PgCluster {
         initdb
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .args(["--encoding=UTF8", "--locale=C", "--no-sync"]);
         run(initdb, "initdb")?;
@@ -257,15 +262,29 @@ rm -rf "$3"
         Ok(self.url(&name))
     }
 
-    /// Runs one SQL command as the superuser over the Unix socket.
+    /// Runs one SQL command as the superuser in the `postgres` database, over the
+    /// Unix socket; returns psql's unaligned output.
     pub fn psql(&self, sql: &str) -> Result<String, PgError> {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs one SQL command as the superuser in `database`.
+    pub fn psql_in(&self, database: &str, sql: &str) -> Result<String, PgError> {
         let mut command = Command::new(self.bin.join("psql"));
         command
             .arg("-h")
             .arg(&self.root)
             .arg("-p")
             .arg(self.port.to_string())
-            .args(["-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qAtX"])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtX",
+            ])
             .arg("-c")
             .arg(sql);
         run(command, "psql")
@@ -309,10 +328,12 @@ fn find_bin_dir() -> Result<PathBuf, PgError> {
         })
         .collect();
     versions.sort();
-    versions
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or_else(|| PgError::new(format!("no initdb under {}. {INSTALL_HINT}", base.display())))
+    versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        PgError::new(format!(
+            "no initdb under {}. {INSTALL_HINT}",
+            base.display()
+        ))
+    })
 }
 
 fn is_root() -> Result<bool, PgError> {

@@ -12,7 +12,7 @@ fn cluster_serves_fresh_databases_and_is_removed_on_drop() {
     let a = cluster.create_database().unwrap();
     let b = cluster.create_database().unwrap();
     assert_ne!(a, b, "each call names a new database");
-    assert!(a.starts_with(&format!("postgres://postgres:")));
+    assert!(a.starts_with("postgres://postgres:"));
     assert!(a.contains(&format!("@127.0.0.1:{}/", cluster.port())));
 
     let listed = cluster

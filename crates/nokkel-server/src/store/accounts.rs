@@ -63,9 +63,8 @@ impl Store {
     /// Creates an account. `Conflict` if the person already has one,
     /// `MissingReference` if the person is not in the register.
     pub async fn create_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        );
+        let sql =
+            format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
         with_pool!(self, pool => sqlx::query(&sql)
             .bind(&account.pid)
             .bind(&account.kind)
@@ -83,10 +82,12 @@ impl Store {
     /// The account of `pid`, if any.
     pub async fn account(&self, pid: &str) -> Result<Option<AccountRecord>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE pid = $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, AccountRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, AccountRecord>(&sql)
             .bind(pid)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Sets the account's status (one of [`account_status`]) and reason.

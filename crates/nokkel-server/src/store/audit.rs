@@ -56,18 +56,22 @@ impl Store {
     /// Every event concerning `pid`, oldest first.
     pub async fn audit_for(&self, pid: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE pid = $1 ORDER BY id");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
             .bind(pid)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The newest `limit` events, newest first.
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, AuditRecord>(&sql)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 }

@@ -46,9 +46,11 @@ impl Store {
     pub async fn contact(&self, pid: &str) -> Result<Option<ContactRecord>, StoreError> {
         let sql = "SELECT pid, mobile, mobile_confirmed_at, email, email_confirmed_at, \
              updated_at FROM contacts WHERE pid = $1";
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, ContactRecord>(sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, ContactRecord>(sql)
             .bind(pid)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 }

@@ -108,10 +108,12 @@ impl Store {
     /// The letter with this id.
     pub async fn letter(&self, id: &str) -> Result<Option<LetterRecord>, StoreError> {
         let sql = format!("SELECT {LETTER_COLUMNS} FROM letters WHERE id = $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
             .bind(id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The newest letter for `pid` that is pending and not expired at `now`.
@@ -125,11 +127,13 @@ impl Store {
              WHERE pid = $1 AND state = 'pending' AND expires_at > $2 \
              ORDER BY created_at DESC, id DESC LIMIT 1"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
             .bind(pid)
             .bind(now)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Every letter ever sent to `pid`, newest first.
@@ -138,10 +142,12 @@ impl Store {
             "SELECT {LETTER_COLUMNS} FROM letters WHERE pid = $1 \
              ORDER BY created_at DESC, id DESC"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
             .bind(pid)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Counts a wrong code against a letter in one statement, locking a pending
@@ -200,9 +206,11 @@ impl Store {
         let sql = format!(
             "SELECT {LETTER_COLUMNS} FROM letters ORDER BY created_at DESC, id DESC LIMIT $1"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 }

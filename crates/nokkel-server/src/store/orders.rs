@@ -88,9 +88,11 @@ impl Store {
     pub async fn orders_for(&self, pid: &str) -> Result<Vec<OrderRecord>, StoreError> {
         let sql = "SELECT id, pid, client_ip, mobile, created_at, outcome FROM orders \
              WHERE pid = $1 ORDER BY id DESC";
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, OrderRecord>(sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, OrderRecord>(sql)
             .bind(pid)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 }

@@ -48,7 +48,9 @@ impl Store {
     /// Stores a new challenge. `Conflict` if the id exists, `MissingReference` if the
     /// person is not in the register.
     pub async fn insert_otp(&self, otp: &OtpRecord) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO otp_challenges ({OTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        let sql = format!(
+            "INSERT INTO otp_challenges ({OTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
         with_pool!(self, pool => sqlx::query(&sql)
             .bind(&otp.id)
             .bind(&otp.pid)
@@ -67,10 +69,12 @@ impl Store {
     /// The challenge with this id.
     pub async fn otp(&self, id: &str) -> Result<Option<OtpRecord>, StoreError> {
         let sql = format!("SELECT {OTP_COLUMNS} FROM otp_challenges WHERE id = $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, OtpRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, OtpRecord>(&sql)
             .bind(id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The newest challenge for `pid` and `purpose` that is unconsumed, not expired at
@@ -87,13 +91,15 @@ impl Store {
              WHERE pid = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3 \
              AND attempts < $4 ORDER BY created_at DESC, id DESC LIMIT 1"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, OtpRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, OtpRecord>(&sql)
             .bind(pid)
             .bind(purpose)
             .bind(now)
             .bind(max_attempts)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Counts a wrong code in one statement; `locked` once `attempts >= max_attempts`

@@ -101,9 +101,11 @@ impl Store {
             "SELECT id, recipient, body_sealed, purpose, created_at FROM {table} \
              ORDER BY id DESC LIMIT $1"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, MessageRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, MessageRecord>(&sql)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 }

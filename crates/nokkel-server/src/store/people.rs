@@ -1,6 +1,7 @@
 //! The population register: people, their address and status, and the CSV import
 //! used by `nokkel admin population import` and the demo seeding.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::io::Read;
 
@@ -157,7 +158,7 @@ pub fn parse_population(text: &str) -> Result<Vec<PopulationRow>, CsvError> {
 
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut first_line_of = std::collections::HashMap::new();
+    let mut first_line_of = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
@@ -192,10 +193,14 @@ pub fn parse_population(text: &str) -> Result<Vec<PopulationRow>, CsvError> {
             None | Some("sms") | Some("app") => Ok(()),
             Some(_) => Err("`registered` must be `sms`, `app` or empty".to_owned()),
         });
-        let checked = checked.and_then(|()| {
-            match first_line_of.insert(person.pid.clone(), line) {
-                Some(first) => Err(format!("the identity number is already on line {first}")),
-                None => Ok(()),
+        let checked = checked.and_then(|()| match first_line_of.entry(person.pid.clone()) {
+            Entry::Occupied(first) => Err(format!(
+                "the identity number is already on line {}",
+                first.get()
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                Ok(())
             }
         });
         match checked {
@@ -224,16 +229,19 @@ fn optional(value: String) -> Option<String> {
 
 /// Checks one person's fields. Messages name the field, never its value.
 pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
-    let id = IdNumber::parse(&person.pid, SyntheticPolicy::Accept)
-        .map_err(|e| format!("pid: {e}"))?;
+    let id =
+        IdNumber::parse(&person.pid, SyntheticPolicy::Accept).map_err(|e| format!("pid: {e}"))?;
     if id.as_str() != person.pid {
         return Err("pid: write the 11 digits without spaces".to_owned());
     }
     if person.given_name.is_empty() || person.family_name.is_empty() {
         return Err("given_name and family_name are required".to_owned());
     }
-    let birth_date = Date::parse(&person.birth_date, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| "birth_date: expected YYYY-MM-DD".to_owned())?;
+    let birth_date = Date::parse(
+        &person.birth_date,
+        format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| "birth_date: expected YYYY-MM-DD".to_owned())?;
     if let Some(encoded) = id.birth_date() {
         if encoded != birth_date {
             return Err("birth_date does not match the identity number".to_owned());
@@ -331,10 +339,12 @@ impl Store {
     /// The person with this identity number, if registered.
     pub async fn person(&self, pid: &str) -> Result<Option<PersonRecord>, StoreError> {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE pid = $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, PersonRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, PersonRecord>(&sql)
             .bind(pid)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// How many people the register holds.
@@ -371,5 +381,129 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "pid,given_name,family_name,birth_date,address_kind,address_line,postal_code,city,country,status";
+
+    fn csv(rows: &[&str]) -> String {
+        let mut text = HEADER.to_owned();
+        for row in rows {
+            text.push('\n');
+            text.push_str(row);
+        }
+        text
+    }
+
+    fn bad_lines(text: &str) -> Vec<(u64, String)> {
+        match parse_population(text) {
+            Err(CsvError::InvalidRows(rows)) => {
+                rows.into_iter().map(|r| (r.line, r.message)).collect()
+            }
+            other => panic!("expected invalid rows, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn demo_population_is_valid_and_covers_every_role() {
+        let rows =
+            parse_population(include_str!("../../../../assets/demo/population.csv")).unwrap();
+        let people: Vec<&PersonRecord> = rows.iter().map(|r| &r.person).collect();
+        let ids: Vec<IdNumber> = people
+            .iter()
+            .map(|p| IdNumber::parse(&p.pid, SyntheticPolicy::Accept).unwrap())
+            .collect();
+        assert!(
+            ids.iter().all(|id| id.kind().is_synthetic()),
+            "synthetic numbers only"
+        );
+        assert!(IdNumber::parse(&people[0].pid, SyntheticPolicy::Reject).is_err());
+        let count = |f: &dyn Fn(&PersonRecord) -> bool| people.iter().filter(|p| f(p)).count();
+        assert!(count(&|p| p.address_kind == "domestic" && p.birth_date.as_str() < "2000") >= 3);
+        assert!(count(&|p| p.address_kind == "foreign") >= 1);
+        assert!(count(&|p| p.address_kind == "none") >= 1);
+        assert!(
+            count(&|p| p.birth_date.starts_with("2013-")) >= 1,
+            "turns 13 in 2026"
+        );
+        assert!(
+            count(&|p| p.birth_date.starts_with("2014-")) >= 1,
+            "12 in 2026"
+        );
+        assert!(count(&|p| p.status == "d_number" && p.address_kind == "domestic") >= 1);
+        assert!(ids
+            .iter()
+            .any(|id| id.kind() == nokkel_core::id_number::IdKind::SyntheticDnr));
+        let registered: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.registered.as_deref())
+            .collect();
+        assert!(registered.contains(&"sms") && registered.contains(&"app"));
+        assert_eq!(
+            parse_population_csv(include_str!("../../../../assets/demo/population.csv"))
+                .unwrap()
+                .len(),
+            rows.len()
+        );
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_with_its_line() {
+        let text = csv(&[
+            "14838514058,Ingrid,Sæther,1985-03-14,domestic,Storgata 1,0155,Oslo,NO,resident",
+            "14838514059,Bad,Check,1985-03-14,domestic,Storgata 1,0155,Oslo,NO,resident",
+            "02877213709,Ola,Håkonsen,1972-07-02,domestic,Storgata 1,,Oslo,NO,resident",
+            "30919413820,Siri,Åsheim,1994-11-30,abroad,Storgata 1,9008,Tromsø,NO,resident",
+            "25816013758,Bjørn,Ødegård,1960-01-26,domestic,Munkegata 20,7011,Trondheim,NO,resident",
+            "05859013831,Marte,Løvås,1990-05-05,foreign,Drottninggatan 71,,Stockholm,NO,emigrated",
+            "22848813714,Nils,Fjære,1988-04-22,none,Somewhere 1,,,,resident",
+            "17895513741,Per,Græsli,1955-09-17,foreign,Calle Larios 8,29005,Málaga,ES,alive",
+            "14838514058,Ingrid,Again,1985-03-14,domestic,Storgata 1,0155,Oslo,NO,resident",
+        ]);
+        let lines: Vec<u64> = bad_lines(&text).into_iter().map(|(line, _)| line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 10]);
+        let messages = bad_lines(&text);
+        assert!(messages[0].1.contains("check digits"));
+        assert!(messages[1].1.contains("postal_code"));
+        assert!(messages[3].1.contains("birth_date does not match"));
+        assert!(messages[7].1.contains("already on line 2"));
+        // Messages never repeat the row's personal data.
+        let all = format!("{}", CsvError::InvalidRows(bad_lines_errors(&text)));
+        assert!(
+            !all.contains("14838514059") && !all.contains("Håkonsen"),
+            "{all}"
+        );
+    }
+
+    fn bad_lines_errors(text: &str) -> Vec<RowError> {
+        match parse_population(text) {
+            Err(CsvError::InvalidRows(rows)) => rows,
+            other => panic!("expected invalid rows, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn columns_may_come_in_any_order_and_country_is_normalised() {
+        let text = "status,country,city,postal_code,address_line,address_kind,birth_date,family_name,given_name,pid\n\
+                    emigrated,se,Stockholm,,Drottninggatan 71,foreign,1990-05-05,Løvås,Marte,05859013831";
+        let people = parse_population_csv(text).unwrap();
+        assert_eq!(people[0].country.as_deref(), Some("SE"));
+        assert_eq!(people[0].postal_code, None);
+    }
+
+    #[test]
+    fn missing_column_and_bad_registered_value_are_rejected() {
+        assert!(matches!(
+            parse_population_csv("pid,given_name\n14838514058,Ingrid"),
+            Err(CsvError::Format(m)) if m.contains("family_name")
+        ));
+        let text = format!("{HEADER},registered\n14838514058,Ingrid,Sæther,1985-03-14,domestic,Storgata 1,0155,Oslo,NO,resident,yes");
+        assert_eq!(bad_lines(&text)[0].0, 2);
+        let short = csv(&["14838514058,Ingrid"]);
+        assert_eq!(bad_lines(&short)[0].0, 2);
     }
 }

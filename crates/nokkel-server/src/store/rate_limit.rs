@@ -38,10 +38,12 @@ impl Store {
 
     /// Deletes counters of windows that started before `before`; returns how many.
     pub async fn prune_rate_limits(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(with_pool!(self, pool => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+        Ok(
+            with_pool!(self, pool => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
             .bind(before)
             .execute(pool)
             .await
-            .map(|r| r.rows_affected()))?)
+            .map(|r| r.rows_affected()))?,
+        )
     }
 }

@@ -52,10 +52,19 @@ async fn status_and_password_changes_are_stored(store: Store) {
     assert_eq!(blocked.blocked_reason.as_deref(), Some("denied_login"));
     assert_eq!((blocked.created_at, blocked.updated_at), (NOW, NOW + 5));
 
-    store.set_account_status(OLA, "active", None, NOW + 6).await.unwrap();
-    store.set_password_hash(OLA, "$argon2id$new", NOW + 7).await.unwrap();
+    store
+        .set_account_status(OLA, "active", None, NOW + 6)
+        .await
+        .unwrap();
+    store
+        .set_password_hash(OLA, "$argon2id$new", NOW + 7)
+        .await
+        .unwrap();
     let active = store.account(OLA).await.unwrap().unwrap();
-    assert_eq!((active.status.as_str(), active.blocked_reason), ("active", None));
+    assert_eq!(
+        (active.status.as_str(), active.blocked_reason),
+        ("active", None)
+    );
     assert_eq!(active.password_hash.as_deref(), Some("$argon2id$new"));
 
     assert!(matches!(

@@ -18,10 +18,22 @@ fn event(at: i64, name: &str, pid: Option<&str>) -> NewAuditEvent {
 
 async fn events_are_listed_per_person_and_most_recent_first(store: Store) {
     // Events may name people who are not in the register (e.g. refused orders).
-    store.append_audit(&event(NOW, "letter_ordered", Some(INGRID))).await.unwrap();
-    store.append_audit(&event(NOW + 1, "order_refused", None)).await.unwrap();
-    store.append_audit(&event(NOW + 2, "letter_code_failed", Some(INGRID))).await.unwrap();
-    store.append_audit(&event(NOW + 3, "letter_ordered", Some(OLA))).await.unwrap();
+    store
+        .append_audit(&event(NOW, "letter_ordered", Some(INGRID)))
+        .await
+        .unwrap();
+    store
+        .append_audit(&event(NOW + 1, "order_refused", None))
+        .await
+        .unwrap();
+    store
+        .append_audit(&event(NOW + 2, "letter_code_failed", Some(INGRID)))
+        .await
+        .unwrap();
+    store
+        .append_audit(&event(NOW + 3, "letter_ordered", Some(OLA)))
+        .await
+        .unwrap();
 
     let ingrid: Vec<String> = store
         .audit_for(INGRID)

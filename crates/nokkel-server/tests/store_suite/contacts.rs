@@ -4,7 +4,10 @@ use nokkel_server::store::{ContactRecord, Store, StoreError};
 
 use crate::fixtures::{two_people, INGRID, NOW, OLA};
 
-store_tests!(contact_details_are_upserted, contact_needs_a_registered_person);
+store_tests!(
+    contact_details_are_upserted,
+    contact_needs_a_registered_person
+);
 
 async fn contact_details_are_upserted(store: Store) {
     two_people(&store).await;

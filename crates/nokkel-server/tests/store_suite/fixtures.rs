@@ -27,7 +27,10 @@ pub fn person(pid: &str, given_name: &str) -> PersonRecord {
 
 /// Registers Ingrid and Ola.
 pub async fn two_people(store: &Store) {
-    store.upsert_person(&person(INGRID, "Ingrid"), NOW).await.unwrap();
+    store
+        .upsert_person(&person(INGRID, "Ingrid"), NOW)
+        .await
+        .unwrap();
     store.upsert_person(&person(OLA, "Ola"), NOW).await.unwrap();
 }
 

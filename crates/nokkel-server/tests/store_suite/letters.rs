@@ -38,13 +38,21 @@ async fn active_letter_is_pending_and_unexpired(store: Store) {
 
     // Just before and at expiry.
     let expiry = second.expires_at;
-    assert!(store.active_letter_for(INGRID, expiry - 1).await.unwrap().is_some());
+    assert!(store
+        .active_letter_for(INGRID, expiry - 1)
+        .await
+        .unwrap()
+        .is_some());
     assert!(first.expires_at < expiry);
     assert_eq!(store.active_letter_for(INGRID, expiry).await.unwrap(), None);
 
     assert!(store.consume_letter("L2", NOW).await.unwrap());
     assert_eq!(
-        store.active_letter_for(INGRID, NOW).await.unwrap().map(|l| l.id),
+        store
+            .active_letter_for(INGRID, NOW)
+            .await
+            .unwrap()
+            .map(|l| l.id),
         Some("L1".to_owned())
     );
 }
@@ -71,7 +79,10 @@ async fn letters_for_lists_newest_first_and_debug_hides_codes(store: Store) {
     assert_eq!(stored, letter("A", INGRID, NOW));
     let debug = format!("{stored:?}");
     assert!(debug.contains("<redacted 32 bytes>"), "{debug}");
-    assert!(!debug.contains("170"), "hash bytes leak into Debug: {debug}");
+    assert!(
+        !debug.contains("170"),
+        "hash bytes leak into Debug: {debug}"
+    );
 }
 
 async fn letter_needs_a_registered_person_and_a_fresh_id(store: Store) {
@@ -81,7 +92,10 @@ async fn letter_needs_a_registered_person_and_a_fresh_id(store: Store) {
         store.insert_letter(&unknown).await,
         Err(StoreError::MissingReference)
     ));
-    store.insert_letter(&letter("L1", INGRID, NOW)).await.unwrap();
+    store
+        .insert_letter(&letter("L1", INGRID, NOW))
+        .await
+        .unwrap();
     assert!(matches!(
         store.insert_letter(&letter("L1", OLA, NOW)).await,
         Err(StoreError::Conflict)
@@ -90,7 +104,10 @@ async fn letter_needs_a_registered_person_and_a_fresh_id(store: Store) {
 
 async fn consume_succeeds_once(store: Store) {
     two_people(&store).await;
-    store.insert_letter(&letter("L1", INGRID, NOW)).await.unwrap();
+    store
+        .insert_letter(&letter("L1", INGRID, NOW))
+        .await
+        .unwrap();
     assert!(store.consume_letter("L1", NOW + 10).await.unwrap());
     assert!(!store.consume_letter("L1", NOW + 11).await.unwrap());
     let used = store.letter("L1").await.unwrap().unwrap();
@@ -113,7 +130,10 @@ async fn concurrent_consumes_have_exactly_one_winner(store: Store) {
     const RACERS: usize = 16;
     for round in 0..5 {
         let id = format!("L{round}");
-        store.insert_letter(&letter(&id, INGRID, NOW)).await.unwrap();
+        store
+            .insert_letter(&letter(&id, INGRID, NOW))
+            .await
+            .unwrap();
         let barrier = Arc::new(Barrier::new(RACERS));
         let mut tasks = Vec::new();
         for _ in 0..RACERS {
@@ -133,30 +153,48 @@ async fn concurrent_consumes_have_exactly_one_winner(store: Store) {
 
 async fn fifth_failure_locks_and_locked_letter_cannot_be_used(store: Store) {
     two_people(&store).await;
-    store.insert_letter(&letter("L1", INGRID, NOW)).await.unwrap();
+    store
+        .insert_letter(&letter("L1", INGRID, NOW))
+        .await
+        .unwrap();
     for n in 1..=4 {
         assert_eq!(
             store.record_failed_attempt("L1", 5).await.unwrap(),
-            AttemptCount { attempts: n, locked: false }
+            AttemptCount {
+                attempts: n,
+                locked: false
+            }
         );
     }
     assert_eq!(
         store.record_failed_attempt("L1", 5).await.unwrap(),
-        AttemptCount { attempts: 5, locked: true }
+        AttemptCount {
+            attempts: 5,
+            locked: true
+        }
     );
     assert_eq!(store.letter("L1").await.unwrap().unwrap().state, "locked");
     assert!(!store.consume_letter("L1", NOW + 1).await.unwrap());
-    assert_eq!(store.active_letter_for(INGRID, NOW + 1).await.unwrap(), None);
+    assert_eq!(
+        store.active_letter_for(INGRID, NOW + 1).await.unwrap(),
+        None
+    );
     // A sixth wrong code is still counted and the letter stays locked.
     assert_eq!(
         store.record_failed_attempt("L1", 5).await.unwrap(),
-        AttemptCount { attempts: 6, locked: true }
+        AttemptCount {
+            attempts: 6,
+            locked: true
+        }
     );
 }
 
 async fn concurrent_failures_are_all_counted(store: Store) {
     two_people(&store).await;
-    store.insert_letter(&letter("L1", INGRID, NOW)).await.unwrap();
+    store
+        .insert_letter(&letter("L1", INGRID, NOW))
+        .await
+        .unwrap();
     let barrier = Arc::new(Barrier::new(12));
     let mut tasks = Vec::new();
     for _ in 0..12 {
@@ -175,7 +213,10 @@ async fn concurrent_failures_are_all_counted(store: Store) {
     assert_eq!(attempts, (1..=12).collect::<Vec<_>>(), "no lost updates");
     assert!(counts.iter().all(|c| c.locked == (c.attempts >= 5)));
     let stored = store.letter("L1").await.unwrap().unwrap();
-    assert_eq!((stored.failed_attempts, stored.state.as_str()), (12, "locked"));
+    assert_eq!(
+        (stored.failed_attempts, stored.state.as_str()),
+        (12, "locked")
+    );
 }
 
 async fn failure_on_unknown_letter_is_not_found(store: Store) {
@@ -187,10 +228,19 @@ async fn failure_on_unknown_letter_is_not_found(store: Store) {
 
 async fn revoke_touches_only_pending_letters_of_that_person(store: Store) {
     two_people(&store).await;
-    store.insert_letter(&letter("used", INGRID, NOW)).await.unwrap();
+    store
+        .insert_letter(&letter("used", INGRID, NOW))
+        .await
+        .unwrap();
     assert!(store.consume_letter("used", NOW + 1).await.unwrap());
-    store.insert_letter(&letter("p1", INGRID, NOW + 2)).await.unwrap();
-    store.insert_letter(&letter("p2", INGRID, NOW + 3)).await.unwrap();
+    store
+        .insert_letter(&letter("p1", INGRID, NOW + 2))
+        .await
+        .unwrap();
+    store
+        .insert_letter(&letter("p2", INGRID, NOW + 3))
+        .await
+        .unwrap();
     store.insert_letter(&letter("ola", OLA, NOW)).await.unwrap();
 
     assert_eq!(store.revoke_letters_for(INGRID).await.unwrap(), 2);

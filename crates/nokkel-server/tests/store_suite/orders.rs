@@ -23,7 +23,12 @@ async fn orders_are_counted_per_person_and_per_ip_since_an_instant(store: Store)
         .await
         .unwrap();
     let b = store
-        .insert_order(&order(Some(INGRID), "192.0.2.2", NOW - 60, "refused_outstanding"))
+        .insert_order(&order(
+            Some(INGRID),
+            "192.0.2.2",
+            NOW - 60,
+            "refused_outstanding",
+        ))
         .await
         .unwrap();
     store

@@ -38,7 +38,10 @@ async fn challenge_is_found_and_consumed_once(store: Store) {
         .unwrap();
     assert_eq!(active.map(|o| o.id), Some("O2".to_owned()));
     assert_eq!(
-        store.active_otp_for(OLA, "registration", NOW, 5).await.unwrap(),
+        store
+            .active_otp_for(OLA, "registration", NOW, 5)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -48,7 +51,10 @@ async fn challenge_is_found_and_consumed_once(store: Store) {
 
     assert!(store.consume_otp("O2", NOW + 3, 5).await.unwrap());
     assert!(!store.consume_otp("O2", NOW + 4, 5).await.unwrap());
-    assert_eq!(store.otp("O2").await.unwrap().unwrap().consumed_at, Some(NOW + 3));
+    assert_eq!(
+        store.otp("O2").await.unwrap().unwrap().consumed_at,
+        Some(NOW + 3)
+    );
     let active = store
         .active_otp_for(INGRID, "registration", NOW + 4, 5)
         .await
@@ -82,16 +88,25 @@ async fn too_many_failures_lock_the_challenge(store: Store) {
     for n in 1..=2 {
         assert_eq!(
             store.record_otp_failure("O1", 3).await.unwrap(),
-            AttemptCount { attempts: n, locked: false }
+            AttemptCount {
+                attempts: n,
+                locked: false
+            }
         );
     }
     assert_eq!(
         store.record_otp_failure("O1", 3).await.unwrap(),
-        AttemptCount { attempts: 3, locked: true }
+        AttemptCount {
+            attempts: 3,
+            locked: true
+        }
     );
     assert!(!store.consume_otp("O1", NOW + 1, 3).await.unwrap());
     assert_eq!(
-        store.active_otp_for(INGRID, "registration", NOW + 1, 3).await.unwrap(),
+        store
+            .active_otp_for(INGRID, "registration", NOW + 1, 3)
+            .await
+            .unwrap(),
         None
     );
     assert!(matches!(
@@ -104,8 +119,14 @@ async fn expired_challenge_is_refused(store: Store) {
     two_people(&store).await;
     let challenge = otp("O1", INGRID, NOW);
     store.insert_otp(&challenge).await.unwrap();
-    assert!(!store.consume_otp("O1", challenge.expires_at, 5).await.unwrap());
-    assert!(store.consume_otp("O1", challenge.expires_at - 1, 5).await.unwrap());
+    assert!(!store
+        .consume_otp("O1", challenge.expires_at, 5)
+        .await
+        .unwrap());
+    assert!(store
+        .consume_otp("O1", challenge.expires_at - 1, 5)
+        .await
+        .unwrap());
 }
 
 async fn challenge_needs_a_registered_person(store: Store) {

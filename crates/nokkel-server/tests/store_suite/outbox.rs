@@ -16,9 +16,18 @@ fn message(to: &str, body: &[u8], at: i64) -> NewMessage {
 }
 
 async fn sms_and_email_are_separate_queues_listed_newest_first(store: Store) {
-    let first = store.push_sms(&message("+4791234567", b"one", NOW)).await.unwrap();
-    let second = store.push_sms(&message("+4798765432", b"two", NOW + 1)).await.unwrap();
-    let third = store.push_sms(&message("+4791234567", b"three", NOW + 2)).await.unwrap();
+    let first = store
+        .push_sms(&message("+4791234567", b"one", NOW))
+        .await
+        .unwrap();
+    let second = store
+        .push_sms(&message("+4798765432", b"two", NOW + 1))
+        .await
+        .unwrap();
+    let third = store
+        .push_sms(&message("+4791234567", b"three", NOW + 2))
+        .await
+        .unwrap();
     assert!(first < second && second < third);
     store
         .push_email(&message("ingrid@example.no", b"mail", NOW))

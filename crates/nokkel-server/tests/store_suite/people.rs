@@ -29,7 +29,10 @@ async fn upsert_inserts_then_replaces_register_data(store: Store) {
 }
 
 async fn unknown_person_is_none(store: Store) {
-    store.upsert_person(&person(INGRID, "Ingrid"), NOW).await.unwrap();
+    store
+        .upsert_person(&person(INGRID, "Ingrid"), NOW)
+        .await
+        .unwrap();
     assert_eq!(store.person(OLA).await.unwrap(), None);
 }
 
@@ -49,22 +52,35 @@ async fn demo_population_imports_completely(store: Store) {
     assert_eq!(no_address.city, None);
 
     // Importing again updates in place.
-    store.import_people_csv(csv.as_bytes(), NOW + 1).await.unwrap();
+    store
+        .import_people_csv(csv.as_bytes(), NOW + 1)
+        .await
+        .unwrap();
     assert_eq!(store.count_people().await.unwrap(), rows as i64);
 }
 
 async fn import_with_a_bad_row_changes_nothing(store: Store) {
-    store.upsert_person(&person(INGRID, "Ingrid"), NOW).await.unwrap();
+    store
+        .upsert_person(&person(INGRID, "Ingrid"), NOW)
+        .await
+        .unwrap();
     let csv = "pid,given_name,family_name,birth_date,address_kind,address_line,postal_code,city,country,status\n\
                02877213709,Ola,Håkonsen,1972-07-02,domestic,Strandgaten 45,5013,Bergen,NO,resident\n\
                14838514058,Ingrid,Changed,1985-03-14,domestic,Storgata 1,0155,Oslo,NO,resident\n\
                30919413821,Siri,Åsheim,1994-11-30,domestic,Storgata 80,9008,Tromsø,NO,resident\n";
-    let error = store.import_people_csv(csv.as_bytes(), NOW).await.unwrap_err();
+    let error = store
+        .import_people_csv(csv.as_bytes(), NOW)
+        .await
+        .unwrap_err();
     match error {
         StoreError::Csv(CsvError::InvalidRows(rows)) => {
             assert_eq!(rows.len(), 1, "{rows:?}");
             assert_eq!(rows[0].line, 4);
-            assert!(rows[0].message.contains("check digits"), "{}", rows[0].message);
+            assert!(
+                rows[0].message.contains("check digits"),
+                "{}",
+                rows[0].message
+            );
         }
         other => panic!("expected invalid rows, got {other:?}"),
     }

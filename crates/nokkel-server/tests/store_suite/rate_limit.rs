@@ -7,29 +7,56 @@ use tokio::sync::Barrier;
 
 use crate::fixtures::NOW;
 
-store_tests!(hits_are_counted_per_key_and_window, concurrent_hits_are_all_counted);
+store_tests!(
+    hits_are_counted_per_key_and_window,
+    concurrent_hits_are_all_counted
+);
 
 async fn hits_are_counted_per_key_and_window(store: Store) {
     let window = NOW - NOW % 3600;
     for n in 1..=3 {
         assert_eq!(
             store.hit("order:ip:192.0.2.1", window, 3).await.unwrap(),
-            RateCount { count: n, allowed: true }
+            RateCount {
+                count: n,
+                allowed: true
+            }
         );
     }
     assert_eq!(
         store.hit("order:ip:192.0.2.1", window, 3).await.unwrap(),
-        RateCount { count: 4, allowed: false }
+        RateCount {
+            count: 4,
+            allowed: false
+        }
     );
-    assert_eq!(store.hit("order:ip:192.0.2.2", window, 3).await.unwrap().count, 1);
     assert_eq!(
-        store.hit("order:ip:192.0.2.1", window + 3600, 3).await.unwrap().count,
+        store
+            .hit("order:ip:192.0.2.2", window, 3)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .hit("order:ip:192.0.2.1", window + 3600, 3)
+            .await
+            .unwrap()
+            .count,
         1,
         "a new window starts from zero"
     );
 
     assert_eq!(store.prune_rate_limits(window + 3600).await.unwrap(), 2);
-    assert_eq!(store.hit("order:ip:192.0.2.1", window, 3).await.unwrap().count, 1);
+    assert_eq!(
+        store
+            .hit("order:ip:192.0.2.1", window, 3)
+            .await
+            .unwrap()
+            .count,
+        1
+    );
 }
 
 async fn concurrent_hits_are_all_counted(store: Store) {
