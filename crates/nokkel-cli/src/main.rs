@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod id;
+mod serve;
 
 /// Nøkkel: an open national electronic ID.
 #[derive(Debug, Parser)]
@@ -16,6 +18,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the identity server.
+    Serve(serve::ServeArgs),
+    /// Operator tasks: the population register.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Work with national identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
@@ -35,6 +42,8 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(cmd) => admin::run(cmd),
         Command::Id(cmd) => id::run(cmd),
     }
 }

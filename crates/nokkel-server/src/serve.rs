@@ -44,7 +44,15 @@ pub fn init_logging(format: LogFormat) {
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     let store = match &config.database_url {
         Some(url) => Store::open(url).await?,
-        None => Store::sqlite_in_data_dir(&config.data_dir).await?,
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StoreError::Config(format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                ))
+            })?;
+            Store::sqlite_in_data_dir(&config.data_dir).await?
+        }
     };
     store.migrate().await?;
     Ok(store)
