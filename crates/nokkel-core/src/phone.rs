@@ -69,7 +69,7 @@ impl MobileNumber {
             None
         };
         let parsed = match international {
-            Some(full) => phonenumber::parse(None, &full),
+            Some(full) => phonenumber::parse(None, full),
             None => {
                 let code = calling_code.trim().trim_start_matches('+');
                 if code.is_empty() || !code.chars().all(|c| c.is_ascii_digit()) {
@@ -78,7 +78,7 @@ impl MobileNumber {
                 if code == "47" {
                     phonenumber::parse(Some(country::Id::NO), input)
                 } else {
-                    phonenumber::parse(None, &format!("+{code}{input}"))
+                    phonenumber::parse(None, format!("+{code}{input}"))
                 }
             }
         }
