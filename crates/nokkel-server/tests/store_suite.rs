@@ -71,3 +71,5 @@ mod outbox;
 mod people;
 #[path = "store_suite/rate_limit.rs"]
 mod rate_limit;
+#[path = "store_suite/registration.rs"]
+mod registration;
