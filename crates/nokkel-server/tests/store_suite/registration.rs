@@ -56,6 +56,7 @@ async fn concurrent_registrations_with_one_letter_have_exactly_one_winner(store:
                     "L1",
                     &account(INGRID, kind),
                     &contact(INGRID, &mobile),
+                    None,
                     NOW + 1,
                 )
                 .await
@@ -98,6 +99,7 @@ async fn existing_account_leaves_the_letter_unused(store: Store) {
             "L1",
             &account(OLA, "app"),
             &contact(OLA, "+4791111111"),
+            None,
             NOW + 1,
         )
         .await
@@ -116,6 +118,7 @@ async fn letter_of_another_person_does_not_register(store: Store) {
             "L1",
             &account(INGRID, "sms"),
             &contact(INGRID, "+4791111111"),
+            None,
             NOW + 1,
         )
         .await
