@@ -15,3 +15,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
+
+step "browser tests (Playwright + Debian Chromium, axe-core WCAG 2.1 AA)"
+cargo build --locked -p nokkel-cli
+NOKKEL_BIN="$CARGO_TARGET_DIR/debug/nokkel" npm test --prefix tests/browser

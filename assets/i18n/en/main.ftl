@@ -3,7 +3,8 @@ site-name = Nøkkel
 site-tagline = Your electronic ID for public services
 skip-to-content = Skip to main content
 language = Language
-footer-text = Nøkkel is an open electronic ID. Questions? Call user support on 800 00 000.
+# The phone number has no-break spaces so that it never wraps.
+footer-text = Nøkkel is an open electronic ID. Questions? Call user support on 800 00 000.
 demo-banner = Demo mode: synthetic test people only. Letters and text messages appear in the developer inbox.
 dev-inbox = Developer inbox
 continue = Continue

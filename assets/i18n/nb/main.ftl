@@ -3,7 +3,8 @@ site-name = Nøkkel
 site-tagline = Din elektroniske ID for offentlige tjenester
 skip-to-content = Gå til hovedinnholdet
 language = Språk
-footer-text = Nøkkel er en åpen elektronisk ID. Spørsmål? Kontakt brukerstøtte på telefon 800 00 000.
+# The phone number has no-break spaces so that it never wraps.
+footer-text = Nøkkel er en åpen elektronisk ID. Spørsmål? Kontakt brukerstøtte på telefon 800 00 000.
 demo-banner = Demomodus: bare syntetiske testpersoner. Brev og SMS vises i utviklerinnboksen.
 dev-inbox = Utviklerinnboks
 continue = Fortsett

@@ -3,7 +3,8 @@ site-name = Nøkkel
 site-tagline = Den elektroniske ID-en din for offentlege tenester
 skip-to-content = Gå til hovudinnhaldet
 language = Språk
-footer-text = Nøkkel er ein open elektronisk ID. Spørsmål? Kontakt brukarstøtte på telefon 800 00 000.
+# The phone number has no-break spaces so that it never wraps.
+footer-text = Nøkkel er ein open elektronisk ID. Spørsmål? Kontakt brukarstøtte på telefon 800 00 000.
 demo-banner = Demomodus: berre syntetiske testpersonar. Brev og SMS blir viste i utviklarinnboksen.
 dev-inbox = Utviklarinnboks
 continue = Hald fram

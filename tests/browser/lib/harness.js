@@ -7,6 +7,7 @@
 // test which loaded a page without checking it with axe.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,19 @@ function nokkelBinary() {
   return bin;
 }
 
+/** A TCP port that is free right now (the OS picks it; we close it again at once). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function serverEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('NOKKEL_')));
 }
@@ -51,8 +65,10 @@ function serverEnv() {
 async function startServer() {
   const bin = nokkelBinary();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'nokkel-browser-data-'));
-  // Port 0: the OS picks a free port and the server prints the URL it really listens on.
-  const child = spawn(bin, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  // An explicit free port rather than port 0: the server derives its public URL (printed
+  // in letters) from the configured listen address, which with port 0 would say ":0".
+  const port = await freePort();
+  const child = spawn(bin, ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // The server reads NOKKEL_* variables as its configuration and rejects unknown ones,
     // so the test runner's own (NOKKEL_BIN, NOKKEL_SCREENSHOTS) must not reach it.

@@ -69,6 +69,7 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
     assert.ok(letter.includes(code), `the letter shows the code ${code}`);
     assert.match(letter, /Ingrid Sæther/);
     assert.match(letter, /gjelder til og med/);
+    assert.ok(letter.includes(`${base}/register`), 'the letter names the page to register on');
     const qr = page.locator('.qr svg');
     assert.equal(await qr.count(), 1, 'the letter carries a QR code as inline SVG');
     const box = await qr.boundingBox();
