@@ -158,3 +158,21 @@ test('English: the error state reads in English', async (t) => {
   assert.deepEqual(links, [{ href: '#pid', text: 'The national identity number is not valid. Check that you typed it correctly.' }]);
   await checkPage(page, 'order-1-pid-error-en');
 });
+
+test('a page that does not exist, and a registration step opened out of turn', async (t) => {
+  const page = await nokkel.newPage(t);
+  const response = await page.goto(`${nokkel.url}/finnes-ikke?lang=nb`);
+  assert.equal(response.status(), 404);
+  await page.getByRole('heading', { level: 1, name: 'Fant ikke siden' }).waitFor();
+  await assertAccessible(page, 'not found');
+  await page.getByRole('link', { name: 'Gå til forsiden' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Kom i gang med Nøkkel' }).waitFor();
+  await assertAccessible(page, 'front');
+
+  // Straight to step 3 without a letter: back to step 1 with a clear message.
+  await page.goto(`${nokkel.url}/register/password`);
+  const { text, links } = await errorSummary(page);
+  assert.match(text, /Økten er utløpt/);
+  assert.deepEqual(links.map((l) => l.href), ['#pid']);
+  await assertAccessible(page, 'session expired');
+});
