@@ -49,7 +49,7 @@ fi
 
 # Python packages for the independent (differential) checks, in a venv of our own so the
 # system Python stays untouched.
-VENV="${NOKKEL_VENV:-$HOME/.cache/nokkel/venv}"
+VENV="${NOKKEL_TEST_VENV:-$HOME/.cache/nokkel/venv}"
 if [[ ! -x $VENV/bin/python ]]; then
   log "creating Python venv in $VENV"
   python3 -m venv "$VENV"

@@ -18,4 +18,4 @@ cargo test --workspace --locked
 
 step "browser tests (Playwright + Debian Chromium, axe-core WCAG 2.1 AA)"
 cargo build --locked -p nokkel-cli
-NOKKEL_BIN="$CARGO_TARGET_DIR/debug/nokkel" npm test --prefix tests/browser
+NOKKEL_TEST_BIN="$CARGO_TARGET_DIR/debug/nokkel" npm test --prefix tests/browser

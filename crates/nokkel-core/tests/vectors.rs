@@ -3,7 +3,7 @@
 //! exactly its expected result with our (ring) verifiers.
 //!
 //! Regenerate after a deliberate format change:
-//! `NOKKEL_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte`
+//! `NOKKEL_TEST_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -185,7 +185,7 @@ fn file(
         "statement": statement,
         "typ": typ,
         "spec": spec,
-        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_REGENERATE_VECTORS=1)",
+        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_TEST_REGENERATE_VECTORS=1)",
         "keys": keys_json(&k, key_names),
         "cases": cases,
     })
@@ -950,7 +950,7 @@ fn number_matching_file() -> Value {
     json!({
         "title": "Number matching derivation",
         "spec": "docs/PROTOCOL.md#number-matching",
-        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_REGENERATE_VECTORS=1)",
+        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_TEST_REGENERATE_VECTORS=1)",
         "cases": cases,
     })
 }
@@ -974,7 +974,7 @@ fn keys_file() -> Value {
     json!({
         "title": "Test keys, RFC 7638 thumbprints (= device ids / kid) and SPKI encodings",
         "spec": "docs/PROTOCOL.md#keys-and-device-ids",
-        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_REGENERATE_VECTORS=1)",
+        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_TEST_REGENERATE_VECTORS=1)",
         "keys": entries,
     })
 }
@@ -1007,7 +1007,7 @@ fn signatures_file() -> Value {
     json!({
         "title": "ECDSA P-256 signatures: fixed r||s (JWS) and DER (keystores) forms",
         "spec": "docs/PROTOCOL.md#signatures",
-        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_REGENERATE_VECTORS=1)",
+        "generator": "crates/nokkel-core/tests/vectors.rs (NOKKEL_TEST_REGENERATE_VECTORS=1)",
         "public_jwk": private_jwk(&k.device),
         "conversions": cases,
         "malformed_der_hex": malformed,
@@ -1031,7 +1031,7 @@ fn read(name: &str) -> Value {
     let path = vectors_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read {}: {e}; regenerate with NOKKEL_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte",
+            "cannot read {}: {e}; regenerate with NOKKEL_TEST_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte",
             path.display()
         )
     });
@@ -1041,7 +1041,7 @@ fn read(name: &str) -> Value {
 #[test]
 fn files_reproduce_byte_for_byte() {
     let files = all_files();
-    if std::env::var_os("NOKKEL_REGENERATE_VECTORS").is_some() {
+    if std::env::var_os("NOKKEL_TEST_REGENERATE_VECTORS").is_some() {
         std::fs::create_dir_all(vectors_dir()).unwrap();
         for (name, value) in &files {
             let text = serde_json::to_string_pretty(value).unwrap() + "\n";
@@ -1055,7 +1055,7 @@ fn files_reproduce_byte_for_byte() {
             read(name),
             generated,
             "docs/vectors/{name} differs from what the code generates; if the change is \
-             deliberate, run NOKKEL_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte"
+             deliberate, run NOKKEL_TEST_REGENERATE_VECTORS=1 cargo test -p nokkel-core --test vectors files_reproduce_byte_for_byte"
         );
     }
 }

@@ -122,8 +122,9 @@ impl Lang {
     pub fn date(self, date: time::Date) -> String {
         let month = self.t(&format!("month-{}", u8::from(date.month())));
         match self {
-            Lang::Nb | Lang::Nn => format!("{}. {} {}", date.day(), month, date.year()),
-            Lang::En => format!("{} {} {}", date.day(), month, date.year()),
+            // No-break spaces: a date never wraps between its parts.
+            Lang::Nb | Lang::Nn => format!("{}.\u{a0}{}\u{a0}{}", date.day(), month, date.year()),
+            Lang::En => format!("{}\u{a0}{}\u{a0}{}", date.day(), month, date.year()),
         }
     }
 }
@@ -173,9 +174,9 @@ mod tests {
     #[test]
     fn dates_are_written_per_language() {
         let d = time::macros::date!(2026 - 12 - 07);
-        assert_eq!(Lang::Nb.date(d), "7. desember 2026");
-        assert_eq!(Lang::Nn.date(d), "7. desember 2026");
-        assert_eq!(Lang::En.date(d), "7 December 2026");
+        assert_eq!(Lang::Nb.date(d), "7.\u{a0}desember\u{a0}2026");
+        assert_eq!(Lang::Nn.date(d), "7.\u{a0}desember\u{a0}2026");
+        assert_eq!(Lang::En.date(d), "7\u{a0}December\u{a0}2026");
     }
 
     fn fluent_keys(file: &str) -> Vec<String> {

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, LogFormat};
 use crate::secrets::{SecretsError, ServerSecrets};
-use crate::state::{AppState, Deps};
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// Why the server could not start.
@@ -72,25 +72,28 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
         let people = crate::demo::seed(&store, clock.unix()).await?;
         tracing::info!(people, "demo population seeded");
     }
-    Ok(AppState::new(Deps {
-        store,
-        clock,
-        random,
-        secrets,
-        config,
-    }))
+    Ok(AppState::build(store, clock, random, secrets, config).await?)
 }
 
 /// Serves until Ctrl-C or SIGTERM. Prints the URL to open once listening.
-pub async fn serve(config: Config) -> Result<(), ServeError> {
-    let listen = config.listen;
-    let state = build_state(config).await?;
-    let listener = TcpListener::bind(listen).await?;
+pub async fn serve(mut config: Config) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(config.listen).await?;
     let local = listener.local_addr()?;
-    let base = match &state.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{local}"),
-    };
+    if config.public_url.is_none() {
+        // The address actually bound (port 0 picks a free one); an unspecified address
+        // (0.0.0.0) is reachable as loopback from this machine. Deployments set public_url.
+        let host = if local.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            local.ip()
+        };
+        config.public_url = Some(format!(
+            "http://{}",
+            std::net::SocketAddr::new(host, local.port())
+        ));
+    }
+    let state = build_state(config).await?;
+    let base = state.issuer();
     tracing::info!(address = %local, backend = state.store.backend_name(), demo = state.config.demo, "listening");
     println!("Nøkkel is running at {base}/");
     if state.config.demo {

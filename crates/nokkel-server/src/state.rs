@@ -10,7 +10,8 @@ use nokkel_core::random::Random;
 
 use crate::config::Config;
 use crate::secrets::ServerSecrets;
-use crate::store::Store;
+use crate::services::keys::ServerKeys;
+use crate::store::{Store, StoreError};
 
 /// Everything a service needs. Services borrow it; they know nothing of HTTP.
 pub struct Deps {
@@ -24,6 +25,8 @@ pub struct Deps {
     pub secrets: ServerSecrets,
     /// The configuration the server was started with.
     pub config: Config,
+    /// The server's signing keys.
+    pub keys: ServerKeys,
 }
 
 impl Deps {
@@ -50,6 +53,26 @@ impl AppState {
     /// Wraps the dependencies.
     pub fn new(deps: Deps) -> Self {
         Self(Arc::new(deps))
+    }
+
+    /// Builds the state: loads (or on first start creates) the signing keys.
+    pub async fn build(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        secrets: ServerSecrets,
+        config: Config,
+    ) -> Result<Self, StoreError> {
+        let keys =
+            ServerKeys::load_or_create(&store, &secrets, random.as_ref(), clock.unix()).await?;
+        Ok(Self::new(Deps {
+            store,
+            clock,
+            random,
+            secrets,
+            config,
+            keys,
+        }))
     }
 }
 

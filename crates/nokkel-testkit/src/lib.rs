@@ -2,7 +2,7 @@
 //!
 //! [`PgCluster::start`] runs Debian's PostgreSQL server binaries (`initdb`, `pg_ctl`,
 //! `psql` under `/usr/lib/postgresql/<version>/bin`, newest version first; override
-//! with `NOKKEL_PG_BIN=/path/to/bin`) in a temporary directory, listening on a free
+//! with `NOKKEL_TEST_PG_BIN=/path/to/bin`) in a temporary directory, listening on a free
 //! loopback port with its socket in that directory. As root it runs the server as
 //! the `postgres` user through `runuser` (initdb refuses root). [`PgCluster::shared`]
 //! starts one cluster per test binary on first use; [`PgCluster::create_database`]
@@ -41,7 +41,7 @@ use std::sync::{Mutex, OnceLock};
 /// What to tell a developer when the server binaries are missing.
 const INSTALL_HINT: &str = "PostgreSQL server binaries are needed for the PostgreSQL \
      tests: install them with `apt-get install postgresql` (Debian/Ubuntu; the service \
-     need not run), or set NOKKEL_PG_BIN to a directory holding initdb, pg_ctl and psql";
+     need not run), or set NOKKEL_TEST_PG_BIN to a directory holding initdb, pg_ctl and psql";
 
 /// Why a PostgreSQL cluster could not be started or used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,13 +307,13 @@ impl Drop for PgCluster {
 }
 
 fn find_bin_dir() -> Result<PathBuf, PgError> {
-    if let Some(dir) = std::env::var_os("NOKKEL_PG_BIN") {
+    if let Some(dir) = std::env::var_os("NOKKEL_TEST_PG_BIN") {
         let dir = PathBuf::from(dir);
         if dir.join("initdb").is_file() {
             return Ok(dir);
         }
         return Err(PgError::new(format!(
-            "NOKKEL_PG_BIN={} has no initdb. {INSTALL_HINT}",
+            "NOKKEL_TEST_PG_BIN={} has no initdb. {INSTALL_HINT}",
             dir.display()
         )));
     }

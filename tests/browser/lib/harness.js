@@ -1,6 +1,6 @@
 // The shared frame of the browser tests: a fresh `nokkel serve --demo` per test file,
 // Debian's Chromium through playwright-core, axe-core on every page a test visits, and
-// screenshots when NOKKEL_SCREENSHOTS=1.
+// screenshots when NOKKEL_TEST_SCREENSHOTS=1.
 //
 // Every test file calls `useNokkel()` at its top level; it registers before/after hooks
 // that start and stop the server and the browser, and an afterEach hook that fails a
@@ -23,7 +23,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Where committed screenshots live: docs/screenshots at the repository root. */
 export const SCREENSHOT_DIR = path.resolve(here, '../../../docs/screenshots');
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
-const CHROMIUM = process.env.NOKKEL_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM = process.env.NOKKEL_TEST_CHROMIUM || '/usr/bin/chromium';
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 /** Viewports for screenshots: a common phone and a desktop window. */
@@ -31,15 +31,15 @@ export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 900 };
 
 function nokkelBinary() {
-  const bin = process.env.NOKKEL_BIN;
+  const bin = process.env.NOKKEL_TEST_BIN;
   if (!bin) {
     throw new Error(
-      'NOKKEL_BIN is not set. Build the server and point at it, e.g.\n' +
-        '  cargo build -p nokkel-cli && NOKKEL_BIN=$CARGO_TARGET_DIR/debug/nokkel npm test --prefix tests/browser',
+      'NOKKEL_TEST_BIN is not set. Build the server and point at it, e.g.\n' +
+        '  cargo build -p nokkel-cli && NOKKEL_TEST_BIN=$CARGO_TARGET_DIR/debug/nokkel npm test --prefix tests/browser',
     );
   }
   if (!existsSync(bin)) {
-    throw new Error(`NOKKEL_BIN=${bin} does not exist. Build it with: cargo build -p nokkel-cli`);
+    throw new Error(`NOKKEL_TEST_BIN=${bin} does not exist. Build it with: cargo build -p nokkel-cli`);
   }
   return bin;
 }
@@ -71,7 +71,7 @@ async function startServer() {
   const child = spawn(bin, ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // The server reads NOKKEL_* variables as its configuration and rejects unknown ones,
-    // so the test runner's own (NOKKEL_BIN, NOKKEL_SCREENSHOTS) must not reach it.
+    // so the test runner's own (NOKKEL_TEST_BIN, NOKKEL_TEST_SCREENSHOTS) must not reach it.
     env: { ...serverEnv(), NO_COLOR: '1' },
   });
   let stderr = '';
@@ -183,13 +183,13 @@ function markChecked(page) {
 }
 
 /**
- * Checks the page with axe and, when NOKKEL_SCREENSHOTS=1, saves full-page screenshots
+ * Checks the page with axe and, when NOKKEL_TEST_SCREENSHOTS=1, saves full-page screenshots
  * named `${name}-phone.png` / `${name}-desktop.png` (or only `${name}.png` at the current
  * size when `sizes` is empty).
  */
 export async function checkPage(page, name, { sizes = ['phone', 'desktop'], screenshot = true } = {}) {
   await assertAccessible(page, name);
-  if (!screenshot || process.env.NOKKEL_SCREENSHOTS !== '1') return;
+  if (!screenshot || process.env.NOKKEL_TEST_SCREENSHOTS !== '1') return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const original = page.viewportSize();
   if (sizes.length === 0) {

@@ -1,6 +1,6 @@
 // A citizen's whole way in Bokmål: order a letter, read it in the demo inbox, register as
 // an SMS user with the code from it. Also the app-user branch. Screenshots of the main
-// pages come from here (NOKKEL_SCREENSHOTS=1).
+// pages come from here (NOKKEL_TEST_SCREENSHOTS=1).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -2,21 +2,27 @@
 //! Errors are `nokkel_core::wire::ApiError` bodies with stable codes.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use axum::Router;
-use nokkel_core::wire::{ApiError, ProtocolVersion};
+use nokkel_core::wire::{
+    ApiError, FinishEnrolmentRequest, FinishEnrolmentResponse, ProtocolVersion,
+    StartEnrolmentRequest, StartEnrolmentResponse,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::services::{ordering, ServiceError};
+use crate::services::{enrolment, ordering, ServiceError};
 use crate::state::AppState;
 use crate::web::ClientIp;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/orders", post(order))
+    Router::new()
+        .route("/api/v1/orders", post(order))
+        .route("/api/v1/enrolments", post(start_enrolment))
+        .route("/api/v1/enrolments/{id}/finish", post(finish_enrolment))
 }
 
 /// An API failure: status plus the stable error body.
@@ -70,6 +76,7 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::LetterLocked | ServiceError::LetterExpired => StatusCode::GONE,
             ServiceError::WrongCode { .. } | ServiceError::NoLetter => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
+            ServiceError::Statement(_) | ServiceError::DeviceNotAllowed => StatusCode::FORBIDDEN,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let message = match &err {
@@ -142,5 +149,35 @@ async fn order(
             abroad_delivery_by: receipt.abroad_by.to_string(),
             contact_support_from: receipt.contact_support_from.to_string(),
         }),
+    ))
+}
+
+/// `POST /api/v1/enrolments`: identity number + activation code → nonce and the key to pin.
+async fn start_enrolment(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    body: Result<Json<StartEnrolmentRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<StartEnrolmentResponse>), ApiFailure> {
+    let Json(request) = body?;
+    let response = enrolment::start(
+        &state,
+        &request.pid,
+        request.activation_code.expose(),
+        &ip.text(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// `POST /api/v1/enrolments/{id}/finish`: the device's signed enrolment statement.
+async fn finish_enrolment(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Result<Json<FinishEnrolmentRequest>, JsonRejection>,
+) -> Result<Json<FinishEnrolmentResponse>, ApiFailure> {
+    let Json(request) = body?;
+    Ok(Json(
+        enrolment::finish(&state, &id, &request.statement, &ip.text()).await?,
     ))
 }

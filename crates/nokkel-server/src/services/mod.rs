@@ -10,6 +10,8 @@ use crate::state::Deps;
 use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
+pub mod enrolment;
+pub mod keys;
 pub mod ordering;
 pub mod password;
 pub mod registration;
@@ -66,6 +68,12 @@ pub enum ServiceError {
     /// The one-time code expired, was used, or was locked.
     #[error("one-time code expired")]
     OtpExpired,
+    /// A signed statement from a device was rejected.
+    #[error("statement rejected: {0}")]
+    Statement(#[from] nokkel_core::statements::StatementError),
+    /// Software authenticators (no user verification) are accepted only in demo mode.
+    #[error("this kind of device is not accepted by this server")]
+    DeviceNotAllowed,
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
@@ -92,6 +100,8 @@ impl ServiceError {
             ServiceError::OtpFormat => "invalid_otp",
             ServiceError::OtpWrong { .. } => "wrong_otp",
             ServiceError::OtpExpired => "otp_expired",
+            ServiceError::Statement(e) => e.code(),
+            ServiceError::DeviceNotAllowed => "device_not_allowed",
             ServiceError::SessionExpired => "session_expired",
             ServiceError::Internal(_) => "internal",
         }

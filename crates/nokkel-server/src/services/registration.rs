@@ -92,7 +92,9 @@ pub fn seal<T: Serialize>(deps: &Deps, state: &T) -> String {
     URL_SAFE_NO_PAD.encode(deps.secrets.seal(&json, deps.random.as_ref()))
 }
 
-trait Expiring {
+/// A sealed flow state that carries its own expiry.
+pub trait Expiring {
+    /// When the state stops being accepted (unix seconds).
     fn exp(&self) -> i64;
 }
 
@@ -109,7 +111,6 @@ impl Expiring for SmsPending {
 }
 
 /// Opens a token made by [`seal`]; `SessionExpired` if tampered with, foreign or expired.
-#[allow(private_bounds)]
 pub fn open<T: DeserializeOwned + Expiring>(deps: &Deps, token: &str) -> Result<T, ServiceError> {
     let sealed = URL_SAFE_NO_PAD
         .decode(token.trim())
@@ -342,6 +343,7 @@ pub async fn finish_sms_user(
         account_kind::SMS,
         Some(pending.password_hash),
         Some(now),
+        None,
         client_ip,
     )
     .await
@@ -355,6 +357,7 @@ pub(crate) async fn complete(
     kind: &'static str,
     password_hash: Option<String>,
     mobile_confirmed_at: Option<i64>,
+    device: Option<&crate::store::DeviceRecord>,
     client_ip: &str,
 ) -> Result<Registered, ServiceError> {
     let now = deps.clock.unix();
@@ -377,7 +380,7 @@ pub(crate) async fn complete(
     };
     let outcome = deps
         .store
-        .complete_registration(&letter.letter_id, &account, &contact, now)
+        .complete_registration(&letter.letter_id, &account, &contact, device, now)
         .await?;
     match outcome {
         crate::store::RegistrationOutcome::Created => {}
@@ -398,7 +401,7 @@ pub(crate) async fn complete(
         "account_created",
         Some(&letter.pid),
         Some(client_ip),
-        json!({ "kind": kind, "letter_id": letter.letter_id }),
+        json!({ "kind": kind, "letter_id": letter.letter_id, "device_id": device.map(|d| d.id.as_str()) }),
     )
     .await;
     Ok(Registered {

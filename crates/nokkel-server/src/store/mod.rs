@@ -39,6 +39,7 @@ use sqlx::{PgPool, SqlitePool};
 mod accounts;
 mod audit;
 mod contacts;
+mod devices;
 mod error;
 mod letters;
 mod orders;
@@ -48,10 +49,12 @@ pub mod people;
 mod rate_limit;
 mod registration;
 mod schema;
+mod server_keys;
 
 pub use accounts::{account_kind, account_status, AccountRecord};
 pub use audit::{AuditRecord, NewAuditEvent};
 pub use contacts::ContactRecord;
+pub use devices::DeviceRecord;
 pub use error::StoreError;
 pub use letters::{letter_state, AttemptCount, LetterRecord};
 pub use orders::{NewOrder, OrderRecord, OrderSubject};
@@ -61,6 +64,7 @@ pub use people::{address_kind, person_status, CsvError, PersonRecord, Population
 pub use rate_limit::RateCount;
 pub use registration::RegistrationOutcome;
 pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
+pub use server_keys::ServerKeyRecord;
 
 /// The SQLite database's file name inside the server's data directory.
 pub const SQLITE_FILE_NAME: &str = "nokkel.db";

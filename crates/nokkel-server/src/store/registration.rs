@@ -1,7 +1,7 @@
 //! Completing a registration: consuming the letter, creating the account and writing the
 //! contact register in one transaction, so that either all happen or none does.
 
-use super::{with_pool, AccountRecord, ContactRecord, Store, StoreError};
+use super::{with_pool, AccountRecord, ContactRecord, DeviceRecord, Store, StoreError};
 
 /// What [`Store::complete_registration`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +16,14 @@ pub enum RegistrationOutcome {
 }
 
 impl Store {
-    /// Consumes letter `letter_id`, creates `account` and upserts `contact`, atomically.
+    /// Consumes letter `letter_id`, creates `account`, upserts `contact` and, for app
+    /// users, enrols `device`, atomically.
     pub async fn complete_registration(
         &self,
         letter_id: &str,
         account: &AccountRecord,
         contact: &ContactRecord,
+        device: Option<&DeviceRecord>,
         now: i64,
     ) -> Result<RegistrationOutcome, StoreError> {
         let consume = "UPDATE letters SET state = 'used', used_at = $2 \
@@ -32,6 +34,8 @@ impl Store {
              email_confirmed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (pid) DO UPDATE SET mobile = excluded.mobile, \
              mobile_confirmed_at = excluded.mobile_confirmed_at, updated_at = excluded.updated_at";
+        let insert_device = "INSERT INTO devices (id, pid, public_jwk, name, platform, \
+             uv_methods, counter, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             let consumed = sqlx::query(consume)
@@ -62,6 +66,19 @@ impl Store {
                     return Ok(RegistrationOutcome::AccountExists);
                 }
                 Err(other) => return Err(other),
+            }
+            if let Some(device) = device {
+                sqlx::query(insert_device)
+                    .bind(&device.id)
+                    .bind(&device.pid)
+                    .bind(&device.public_jwk)
+                    .bind(&device.name)
+                    .bind(&device.platform)
+                    .bind(&device.uv_methods)
+                    .bind(device.counter)
+                    .bind(device.created_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::query(upsert_contact)
                 .bind(&contact.pid)

@@ -14,7 +14,7 @@ use nokkel_core::clock::FixedClock;
 use nokkel_core::random::SeededRandom;
 use nokkel_server::secrets::ServerSecrets;
 use nokkel_server::store::Store;
-use nokkel_server::{AppState, Config, Deps};
+use nokkel_server::{AppState, Config};
 use tower::ServiceExt;
 
 /// Monday 23 November 2026, 10:00 UTC.
@@ -84,13 +84,15 @@ impl TestServer {
         if config.demo {
             nokkel_server::demo::seed(&store, START).await.unwrap();
         }
-        let state = AppState::new(Deps {
+        let state = AppState::build(
             store,
-            clock: clock.clone(),
-            random: Arc::new(SeededRandom::new(42)),
-            secrets: ServerSecrets::from_master(&[9; 32]).unwrap(),
+            clock.clone(),
+            Arc::new(SeededRandom::new(42)),
+            ServerSecrets::from_master(&[9; 32]).unwrap(),
             config,
-        });
+        )
+        .await
+        .unwrap();
         let app = nokkel_server::app(state.clone());
         TestServer { state, clock, app }
     }

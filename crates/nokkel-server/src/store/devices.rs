@@ -1,0 +1,92 @@
+//! Devices: the authenticator keys of app users, with the signature counter that must grow.
+
+use super::{with_pool, Store, StoreError};
+
+/// One enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeviceRecord {
+    /// The device id: the RFC 7638 thumbprint of its public key.
+    pub id: String,
+    /// The account holder.
+    pub pid: String,
+    /// The public key as a JWK (JSON text).
+    pub public_jwk: String,
+    /// The name the user gave the device.
+    pub name: String,
+    /// `android`, `ios`, `desktop` or `cli` as the device declared.
+    pub platform: String,
+    /// The user-verification methods the device declared (JSON array text).
+    pub uv_methods: String,
+    /// The highest signature counter seen.
+    pub counter: i64,
+    /// When the device was enrolled (unix seconds).
+    pub created_at: i64,
+    /// When the device last signed something accepted.
+    pub last_used_at: Option<i64>,
+    /// When the device was revoked; revoked devices are refused.
+    pub revoked_at: Option<i64>,
+}
+
+const DEVICE_COLUMNS: &str = "id, pid, public_jwk, name, platform, uv_methods, counter, \
+     created_at, last_used_at, revoked_at";
+
+impl Store {
+    /// The device with id `id`, revoked or not.
+    pub async fn device(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1");
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, DeviceRecord>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// All devices of `pid`, newest first.
+    pub async fn devices_for(&self, pid: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE pid = $1 ORDER BY created_at DESC, id"
+        );
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, DeviceRecord>(&sql)
+            .bind(pid)
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// Revokes a device of `pid`; `false` if there is no such active device.
+    pub async fn revoke_device(&self, pid: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE devices SET revoked_at = $3 \
+             WHERE id = $1 AND pid = $2 AND revoked_at IS NULL";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(pid)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Raises the device's counter to `counter` if, and only if, it is greater than the
+    /// stored one and the device is not revoked. One conditional `UPDATE`: a replayed or
+    /// cloned signature (same or lower counter) gets `false`.
+    pub async fn advance_device_counter(
+        &self,
+        id: &str,
+        counter: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE devices SET counter = $2, last_used_at = $3 \
+             WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(counter)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(affected == 1)
+    }
+}
