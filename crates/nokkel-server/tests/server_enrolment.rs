@@ -209,7 +209,7 @@ async fn five_wrong_codes_lock_the_letter_for_the_app_too(server: TestServer) {
         );
     }
     let res = start(&mut browser, ADULT, &code).await;
-    assert_eq!(res.status, StatusCode::GONE);
+    assert_eq!(res.status, StatusCode::LOCKED);
     assert!(
         res.body.contains("\"code\":\"letter_locked\""),
         "{}",

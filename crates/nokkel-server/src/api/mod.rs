@@ -73,7 +73,8 @@ impl From<ServiceError> for ApiFailure {
             }
             ServiceError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::AlreadyRegistered | ServiceError::LetterUsed => StatusCode::CONFLICT,
-            ServiceError::LetterLocked | ServiceError::LetterExpired => StatusCode::GONE,
+            ServiceError::LetterLocked => StatusCode::LOCKED,
+            ServiceError::LetterExpired => StatusCode::GONE,
             ServiceError::WrongCode { .. } | ServiceError::NoLetter => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
             ServiceError::Statement(_) | ServiceError::DeviceNotAllowed => StatusCode::FORBIDDEN,
@@ -175,9 +176,8 @@ async fn finish_enrolment(
     ip: ClientIp,
     Path(id): Path<String>,
     body: Result<Json<FinishEnrolmentRequest>, JsonRejection>,
-) -> Result<Json<FinishEnrolmentResponse>, ApiFailure> {
+) -> Result<(StatusCode, Json<FinishEnrolmentResponse>), ApiFailure> {
     let Json(request) = body?;
-    Ok(Json(
-        enrolment::finish(&state, &id, &request.statement, &ip.text()).await?,
-    ))
+    let response = enrolment::finish(&state, &id, &request.statement, &ip.text()).await?;
+    Ok((StatusCode::CREATED, Json(response)))
 }
