@@ -87,7 +87,7 @@ async fn app_user_enrols_a_device_with_the_letter(server: TestServer) {
         &statement,
     )
     .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let finished: Value = serde_json::from_str(&res.body).unwrap();
     assert_eq!(finished["device_id"], key.device_id().as_str());
 
@@ -132,7 +132,7 @@ async fn enrolment_cannot_be_finished_twice(server: TestServer) {
     .unwrap();
     assert_eq!(
         finish(&mut browser, id, &first).await.status,
-        StatusCode::OK
+        StatusCode::CREATED
     );
     let res = finish(&mut browser, id, &second).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
