@@ -10,6 +10,7 @@ use nokkel_core::random::Random;
 
 use crate::config::Config;
 use crate::secrets::ServerSecrets;
+use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
 use crate::store::{Store, StoreError};
 
@@ -27,6 +28,8 @@ pub struct Deps {
     pub config: Config,
     /// The server's signing keys.
     pub keys: ServerKeys,
+    /// Wake-ups for waiting browsers and long-polling devices.
+    pub events: Arc<Events>,
 }
 
 impl Deps {
@@ -65,6 +68,38 @@ impl AppState {
     ) -> Result<Self, StoreError> {
         let keys =
             ServerKeys::load_or_create(&store, &secrets, random.as_ref(), clock.unix()).await?;
+        if config.demo {
+            crate::oidc::seed_demo_client(
+                &store,
+                &secrets,
+                random.as_ref(),
+                &config.public_url(),
+                clock.unix(),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::oidc::OidcError::Store(e) => e,
+                other => StoreError::Config(format!("demo client: {other}")),
+            })?;
+        }
+        let events = Arc::new(Events::default());
+        if let Some(mut listener) = store.event_listener(events::CHANNEL).await? {
+            // Other instances' events wake this instance's waiters. The task lives as long
+            // as the runtime; sqlx reconnects the listener by itself after a dropped
+            // connection (notifications sent meanwhile are lost; waiters re-check on timeout).
+            let events = events.clone();
+            tokio::spawn(async move {
+                loop {
+                    match listener.recv().await {
+                        Ok(notification) => events.wake(notification.payload()),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "event listener interrupted");
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            });
+        }
         Ok(Self::new(Deps {
             store,
             clock,
@@ -72,6 +107,7 @@ impl AppState {
             secrets,
             config,
             keys,
+            events,
         }))
     }
 }

@@ -166,7 +166,7 @@ async fn enrolment_with_a_proof_over_another_nonce_is_refused(server: TestServer
         &forged,
     )
     .await;
-    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
     assert!(
         res.body.contains("\"code\":\"nonce_mismatch\""),
         "{}",

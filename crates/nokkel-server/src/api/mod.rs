@@ -17,9 +17,11 @@ use crate::services::{enrolment, ordering, ServiceError};
 use crate::state::AppState;
 use crate::web::ClientIp;
 
+pub mod device;
+
 /// The API routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    device::routes()
         .route("/api/v1/orders", post(order))
         .route("/api/v1/enrolments", post(start_enrolment))
         .route("/api/v1/enrolments/{id}/finish", post(finish_enrolment))
@@ -77,7 +79,15 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::LetterExpired => StatusCode::GONE,
             ServiceError::WrongCode { .. } | ServiceError::NoLetter => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
-            ServiceError::Statement(_) | ServiceError::DeviceNotAllowed => StatusCode::FORBIDDEN,
+            ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
+            ServiceError::DeviceNotAllowed | ServiceError::AppLoginBlocked => StatusCode::FORBIDDEN,
+            ServiceError::Unauthenticated
+            | ServiceError::DeviceRevoked
+            | ServiceError::ReplayedProof => StatusCode::UNAUTHORIZED,
+            ServiceError::NoPendingChallenge | ServiceError::NoAccount | ServiceError::NoDevice => {
+                StatusCode::NOT_FOUND
+            }
+            ServiceError::ChallengeTaken | ServiceError::WrongMethod => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let message = match &err {
@@ -93,6 +103,18 @@ impl From<ServiceError> for ApiFailure {
             other => other.to_string(),
         };
         ApiFailure::new(status, err.code(), message)
+    }
+}
+
+impl From<crate::store::StoreError> for ApiFailure {
+    fn from(err: crate::store::StoreError) -> Self {
+        ServiceError::from(err).into()
+    }
+}
+
+impl From<nokkel_core::statements::StatementError> for ApiFailure {
+    fn from(err: nokkel_core::statements::StatementError) -> Self {
+        ServiceError::from(err).into()
     }
 }
 

@@ -11,7 +11,9 @@ use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
 pub mod enrolment;
+pub mod events;
 pub mod keys;
+pub mod login;
 pub mod ordering;
 pub mod password;
 pub mod registration;
@@ -74,6 +76,33 @@ pub enum ServiceError {
     /// Software authenticators (no user verification) are accepted only in demo mode.
     #[error("this kind of device is not accepted by this server")]
     DeviceNotAllowed,
+    /// The person has no account.
+    #[error("no Nøkkel account")]
+    NoAccount,
+    /// The account logs in another way (SMS user asked for an app login or vice versa).
+    #[error("this account uses another login method")]
+    WrongMethod,
+    /// The account has no active device.
+    #[error("no active device")]
+    NoDevice,
+    /// App logins are paused after the person reported a login that was not theirs.
+    #[error("app login is blocked after a reported login")]
+    AppLoginBlocked,
+    /// No such pending challenge for this device's person.
+    #[error("no pending challenge")]
+    NoPendingChallenge,
+    /// Another answer already decided the challenge.
+    #[error("the challenge was already answered")]
+    ChallengeTaken,
+    /// The device proof is missing or invalid, or the device is unknown.
+    #[error("device not authenticated")]
+    Unauthenticated,
+    /// The device was revoked.
+    #[error("device revoked")]
+    DeviceRevoked,
+    /// The request proof was seen before.
+    #[error("request proof replayed")]
+    ReplayedProof,
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
@@ -102,6 +131,15 @@ impl ServiceError {
             ServiceError::OtpExpired => "otp_expired",
             ServiceError::Statement(e) => e.code(),
             ServiceError::DeviceNotAllowed => "device_not_allowed",
+            ServiceError::NoAccount => "no_account",
+            ServiceError::WrongMethod => "wrong_method",
+            ServiceError::NoDevice => "no_device",
+            ServiceError::AppLoginBlocked => "app_login_blocked",
+            ServiceError::NoPendingChallenge => "no_pending_challenge",
+            ServiceError::ChallengeTaken => "challenge_taken",
+            ServiceError::Unauthenticated => "unauthenticated",
+            ServiceError::DeviceRevoked => "device_revoked",
+            ServiceError::ReplayedProof => "replayed_proof",
             ServiceError::SessionExpired => "session_expired",
             ServiceError::Internal(_) => "internal",
         }

@@ -41,7 +41,10 @@ mod audit;
 mod contacts;
 mod devices;
 mod error;
+mod events;
 mod letters;
+mod logins;
+mod oidc;
 mod orders;
 mod otp;
 mod outbox;
@@ -57,6 +60,10 @@ pub use contacts::ContactRecord;
 pub use devices::DeviceRecord;
 pub use error::StoreError;
 pub use letters::{letter_state, AttemptCount, LetterRecord};
+pub use logins::{login_state, LoginRecord};
+pub use oidc::{
+    AccessTokenRecord, AuthorizationCodeRecord, AuthorizationRequestRecord, ClientRecord,
+};
 pub use orders::{NewOrder, OrderRecord, OrderSubject};
 pub use otp::OtpRecord;
 pub use outbox::{MessageRecord, NewMessage};

@@ -245,3 +245,161 @@ impl Browser {
         .await
     }
 }
+
+/// A software authenticator for tests, speaking the device API through nokkel-core.
+pub struct TestDevice {
+    pub key: nokkel_core::keys::DeviceKey,
+    pub pinned: nokkel_core::keys::PublicKey,
+    pub counter: u64,
+    pub app: Router,
+    pub issuer: String,
+    seed: std::cell::Cell<u64>,
+}
+
+impl TestServer {
+    /// Orders a letter for `pid` and enrols a software device with it.
+    pub async fn enrolled_device(&self, pid: &str, seed: u64) -> TestDevice {
+        use nokkel_core::random::{Random, RandomRng};
+        use nokkel_core::statements::{sign_enrolment, DeviceDescription, Platform, UserVerification};
+        let mut browser = self.browser();
+        browser.order(pid, "91234567").await;
+        let code = self.code_for(pid).await;
+        let res = browser
+            .post_json(
+                "/api/v1/enrolments",
+                serde_json::json!({"v": 1, "pid": pid, "activation_code": code}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let started: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+        let random = SeededRandom::new(seed);
+        let key = nokkel_core::keys::DeviceKey::generate(&mut RandomRng::new(&random as &dyn Random));
+        let statement = sign_enrolment(
+            &key,
+            started["issuer"].as_str().unwrap(),
+            started["nonce"].as_str().unwrap(),
+            &DeviceDescription {
+                name: format!("Testenhet {seed}"),
+                platform: Platform::Software,
+                uv_methods: vec![UserVerification::NoneTest],
+            },
+            nokkel_core::clock::Clock::unix(self.clock.as_ref()),
+        )
+        .unwrap();
+        let id = started["enrolment_id"].as_str().unwrap();
+        let res = browser
+            .post_json(
+                &format!("/api/v1/enrolments/{id}/finish"),
+                serde_json::json!({"v": 1, "statement": statement}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let jwk: nokkel_core::keys::PublicJwk =
+            serde_json::from_value(started["challenge_key"].clone()).unwrap();
+        TestDevice {
+            key,
+            pinned: nokkel_core::keys::PublicKey::from_jwk(&jwk).unwrap(),
+            counter: 0,
+            app: self.app.clone(),
+            issuer: started["issuer"].as_str().unwrap().to_owned(),
+            seed: std::cell::Cell::new(seed * 1000),
+        }
+    }
+}
+
+impl TestDevice {
+    pub fn proof(&self, method: &str, path: &str, now: i64) -> String {
+        use nokkel_core::statements::{sign_request_proof, RequestTarget};
+        let url = format!("{}{}", self.issuer, path.split('?').next().unwrap());
+        self.seed.set(self.seed.get() + 1);
+        let jti = format!("test-jti-{:016}", self.seed.get());
+        sign_request_proof(
+            &self.key,
+            &RequestTarget { issuer: &self.issuer, method, url: &url, access_token: None },
+            &jti,
+            now,
+        )
+        .unwrap()
+    }
+
+    /// Sends a request with a fresh proof (or the given one).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        proof: Option<String>,
+        now: i64,
+    ) -> Response {
+        let proof = proof.unwrap_or_else(|| self.proof(method, path, now));
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Nokkel-Proof", proof);
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = self.app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Response { status, location: None, headers, body: String::from_utf8(body.to_vec()).unwrap() }
+    }
+
+    /// Fetches and verifies the pending challenge (against the pinned key).
+    pub async fn pending(&self, now: i64) -> Option<nokkel_core::statements::VerifiedChallenge> {
+        let res = self.call("GET", "/api/v1/challenges/pending", None, None, now).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+        let jws = body["challenge"].as_str()?;
+        Some(
+            nokkel_core::statements::verify_login_challenge(
+                jws,
+                &self.pinned,
+                &self.issuer,
+                &self.key.device_id(),
+                now,
+            )
+            .unwrap(),
+        )
+    }
+
+    /// Signs an approval of `challenge` picking `number`, with the next counter.
+    pub fn approval(&mut self, challenge: nokkel_core::statements::VerifiedChallenge, number: u8, now: i64) -> (String, String) {
+        self.counter += 1;
+        let id = challenge.challenge_id().to_owned();
+        let jws = challenge
+            .approve(number, nokkel_core::statements::UserVerification::NoneTest, self.counter, &self.key, now)
+            .unwrap();
+        (id, jws)
+    }
+
+    pub async fn send_approval(&self, id: &str, jws: &str, now: i64) -> Response {
+        self.call(
+            "POST",
+            &format!("/api/v1/challenges/{id}/approve"),
+            Some(serde_json::json!({"v": 1, "statement": jws})),
+            None,
+            now,
+        )
+        .await
+    }
+
+    pub async fn deny(&mut self, challenge: nokkel_core::statements::VerifiedChallenge, report: bool, now: i64) -> Response {
+        self.counter += 1;
+        let id = challenge.challenge_id().to_owned();
+        let jws = challenge.deny(report, self.counter, &self.key, now).unwrap();
+        self.call(
+            "POST",
+            &format!("/api/v1/challenges/{id}/deny"),
+            Some(serde_json::json!({"v": 1, "statement": jws})),
+            None,
+            now,
+        )
+        .await
+    }
+}

@@ -1,0 +1,436 @@
+//! Logging in: the login transaction and its challenge (app approval with number
+//! matching), and the answers devices send. The rules — challenge contents, expiry,
+//! signatures, counters, the number — are nokkel-core's; this service keeps the state
+//! and makes each transition happen once.
+//!
+//! A login is pending until one of: approved, denied, reported ("this wasn't me"), a
+//! wrong number, expired, or cancelled (in the browser, or replaced by a newer login of
+//! the same person — only one login may be pending per person, against push bombing).
+
+use std::time::Duration;
+
+use nokkel_core::id_number::IdNumber;
+use nokkel_core::jws::ServerSigner;
+use nokkel_core::keys::{PublicJwk, PublicKey};
+use nokkel_core::random::RandomRng;
+use nokkel_core::statements::{
+    claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin,
+    StatementError, UserVerification, TYP_APPROVAL, TYP_DENIAL,
+};
+use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
+use ring::rand::SystemRandom;
+use serde_json::json;
+
+use super::events::{self, wait_for};
+use super::{audit, rate_limit, ServiceError};
+use crate::state::Deps;
+use crate::store::{account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage};
+
+/// App logins one person may start per ten minutes (each replaces the previous one).
+pub const LOGINS_PER_PERSON_PER_10_MIN: i64 = 10;
+/// The reason recorded when a person reports a login as not theirs.
+pub const BLOCKED_REPORTED: &str = "reported_login";
+/// Longest long-poll a device may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// What the browser side knows about itself.
+#[derive(Debug, Clone)]
+pub struct BrowserSide {
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The client address (for the audit log; no place lookup is configured).
+    pub ip: String,
+}
+
+/// Browser and operating system names for the app to show ("Firefox 140", "Windows 10").
+pub fn describe_user_agent(user_agent: &str) -> (String, String) {
+    match woothee::parser::Parser::new().parse(user_agent) {
+        Some(ua) => {
+            let major = ua.version.split('.').next().unwrap_or_default();
+            let browser = if ua.name == "UNKNOWN" {
+                "Ukjent nettleser".to_owned()
+            } else if major.is_empty() || major == "UNKNOWN" {
+                ua.name.to_owned()
+            } else {
+                format!("{} {major}", ua.name)
+            };
+            let os = if ua.os == "UNKNOWN" {
+                "Ukjent system".to_owned()
+            } else {
+                ua.os.to_owned()
+            };
+            (browser, os)
+        }
+        None => ("Ukjent nettleser".to_owned(), "Ukjent system".to_owned()),
+    }
+}
+
+/// Starts an app login for `pid`: checks the account can log in with the app, then makes
+/// and stores the challenge and wakes the person's devices.
+pub async fn start_app_login(
+    deps: &Deps,
+    pid: &IdNumber,
+    request_id: Option<&str>,
+    service: &str,
+    browser: &BrowserSide,
+) -> Result<LoginRecord, ServiceError> {
+    let account = deps
+        .store
+        .account(pid.as_str())
+        .await?
+        .ok_or(ServiceError::NoAccount)?;
+    if account.kind != account_kind::APP {
+        return Err(ServiceError::WrongMethod);
+    }
+    if account.status == account_status::BLOCKED {
+        return Err(ServiceError::AppLoginBlocked);
+    }
+    let devices = deps.store.devices_for(pid.as_str()).await?;
+    if devices.iter().all(|d| d.revoked_at.is_some()) {
+        return Err(ServiceError::NoDevice);
+    }
+    rate_limit(
+        deps,
+        &format!("login-pid:{pid}"),
+        600,
+        LOGINS_PER_PERSON_PER_10_MIN,
+    )
+    .await?;
+    let (browser_name, os) = describe_user_agent(&browser.user_agent);
+    let now = deps.clock.unix();
+    let pending = PendingLogin::start(
+        &deps.issuer(),
+        LoginContext {
+            service: service.to_owned(),
+            browser: browser_name.clone(),
+            os: os.clone(),
+            place: None,
+        },
+        &mut RandomRng::new(deps.random.as_ref()),
+        now,
+    );
+    let record = LoginRecord {
+        id: pending.challenge_id().to_owned(),
+        request_id: request_id.map(str::to_owned),
+        pid: pid.as_str().to_owned(),
+        method: "app".to_owned(),
+        service: service.to_owned(),
+        browser: browser_name,
+        os,
+        place: None,
+        number: i64::from(pending.number()),
+        pending: serde_json::to_string(&pending).map_err(|_| ServiceError::SessionExpired)?,
+        state: login_state::PENDING.to_owned(),
+        created_at: now,
+        expires_at: pending.expires_at(),
+        decided_at: None,
+        device_id: None,
+        uv: None,
+    };
+    let replaced = deps.store.start_login(&record).await?;
+    audit(
+        deps,
+        "login_started",
+        Some(pid.as_str()),
+        Some(&browser.ip),
+        json!({ "login_id": record.id, "method": "app", "service": service, "replaced": replaced }),
+    )
+    .await;
+    publish(deps, &events::person_key(pid.as_str())).await;
+    Ok(record)
+}
+
+/// Wakes local and (on PostgreSQL) remote waiters on `key`.
+pub async fn publish(deps: &Deps, key: &str) {
+    deps.events.wake(key);
+    if let Err(err) = deps.store.publish_event(events::CHANNEL, key).await {
+        tracing::warn!(error = %err, "event not published to other instances");
+    }
+}
+
+/// The login challenge pending for `device`'s person, signed for that device, waiting up
+/// to `wait` for one to appear.
+pub async fn pending_challenge(
+    deps: &Deps,
+    device: &DeviceRecord,
+    wait: Duration,
+) -> Result<Option<String>, ServiceError> {
+    let key = events::person_key(&device.pid);
+    let found = wait_for(&deps.events, &key, wait.min(MAX_WAIT), || async {
+        deps.store
+            .pending_app_login(&device.pid, deps.clock.unix())
+            .await
+            .ok()
+            .flatten()
+    })
+    .await;
+    let Some(login) = found else {
+        return Ok(None);
+    };
+    let pending: PendingLogin =
+        serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
+    let device_id = nokkel_core::keys::DeviceId::parse(&device.id)
+        .map_err(|_| ServiceError::Unauthenticated)?;
+    let random = SystemRandom::new();
+    let signer = ServerSigner::new(&deps.keys.challenge, &random);
+    Ok(Some(pending.sign_challenge(&device_id, &signer)?))
+}
+
+/// The public key of a stored device.
+pub fn device_public_key(device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
+    let jwk: PublicJwk =
+        serde_json::from_str(&device.public_jwk).map_err(|_| ServiceError::Unauthenticated)?;
+    PublicKey::from_jwk(&jwk).map_err(|_| ServiceError::Unauthenticated)
+}
+
+/// Loads the pending login `challenge_id` of `device`'s person, checking the statement is
+/// signed as coming from `device`.
+async fn answerable(
+    deps: &Deps,
+    device: &DeviceRecord,
+    challenge_id: &str,
+    statement: &str,
+    typ: &'static str,
+) -> Result<(LoginRecord, PendingLogin), ServiceError> {
+    if claimed_device_id(statement, typ)?.as_str() != device.id {
+        return Err(StatementError::WrongDevice.into());
+    }
+    let login = deps
+        .store
+        .login(challenge_id)
+        .await?
+        .filter(|l| l.pid == device.pid && l.method == "app")
+        .ok_or(ServiceError::NoPendingChallenge)?;
+    if login.state != login_state::PENDING {
+        return Err(ServiceError::ChallengeTaken);
+    }
+    let pending = serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
+    Ok((login, pending))
+}
+
+fn counter(device: &DeviceRecord) -> u64 {
+    u64::try_from(device.counter).unwrap_or(0)
+}
+
+/// Approves login `challenge_id` with `device`'s signed approval.
+pub async fn approve(
+    deps: &Deps,
+    device: &DeviceRecord,
+    challenge_id: &str,
+    statement: &str,
+) -> Result<(), ServiceError> {
+    let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_APPROVAL).await?;
+    let key = device_public_key(device)?;
+    let now = deps.clock.unix();
+    let verified = match verify_approval(statement, pending, &key, counter(device), now) {
+        Ok(verified) => verified,
+        Err(StatementError::WrongNumber) => {
+            // A wrong pick ends the login: the person may be approving someone else's.
+            if deps
+                .store
+                .decide_login(&login.id, login_state::PENDING, login_state::WRONG_NUMBER, now, Some(&device.id), None)
+                .await?
+            {
+                audit(deps, "login_wrong_number", Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id })).await;
+                publish(deps, &events::login_key(&login.id)).await;
+            }
+            return Err(StatementError::WrongNumber.into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let uv = verified.uv();
+    check_uv(deps, device, uv)?;
+    let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
+    if !deps.store.advance_device_counter(&device.id, ctr, now).await? {
+        // Revoked meanwhile, or a concurrent statement with this counter won.
+        return Err(ServiceError::ChallengeTaken);
+    }
+    let uv_name = uv_name(uv);
+    if !deps
+        .store
+        .decide_login(&login.id, login_state::PENDING, login_state::APPROVED, now, Some(&device.id), Some(&uv_name))
+        .await?
+    {
+        return Err(ServiceError::ChallengeTaken);
+    }
+    audit(deps, "login_approved", Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id, "uv": uv_name })).await;
+    publish(deps, &events::login_key(&login.id)).await;
+    Ok(())
+}
+
+fn uv_name(uv: UserVerification) -> String {
+    serde_json::to_value(uv)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The method must be one the device declared at enrolment, and test-only methods are
+/// accepted only in demo mode.
+fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<(), ServiceError> {
+    if uv.is_test_only() && !deps.config.demo {
+        return Err(ServiceError::DeviceNotAllowed);
+    }
+    if !super::enrolment::declared_uv(device).contains(&uv) {
+        return Err(StatementError::BadPayload("user verification method not declared at enrolment").into());
+    }
+    Ok(())
+}
+
+/// Denies login `challenge_id`; with `report` the person says it was not them: app logins
+/// are blocked until they resume them from the app, and a notice goes to their contacts.
+pub async fn deny(
+    deps: &Deps,
+    device: &DeviceRecord,
+    challenge_id: &str,
+    statement: &str,
+) -> Result<ChallengeOutcome, ServiceError> {
+    let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_DENIAL).await?;
+    let key = device_public_key(device)?;
+    let now = deps.clock.unix();
+    let verified = verify_denial(statement, pending, &key, counter(device), now)?;
+    let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
+    if !deps.store.advance_device_counter(&device.id, ctr, now).await? {
+        return Err(ServiceError::ChallengeTaken);
+    }
+    let (state, outcome) = if verified.report() {
+        (login_state::REPORTED, ChallengeOutcome::Reported)
+    } else {
+        (login_state::DENIED, ChallengeOutcome::Denied)
+    };
+    if !deps
+        .store
+        .decide_login(&login.id, login_state::PENDING, state, now, Some(&device.id), None)
+        .await?
+    {
+        return Err(ServiceError::ChallengeTaken);
+    }
+    audit(deps, &format!("login_{state}"), Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id })).await;
+    if verified.report() {
+        report(deps, &login).await?;
+    }
+    publish(deps, &events::login_key(&login.id)).await;
+    Ok(outcome)
+}
+
+async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
+    let now = deps.clock.unix();
+    deps.store
+        .set_account_status(&login.pid, account_status::BLOCKED, Some(BLOCKED_REPORTED), now)
+        .await?;
+    audit(deps, "app_login_blocked", Some(&login.pid), None, json!({ "login_id": login.id, "service": login.service })).await;
+    if let Some(mobile) = deps.store.contact(&login.pid).await?.and_then(|c| c.mobile) {
+        let body = format!(
+            "Nøkkel: Du meldte at innloggingen til {} ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.",
+            login.service
+        );
+        deps.store
+            .push_sms(&NewMessage {
+                recipient: mobile,
+                body_sealed: deps.secrets.seal(body.as_bytes(), deps.random.as_ref()),
+                purpose: "login_reported".to_owned(),
+                created_at: now,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Lifts a block set by a report. Only a device of the person can do this.
+pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(), ServiceError> {
+    let now = deps.clock.unix();
+    deps.store
+        .set_account_status(&device.pid, account_status::ACTIVE, None, now)
+        .await?;
+    audit(deps, "app_login_resumed", Some(&device.pid), None, json!({ "device_id": device.id })).await;
+    Ok(())
+}
+
+/// Waits up to `timeout` for login `id` to leave `pending`; returns the login as it is then.
+pub async fn wait_decided(
+    deps: &Deps,
+    id: &str,
+    timeout: Duration,
+) -> Result<Option<LoginRecord>, ServiceError> {
+    let key = events::login_key(id);
+    let decided = wait_for(&deps.events, &key, timeout, || async {
+        let login = deps.store.login(id).await.ok().flatten()?;
+        let expired = login.state == login_state::PENDING && login.expires_at <= deps.clock.unix();
+        (login.state != login_state::PENDING || expired).then_some(login)
+    })
+    .await;
+    match decided {
+        Some(login) => Ok(Some(settle_expiry(deps, login).await?)),
+        None => Ok(deps.store.login(id).await?),
+    }
+}
+
+/// A pending login past its expiry is recorded as expired.
+pub async fn settle_expiry(deps: &Deps, login: LoginRecord) -> Result<LoginRecord, ServiceError> {
+    let now = deps.clock.unix();
+    if login.state == login_state::PENDING && login.expires_at <= now {
+        deps.store.expire_login(&login.id, now).await?;
+        return Ok(deps.store.login(&login.id).await?.unwrap_or(login));
+    }
+    Ok(login)
+}
+
+/// Cancels a pending login from the browser.
+pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
+    let now = deps.clock.unix();
+    let cancelled = deps
+        .store
+        .decide_login(id, login_state::PENDING, login_state::CANCELLED, now, None, None)
+        .await?;
+    if cancelled {
+        publish(deps, &events::login_key(id)).await;
+    }
+    Ok(cancelled)
+}
+
+/// The person's login history for the app, newest first.
+pub async fn history(deps: &Deps, pid: &str, limit: i64) -> Result<Vec<HistoryEntry>, ServiceError> {
+    let now = deps.clock.unix();
+    let logins = deps.store.logins_for(pid, limit.clamp(1, 200)).await?;
+    Ok(logins
+        .into_iter()
+        .filter_map(|l| {
+            let outcome = match l.state.as_str() {
+                login_state::APPROVED | login_state::COMPLETED => HistoryOutcome::Approved,
+                login_state::DENIED => HistoryOutcome::Denied,
+                login_state::REPORTED => HistoryOutcome::Reported,
+                login_state::WRONG_NUMBER => HistoryOutcome::WrongNumber,
+                login_state::EXPIRED => HistoryOutcome::Expired,
+                login_state::CANCELLED => HistoryOutcome::Cancelled,
+                _ if l.expires_at <= now => HistoryOutcome::Expired,
+                // Still pending: it shows as the pending request, not in the history.
+                _ => return None,
+            };
+            Some(HistoryEntry {
+                at: l.created_at,
+                service: l.service,
+                browser: l.browser,
+                os: l.os,
+                place: l.place,
+                outcome,
+                device_id: l.device_id.and_then(|d| nokkel_core::keys::DeviceId::parse(&d).ok()),
+                uv: l.uv.and_then(|u| serde_json::from_value(serde_json::Value::String(u)).ok()),
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_user_agent;
+
+    #[test]
+    fn user_agents_become_short_names() {
+        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
+        assert_eq!(describe_user_agent(firefox), ("Firefox 140".into(), "Windows 10".into()));
+        let (browser, os) = describe_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+        assert_eq!(browser, "Chrome 131");
+        assert_eq!(os, "Linux");
+        assert_eq!(describe_user_agent("curl/8.0").0, "Ukjent nettleser");
+    }
+}

@@ -1,0 +1,227 @@
+//! Login transactions: one row per login attempt, its challenge, and how it ended. The
+//! state machine is enforced with conditional updates, so of concurrent answers exactly
+//! one decides a login. Also the replay cache for device request proofs.
+
+use super::{with_pool, Store, StoreError};
+
+/// Values of [`LoginRecord::state`].
+pub mod login_state {
+    /// Waiting for the person (app approval, or password and SMS code).
+    pub const PENDING: &str = "pending";
+    /// Approved in the app (or password and code were right); not yet turned into a code.
+    pub const APPROVED: &str = "approved";
+    /// Denied in the app.
+    pub const DENIED: &str = "denied";
+    /// Denied and reported as "this wasn't me".
+    pub const REPORTED: &str = "reported";
+    /// The app user picked another number than the browser showed.
+    pub const WRONG_NUMBER: &str = "wrong_number";
+    /// Nobody answered in time.
+    pub const EXPIRED: &str = "expired";
+    /// Cancelled in the browser, or replaced by a newer login of the same person.
+    pub const CANCELLED: &str = "cancelled";
+    /// Approved and handed to the relying party (the authorization code was issued).
+    pub const COMPLETED: &str = "completed";
+}
+
+/// One login transaction.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LoginRecord {
+    /// The login id, which is also the challenge id.
+    pub id: String,
+    /// The OpenID Connect authorization request this login answers, if any.
+    pub request_id: Option<String>,
+    /// Who is logging in.
+    pub pid: String,
+    /// `app` or `sms`.
+    pub method: String,
+    /// The relying party's display name.
+    pub service: String,
+    /// Browser from the User-Agent.
+    pub browser: String,
+    /// Operating system from the User-Agent.
+    pub os: String,
+    /// Approximate place, if known.
+    pub place: Option<String>,
+    /// The number the browser shows (app logins; 0 for SMS logins).
+    pub number: i64,
+    /// nokkel-core's serialized `PendingLogin` (server-side only; never sent out).
+    pub pending: String,
+    /// One of [`login_state`].
+    pub state: String,
+    /// When the login started (unix seconds).
+    pub created_at: i64,
+    /// When the challenge expires.
+    pub expires_at: i64,
+    /// When it was decided.
+    pub decided_at: Option<i64>,
+    /// The device that answered.
+    pub device_id: Option<String>,
+    /// The user-verification method of an approval.
+    pub uv: Option<String>,
+}
+
+const LOGIN_COLUMNS: &str = "id, request_id, pid, method, service, browser, os, place, number, \
+     pending, state, created_at, expires_at, decided_at, device_id, uv";
+
+impl Store {
+    /// Starts a login: cancels any pending login of the same person (only one may be
+    /// pending) and inserts `login`, in one transaction. Returns how many were cancelled.
+    pub async fn start_login(&self, login: &LoginRecord) -> Result<u64, StoreError> {
+        let cancel = "UPDATE logins SET state = 'cancelled', decided_at = $2 \
+             WHERE pid = $1 AND state = 'pending'";
+        let insert = format!(
+            "INSERT INTO logins ({LOGIN_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        );
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let cancelled = sqlx::query(cancel)
+                .bind(&login.pid)
+                .bind(login.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(&insert)
+                .bind(&login.id)
+                .bind(&login.request_id)
+                .bind(&login.pid)
+                .bind(&login.method)
+                .bind(&login.service)
+                .bind(&login.browser)
+                .bind(&login.os)
+                .bind(&login.place)
+                .bind(login.number)
+                .bind(&login.pending)
+                .bind(&login.state)
+                .bind(login.created_at)
+                .bind(login.expires_at)
+                .bind(login.decided_at)
+                .bind(&login.device_id)
+                .bind(&login.uv)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(cancelled)
+        }
+        .await)
+    }
+
+    /// The login with id `id`.
+    pub async fn login(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
+        let sql = format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE id = $1");
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// The pending app login of `pid` that has not expired at `now`, if any.
+    pub async fn pending_app_login(
+        &self,
+        pid: &str,
+        now: i64,
+    ) -> Result<Option<LoginRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {LOGIN_COLUMNS} FROM logins \
+             WHERE pid = $1 AND state = 'pending' AND method = 'app' AND expires_at > $2"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+            .bind(pid)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Moves a login from `from` to `to` if, and only if, it is in `from` (and, when
+    /// leaving `pending`, not expired at `now`). One conditional `UPDATE`: of concurrent
+    /// callers exactly one gets `true`.
+    pub async fn decide_login(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        now: i64,
+        device_id: Option<&str>,
+        uv: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE logins SET state = $3, decided_at = $4, \
+             device_id = COALESCE($5, device_id), uv = COALESCE($6, uv) \
+             WHERE id = $1 AND state = $2 AND ($2 <> 'pending' OR expires_at > $4)";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .bind(now)
+            .bind(device_id)
+            .bind(uv)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Marks login `id` expired if it is pending and its challenge expired by `now`.
+    pub async fn expire_login(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE logins SET state = 'expired', decided_at = expires_at \
+             WHERE id = $1 AND state = 'pending' AND expires_at <= $2";
+        let affected = with_pool!(self, pool => sqlx::query(sql)
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(affected == 1)
+    }
+
+    /// Marks pending logins whose challenge expired before `now` as expired.
+    pub async fn expire_logins(&self, now: i64) -> Result<u64, StoreError> {
+        let sql = "UPDATE logins SET state = 'expired', decided_at = expires_at \
+             WHERE state = 'pending' AND expires_at <= $1";
+        Ok(with_pool!(self, pool => sqlx::query(sql)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
+    /// The newest `limit` logins of `pid`, newest first.
+    pub async fn logins_for(&self, pid: &str, limit: i64) -> Result<Vec<LoginRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {LOGIN_COLUMNS} FROM logins WHERE pid = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+            .bind(pid)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Records a request proof's `(device_id, jti)` until `expires_at`; `false` if it was
+    /// already recorded (a replay). Expired entries are swept on the way.
+    pub async fn remember_proof(
+        &self,
+        device_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let insert = "INSERT INTO proof_replay (device_id, jti, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (device_id, jti) DO NOTHING";
+        let inserted = with_pool!(self, pool => sqlx::query(insert)
+            .bind(device_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        // Sweeping is cheap with the index; doing it on a small fraction of calls keeps
+        // the table at roughly one minute of traffic without a background job.
+        if jti.as_bytes().first().is_some_and(|b| b % 64 == 0) {
+            let sweep = "DELETE FROM proof_replay WHERE expires_at < $1";
+            with_pool!(self, pool => sqlx::query(sweep).bind(now).execute(pool).await.map(|_| ()))?;
+        }
+        Ok(inserted == 1)
+    }
+}
