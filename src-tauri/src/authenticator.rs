@@ -1,0 +1,187 @@
+//! What the app's commands need from the device side: one trait, so the commands stay thin
+//! and testable, with the real implementation over `nokkel-client` and a scripted one for
+//! UI tests (`NOKKEL_TEST_MOCK=1`).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Whether the app is activated, and with what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatus {
+    /// A device key is enrolled and usable.
+    pub enrolled: bool,
+    /// The name the device was enrolled under (shown to the person in their device list).
+    pub device_name: Option<String>,
+    /// How logins are confirmed once set up: `biometric` or `passcode`.
+    pub verification: Option<Verification>,
+    /// Contact details have been given (or skipped) after activation.
+    pub contact_done: bool,
+}
+
+/// How the person confirms an approval on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// Face or fingerprint through the platform prompt (mobile, macOS).
+    Biometric,
+    /// The app's own passcode (desktop; fallback where biometrics are unavailable).
+    Passcode,
+}
+
+/// An app passcode as typed. A secret: redacted in `Debug`, never serialised.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Passcode(String);
+
+impl Passcode {
+    /// Wraps typed digits; [`crate::passcode::check_new`] judges a new one.
+    pub fn new(digits: impl Into<String>) -> Self {
+        Self(digits.into())
+    }
+
+    /// The digits, to derive the key-wrapping key from.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passcode(***)")
+    }
+}
+
+/// Evidence that the person was verified just now, handed to the signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserProof {
+    /// The platform's biometric prompt succeeded (the key itself may be gated too).
+    Biometric,
+    /// The person typed this passcode; the vault proves it by unwrapping the key.
+    Passcode(Passcode),
+}
+
+/// Activation input: the identity number and the code from the letter, already checked by
+/// `check_pid` / `check_code`.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Activation {
+    /// National identity number or D-number, 11 digits.
+    pub pid: String,
+    /// The activation code as typed. A secret.
+    pub code: String,
+    /// The device name to register.
+    pub device_name: String,
+}
+
+impl fmt::Debug for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Activation")
+            .field("pid", &"***")
+            .field("code", &"***")
+            .field("device_name", &self.device_name)
+            .finish()
+    }
+}
+
+/// Contact details for the contact register; both optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactDetails {
+    /// Mobile number as typed (the server parses it).
+    pub mobile: Option<String>,
+    /// E-mail address as typed.
+    pub email: Option<String>,
+}
+
+/// A login waiting for the person's answer, from a verified, server-signed challenge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// The challenge id to answer.
+    pub challenge_id: String,
+    /// The relying party's display name.
+    pub service: String,
+    /// When the login started (Unix seconds).
+    pub started_at: i64,
+    /// When the challenge expires (Unix seconds).
+    pub expires_at: i64,
+    /// Browser name from the login's User-Agent.
+    pub browser: String,
+    /// Operating system from the User-Agent.
+    pub os: String,
+    /// Approximate place, when known.
+    pub place: Option<String>,
+    /// Three numbers in display order; one of them is shown in the browser.
+    pub choices: [u8; 3],
+}
+
+/// The server's answer to an approval or denial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The login went through.
+    Approved,
+    /// The login was refused.
+    Denied,
+    /// Refused and reported as "this wasn't me".
+    Reported,
+}
+
+/// One line of the login history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryItem {
+    /// When the login was requested (Unix seconds).
+    pub at: i64,
+    /// Relying party display name.
+    pub service: String,
+    /// Browser name.
+    pub browser: String,
+    /// Operating system.
+    pub os: String,
+    /// Approximate place.
+    pub place: Option<String>,
+    /// `approved`, `denied`, `reported`, `wrong_number`, `expired` or `cancelled`.
+    pub outcome: String,
+}
+
+/// The device side as the commands see it. Every method may fail with an [`AppError`]
+/// whose code the UI understands (`offline`, `timeout`, `server_error`, `expired`, ...).
+#[async_trait]
+pub trait Authenticator: Send + Sync {
+    /// Whether the app is activated.
+    async fn status(&self) -> Result<DeviceStatus, AppError>;
+    /// Activates the app: creates the device key and enrols it with the letter's code.
+    async fn enrol(&self, activation: Activation) -> Result<DeviceStatus, AppError>;
+    /// Protects the device key with the chosen verification.
+    async fn set_up_verification(
+        &self,
+        method: Verification,
+        passcode: Option<Passcode>,
+    ) -> Result<DeviceStatus, AppError>;
+    /// Registers contact details (or records that the person skipped them).
+    async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError>;
+    /// The pending login for this device, waiting up to `wait_secs` for one.
+    async fn pending_request(&self, wait_secs: u32) -> Result<Option<LoginRequest>, AppError>;
+    /// Signs an approval with the picked number after user verification.
+    async fn approve(
+        &self,
+        challenge_id: &str,
+        number: u8,
+        proof: UserProof,
+    ) -> Result<Outcome, AppError>;
+    /// Signs a denial; `report` says "this wasn't me".
+    async fn deny(&self, challenge_id: &str, report: bool) -> Result<Outcome, AppError>;
+    /// Recent logins, newest first.
+    async fn history(&self) -> Result<Vec<HistoryItem>, AppError>;
+    /// Renames this device locally (shown in the device list next time it enrols).
+    async fn rename_device(&self, name: String) -> Result<DeviceStatus, AppError>;
+    /// Revokes this device at the server and deletes its key.
+    async fn deactivate(&self) -> Result<DeviceStatus, AppError>;
+}

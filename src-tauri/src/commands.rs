@@ -1,0 +1,316 @@
+//! The commands the UI invokes. Each is one call into core rules, the platform's user
+//! verification, or the [`Authenticator`]; errors reach the UI as `{ code, message }`.
+
+use std::sync::{Arc, Mutex};
+
+use nokkel_core::activation_code::{format_partial, ActivationCode};
+use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+
+use crate::authenticator::{
+    Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
+    Passcode, UserProof, Verification,
+};
+use crate::error::AppError;
+use crate::{passcode, verification};
+
+/// What the commands share: the device side and the build's settings.
+pub struct AppState {
+    /// The device side (real or scripted).
+    pub authenticator: Arc<dyn Authenticator>,
+    /// A developer build: synthetic identity numbers and the server address setting.
+    pub developer: bool,
+    /// The scripted authenticator is in use (shown as a banner).
+    pub mock: bool,
+    /// The server's address; changeable in developer builds only.
+    pub server_url: Mutex<String>,
+}
+
+/// Facts about this build, for the about screen and developer settings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    version: &'static str,
+    developer: bool,
+    mock: bool,
+    platform: &'static str,
+    /// Only in developer builds.
+    server_url: Option<String>,
+}
+
+/// The result of checking a complete activation code.
+#[derive(Debug, Serialize)]
+pub struct CodeCheck {
+    /// The code in groups of five (it is the person's own input, shown back to them).
+    grouped: String,
+}
+
+/// What the platform offers for user verification.
+#[derive(Debug, Serialize)]
+pub struct BiometricStatus {
+    /// Face/finger verification can be used now.
+    available: bool,
+    /// `face`, `fingerprint` or `none`.
+    kind: &'static str,
+}
+
+fn lock_url(state: &AppState) -> String {
+    state
+        .server_url
+        .lock()
+        .map(|url| url.clone())
+        .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+}
+
+/// Facts about this build.
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        developer: state.developer,
+        mock: state.mock,
+        platform: std::env::consts::OS,
+        server_url: state.developer.then(|| lock_url(&state)),
+    }
+}
+
+/// Changes the server address (developer builds only).
+#[tauri::command]
+pub fn set_server_url(state: State<'_, AppState>, url: String) -> Result<String, AppError> {
+    if !state.developer {
+        return Err(AppError::new(
+            "not_allowed",
+            "the server address is fixed in release builds",
+        ));
+    }
+    let url = url.trim().trim_end_matches('/').to_owned();
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(AppError::new(
+            "invalid_url",
+            "the address must start with https:// or http://",
+        ));
+    }
+    match state.server_url.lock() {
+        Ok(mut current) => *current = url.clone(),
+        Err(poisoned) => *poisoned.into_inner() = url.clone(),
+    }
+    Ok(url)
+}
+
+/// Groups a partly typed activation code as the person types (`abcdef` → `ABCDE-F`).
+#[tauri::command]
+pub fn format_code(input: &str) -> String {
+    format_partial(input)
+}
+
+/// Checks a complete activation code: `wrong_length`, `invalid_character`, or `typo` when
+/// the check symbol does not match.
+#[tauri::command]
+pub fn check_code(input: &str) -> Result<CodeCheck, AppError> {
+    ActivationCode::parse(input)
+        .map(|code| CodeCheck {
+            grouped: code.grouped(),
+        })
+        .map_err(|error| AppError::new(error.code(), error.to_string()))
+}
+
+/// Checks an identity number: `length`, `non_digit`, `impossible_date`, `check_digit`, or
+/// `synthetic_not_allowed` (synthetic test numbers are accepted in developer builds only).
+#[tauri::command]
+pub fn check_pid(state: State<'_, AppState>, input: &str) -> Result<(), AppError> {
+    pid_rule(input, state.developer)
+}
+
+fn pid_rule(input: &str, developer: bool) -> Result<(), AppError> {
+    let policy = if developer {
+        SyntheticPolicy::Accept
+    } else {
+        SyntheticPolicy::Reject
+    };
+    IdNumber::parse(input, policy)
+        .map(|_| ())
+        .map_err(|error| AppError::new(error.code(), error.to_string()))
+}
+
+/// Whether face/finger verification is available (desktop Linux: never).
+#[tauri::command]
+pub async fn biometric_status<R: Runtime>(app: AppHandle<R>) -> Result<BiometricStatus, AppError> {
+    let status = verification::biometric_status(app).await;
+    Ok(BiometricStatus {
+        available: status.available,
+        kind: status.kind,
+    })
+}
+
+/// Whether the app is activated.
+#[tauri::command]
+pub async fn device_status(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
+    state.authenticator.status().await
+}
+
+/// Activates the app with the letter's code.
+#[tauri::command]
+pub async fn enrol(
+    state: State<'_, AppState>,
+    activation: Activation,
+) -> Result<DeviceStatus, AppError> {
+    pid_rule(&activation.pid, state.developer)?;
+    check_code(&activation.code)?;
+    let name = device_name_rule(&activation.device_name)?;
+    state
+        .authenticator
+        .enrol(Activation {
+            device_name: name,
+            ..activation
+        })
+        .await
+}
+
+/// Protects the key with face/finger (after a successful prompt) or with a new passcode.
+#[tauri::command]
+pub async fn set_up_verification<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    method: Verification,
+    passcode: Option<Passcode>,
+) -> Result<DeviceStatus, AppError> {
+    match method {
+        Verification::Passcode => {
+            let code = passcode
+                .as_ref()
+                .ok_or_else(|| AppError::new("passcode_format", "a passcode is required"))?;
+            passcode::check_new(code.expose_secret())?;
+        }
+        Verification::Biometric => {
+            verification::prompt(app, "Set up Nøkkel").await?;
+        }
+    }
+    state
+        .authenticator
+        .set_up_verification(method, passcode)
+        .await
+}
+
+/// Registers contact details.
+#[tauri::command]
+pub async fn save_contact(
+    state: State<'_, AppState>,
+    contact: ContactDetails,
+) -> Result<DeviceStatus, AppError> {
+    state.authenticator.save_contact(contact).await
+}
+
+/// The pending login, waiting up to `wait` seconds (at most 30) for one.
+#[tauri::command]
+pub async fn pending_request(
+    state: State<'_, AppState>,
+    wait: Option<u32>,
+) -> Result<Option<LoginRequest>, AppError> {
+    state
+        .authenticator
+        .pending_request(wait.unwrap_or(0).min(30))
+        .await
+}
+
+/// Approves a login with the picked number. Never signs without user verification: with
+/// a passcode the vault checks it by unwrapping the key; otherwise the platform prompt
+/// must succeed first.
+#[tauri::command]
+pub async fn approve<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    challenge_id: String,
+    number: u8,
+    passcode: Option<Passcode>,
+) -> Result<Outcome, AppError> {
+    let proof = match passcode {
+        Some(code) => UserProof::Passcode(code),
+        None => {
+            verification::prompt(app, "Confirm the login").await?;
+            UserProof::Biometric
+        }
+    };
+    state
+        .authenticator
+        .approve(&challenge_id, number, proof)
+        .await
+}
+
+/// Refuses a login; `report` is "this wasn't me".
+#[tauri::command]
+pub async fn deny(
+    state: State<'_, AppState>,
+    challenge_id: String,
+    report: bool,
+) -> Result<Outcome, AppError> {
+    state.authenticator.deny(&challenge_id, report).await
+}
+
+/// Recent logins, newest first.
+#[tauri::command]
+pub async fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>, AppError> {
+    state.authenticator.history().await
+}
+
+/// Renames this device.
+#[tauri::command]
+pub async fn rename_device(
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<DeviceStatus, AppError> {
+    let name = device_name_rule(&name)?;
+    state.authenticator.rename_device(name).await
+}
+
+/// Revokes this device and deletes its key.
+#[tauri::command]
+pub async fn deactivate(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
+    state.authenticator.deactivate().await
+}
+
+/// A device name: trimmed, 1–64 characters, no control characters.
+fn device_name_rule(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if length == 0 || length > 64 || name.chars().any(char::is_control) {
+        return Err(AppError::new(
+            "invalid_device_name",
+            "a device name has 1 to 64 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_numbers_only_in_developer_builds() {
+        // 14838514058 is a synthetic (month + 80) number from the demo population.
+        assert!(pid_rule("14838514058", true).is_ok());
+        assert_eq!(
+            pid_rule("14838514058", false).unwrap_err().code,
+            "synthetic_not_allowed"
+        );
+        assert!(pid_rule("31129956715", false).is_ok());
+        assert_eq!(
+            pid_rule("31129956716", true).unwrap_err().code,
+            "check_digit"
+        );
+    }
+
+    #[test]
+    fn device_names_are_trimmed_and_bounded() {
+        assert_eq!(device_name_rule("  Kari's phone ").unwrap(), "Kari's phone");
+        for bad in ["", "   ", "a\u{7}b", &"x".repeat(65)] {
+            assert_eq!(
+                device_name_rule(bad).unwrap_err().code,
+                "invalid_device_name"
+            );
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Scanning the activation letter's QR code (Android and iOS).
+//!
+//! Relies on tauri-plugin-barcode-scanner 2.5.3, whose Rust side is only
+//! `tauri_plugin_barcode_scanner::init::<R>() -> TauriPlugin<R>` (the crate is
+//! `#![cfg(mobile)]`). The scan itself is the plugin's JavaScript API, npm
+//! `@tauri-apps/plugin-barcode-scanner` 2.5.3 (same version as the crate, or `tauri build`
+//! refuses): `scan({ formats: [Format.QRCode] })` resolving to `{ content, format }`, used in
+//! `ui/src/lib/scan.ts`. The page may call it because `capabilities/mobile.json` grants
+//! `barcode-scanner:allow-scan`, `allow-cancel`, `allow-check-permissions` and
+//! `allow-request-permissions` on `android`/`iOS` only. The camera permission string is
+//! `NSCameraUsageDescription` in `src-tauri/Info.ios.plist`; Android declares
+//! `android.permission.CAMERA` through the plugin's own manifest.
+//!
+//! The QR code carries only the activation code; the app still runs it through
+//! `check_code` (core's `ActivationCode::parse`) before using it.
+
+use tauri::{Builder, Runtime};
+
+/// Registers the barcode-scanner plugin.
+pub fn register<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder.plugin(tauri_plugin_barcode_scanner::init())
+}

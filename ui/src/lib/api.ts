@@ -1,0 +1,97 @@
+// Typed calls to the Rust commands (src-tauri/src/commands.rs). Every failure is an
+// AppError { code, message }; screens branch on `code` only.
+import { invoke } from '@tauri-apps/api/core';
+
+export interface AppError {
+  code: string;
+  message: string;
+}
+
+export type Verification = 'biometric' | 'passcode';
+export type Outcome = 'approved' | 'denied' | 'reported';
+
+export interface AppInfo {
+  version: string;
+  developer: boolean;
+  mock: boolean;
+  platform: string;
+  serverUrl: string | null;
+}
+
+export interface DeviceStatus {
+  enrolled: boolean;
+  deviceName: string | null;
+  verification: Verification | null;
+  contactDone: boolean;
+}
+
+export interface BiometricStatus {
+  available: boolean;
+  kind: 'face' | 'fingerprint' | 'none';
+}
+
+export interface LoginRequest {
+  challengeId: string;
+  service: string;
+  startedAt: number;
+  expiresAt: number;
+  browser: string;
+  os: string;
+  place: string | null;
+  choices: [number, number, number];
+}
+
+export interface HistoryItem {
+  at: number;
+  service: string;
+  browser: string;
+  os: string;
+  place: string | null;
+  outcome: string;
+}
+
+/** Turns anything a command threw into an AppError (a broken bridge counts as internal). */
+export function asAppError(e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as AppError).code === 'string') {
+    const err = e as AppError;
+    return { code: err.code, message: String(err.message ?? '') };
+  }
+  return { code: 'internal', message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asAppError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>('app_info'),
+  setServerUrl: (url: string) => call<string>('set_server_url', { url }),
+  formatCode: (input: string) => call<string>('format_code', { input }),
+  checkCode: (input: string) => call<{ grouped: string }>('check_code', { input }),
+  checkPid: (input: string) => call<null>('check_pid', { input }),
+  biometricStatus: () => call<BiometricStatus>('biometric_status'),
+  deviceStatus: () => call<DeviceStatus>('device_status'),
+  enrol: (pid: string, code: string, deviceName: string) =>
+    call<DeviceStatus>('enrol', { activation: { pid, code, deviceName } }),
+  setUpVerification: (method: Verification, passcode?: string) =>
+    call<DeviceStatus>('set_up_verification', { method, passcode: passcode ?? null }),
+  saveContact: (mobile: string | null, email: string | null) =>
+    call<DeviceStatus>('save_contact', { contact: { mobile, email } }),
+  pendingRequest: (wait: number) => call<LoginRequest | null>('pending_request', { wait }),
+  approve: (challengeId: string, number: number, passcode?: string) =>
+    call<Outcome>('approve', { challengeId, number, passcode: passcode ?? null }),
+  deny: (challengeId: string, report: boolean) => call<Outcome>('deny', { challengeId, report }),
+  history: () => call<HistoryItem[]>('history'),
+  renameDevice: (name: string) => call<DeviceStatus>('rename_device', { name }),
+  deactivate: () => call<DeviceStatus>('deactivate'),
+};
+
+/** Failures the person can fix by trying again later: shown with a "Try again" button. */
+export const TRANSIENT = new Set(['offline', 'timeout', 'server_error', 'internal', 'rate_limited', 'unavailable']);
+
+/** Failures meaning the login request is gone. */
+export const REQUEST_GONE = new Set(['expired', 'no_pending_challenge', 'challenge_taken', 'session_expired']);

@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import App from '../App.svelte';
+import { GOOD_CODE, installFake, READY, request } from './fake';
+import { setLang } from '../lib/i18n.svelte';
+
+/** Waits until the screen's heading reads `name` (screens change asynchronously). */
+async function expectHeading(name: string) {
+  expect(await screen.findByRole('heading', { level: 1, name })).toBeTruthy();
+}
+
+describe('welcome and activation', () => {
+  it('starts on the welcome screen and opens activation', async () => {
+    installFake();
+    render(App);
+    await expectHeading('Welcome to Nøkkel');
+    await userEvent.click(screen.getByRole('button', { name: 'Activate the app' }));
+    await expectHeading('Activate the app');
+    // Focus moves to the new screen's heading so screen readers announce it.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('heading', { level: 1 })));
+  });
+
+  it('groups the code as it is typed, with the rule from Rust', async () => {
+    const fake = installFake();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    const code = screen.getByLabelText('Activation code') as HTMLInputElement;
+    await userEvent.type(code, 'abcdefg');
+    await waitFor(() => expect(code.value).toBe('ABCDE-FG'));
+    expect(fake.calls.some((c) => c.cmd === 'format_code')).toBe(true);
+  });
+
+  it('says a complete code has a typo before the form is sent', async () => {
+    installFake();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    const code = screen.getByLabelText('Activation code');
+    await userEvent.type(code, 'ABCDEFGHJKMNPQ8');
+    expect(await screen.findByText(/seems to contain a typo/, { selector: '.error-message' })).toBeTruthy();
+    await waitFor(() => expect(code.getAttribute('aria-invalid')).toBe('true'));
+  });
+
+  it('lists every field problem in an error summary that takes focus', async () => {
+    installFake();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '1234');
+    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    const summary = await screen.findByRole('alert');
+    expect(summary.textContent).toContain('The national identity number has 11 digits.');
+    expect(summary.textContent).toContain('The activation code has 15 characters.');
+    await waitFor(() => expect(document.activeElement).toBe(summary));
+  });
+
+  it('activates, sets up a passcode, and skips contact details to reach home', async () => {
+    const fake = installFake();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
+    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    await expectHeading('How do you want to confirm logins?');
+    // No biometrics on this (desktop) device: the passcode is offered straight away.
+    expect(screen.getByText('This device cannot check your face or fingerprint.')).toBeTruthy();
+    await userEvent.type(screen.getByLabelText('Passcode'), '583920');
+    await userEvent.type(screen.getByLabelText('Repeat the passcode'), '583921');
+    await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
+    expect(await screen.findByText('The passcodes do not match.', { selector: '.error-message' })).toBeTruthy();
+    await userEvent.clear(screen.getByLabelText('Repeat the passcode'));
+    await userEvent.type(screen.getByLabelText('Repeat the passcode'), '583920');
+    await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
+    await expectHeading('How can we reach you?');
+    await userEvent.click(screen.getByRole('button', { name: 'Skip for now' }));
+    await expectHeading('Nøkkel is ready');
+    const enrol = fake.calls.find((c) => c.cmd === 'enrol');
+    expect(enrol?.args).toEqual({
+      activation: { pid: '14838514058', code: GOOD_CODE, deviceName: 'My phone' },
+    });
+    expect(fake.calls.find((c) => c.cmd === 'set_up_verification')?.args).toEqual({ method: 'passcode', passcode: '583920' });
+  });
+
+  it('keeps what was typed when the server cannot be reached', async () => {
+    const fake = installFake();
+    fake.override('enrol', () => {
+      throw { code: 'offline', message: 'unreachable' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
+    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    expect(await screen.findByText(/We cannot reach Nøkkel/)).toBeTruthy();
+    expect((screen.getByLabelText('Activation code') as HTMLInputElement).value).toBe(GOOD_CODE);
+    expect((screen.getByLabelText('National identity number or D-number') as HTMLInputElement).value).toBe('14838514058');
+  });
+
+  it('shows the tries left after a wrong code', async () => {
+    const fake = installFake();
+    fake.override('enrol', () => {
+      throw { code: 'wrong_code', message: 'wrong activation code; 3 tries left' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
+    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    expect(await screen.findByText('The national identity number or the activation code is wrong. You have 3 attempts left.', { selector: '.error-message' })).toBeTruthy();
+  });
+});
+
+describe('login requests', () => {
+  it('shows a pending request, picks a number, confirms with the passcode and is approved', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    render(App);
+    await expectHeading('Log in to Skatteetaten?');
+    expect(screen.getByText('Firefox on Linux')).toBeTruthy();
+    expect(screen.getByText('Oslo')).toBeTruthy();
+    const numbers = within(screen.getByRole('list', { name: 'Which number do you see in the browser?' })).getAllByRole('button');
+    expect(numbers.map((b) => b.textContent)).toEqual(['27', '64', '81']);
+    await userEvent.click(numbers[1]);
+    await expectHeading('Confirm that it is you');
+    expect(screen.getByText('You are logging in to Skatteetaten with the number 64.')).toBeTruthy();
+    await userEvent.type(screen.getByLabelText('Passcode'), '583920');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm login' }));
+    await expectHeading('You are logged in');
+    expect(fake.calls.find((c) => c.cmd === 'approve')?.args).toEqual({ challengeId: 'c-1', number: 64, passcode: '583920' });
+  });
+
+  it('asks again after a wrong passcode, without leaving the screen', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    fake.override('approve', () => {
+      throw { code: 'wrong_passcode', message: 'wrong' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: '27' }));
+    await userEvent.type(await screen.findByLabelText('Passcode'), '111222');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm login' }));
+    expect(await screen.findByText('The passcode is wrong. Try again.')).toBeTruthy();
+    expect((screen.getByLabelText('Passcode') as HTMLInputElement).value).toBe('');
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Confirm that it is you');
+  });
+
+  it('says the number did not match when the server refuses the pick', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    fake.override('approve', () => {
+      throw { code: 'wrong_number', message: 'wrong number' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: '81' }));
+    await userEvent.type(await screen.findByLabelText('Passcode'), '583920');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm login' }));
+    await expectHeading('The number did not match');
+  });
+
+  it('explains a request that expired while it was open', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    fake.override('approve', () => {
+      throw { code: 'expired', message: 'expired' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: '64' }));
+    await userEvent.type(await screen.findByLabelText('Passcode'), '583920');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm login' }));
+    await expectHeading('The request has expired');
+    expect(screen.getByText(/took too long/)).toBeTruthy();
+  });
+
+  it('notices on its own that an open request has run out, and approves nothing', async () => {
+    const fake = installFake(READY);
+    const now = Math.floor(Date.now() / 1000);
+    fake.request = request({ startedAt: now - 119, expiresAt: now + 1 });
+    render(App);
+    await expectHeading('Log in to Skatteetaten?');
+    await waitFor(() => expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('The request has expired'), {
+      timeout: 3000,
+    });
+    expect(screen.getByText(/Nothing was approved/)).toBeTruthy();
+    expect(fake.calls.some((c) => c.cmd === 'approve')).toBe(false);
+  });
+
+  it('offers to try again when offline, and recovers', async () => {
+    const fake = installFake(READY);
+    let online = false;
+    fake.override('pending_request', () => {
+      if (!online) throw { code: 'offline', message: 'unreachable' };
+      return request();
+    });
+    render(App);
+    expect(await screen.findByRole('heading', { name: 'No connection' })).toBeTruthy();
+    expect(screen.getByText(/Check that you are online/)).toBeTruthy();
+    online = true;
+    await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    await expectHeading('Log in to Skatteetaten?');
+  });
+
+  it('reports "this wasn\'t me" with a signed denial', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: "This wasn't me" }));
+    await expectHeading("This wasn't me");
+    await userEvent.click(screen.getByRole('button', { name: 'Stop and report' }));
+    await expectHeading('Login stopped and reported');
+    expect(fake.calls.find((c) => c.cmd === 'deny')?.args).toEqual({ challengeId: 'c-1', report: true });
+  });
+
+  it('denies a request', async () => {
+    const fake = installFake(READY);
+    fake.request = request();
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Deny' }));
+    await expectHeading('Login denied');
+    expect(fake.calls.find((c) => c.cmd === 'deny')?.args).toEqual({ challengeId: 'c-1', report: false });
+  });
+});
+
+describe('history and settings', () => {
+  it('lists the history with outcomes', async () => {
+    const fake = installFake(READY);
+    fake.history = [
+      { at: 1_780_000_000, service: 'NAV', browser: 'Safari', os: 'macOS', place: null, outcome: 'reported' },
+      { at: 1_779_000_000, service: 'Skatteetaten', browser: 'Firefox', os: 'Linux', place: 'Oslo', outcome: 'approved' },
+    ];
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'History' }));
+    await expectHeading('Login history');
+    const items = await waitFor(() => {
+      const found = document.querySelectorAll('.history li');
+      expect(found.length).toBe(2);
+      return found;
+    });
+    expect(items[0].textContent).toContain('Reported as not you');
+    expect(items[1].textContent).toContain('Approved');
+  });
+
+  it('switches language, and the page language follows', async () => {
+    installFake(READY);
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Settings' }));
+    await userEvent.click(await screen.findByLabelText('Nynorsk'));
+    await expectHeading('Innstillingar');
+    expect(document.documentElement.lang).toBe('nn');
+    await userEvent.click(screen.getByLabelText('Bokmål'));
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Innstillinger');
+    expect(document.documentElement.lang).toBe('nb');
+    setLang('en');
+  });
+
+  it('hides the server address outside developer builds', async () => {
+    installFake(READY);
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Settings' }));
+    await expectHeading('Settings');
+    expect(screen.queryByLabelText('Server address')).toBeNull();
+  });
+
+  it('deactivates only after a second confirmation, then returns to welcome', async () => {
+    const fake = installFake(READY);
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Settings' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Deactivate this device' }));
+    expect(fake.calls.some((c) => c.cmd === 'deactivate')).toBe(false);
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, deactivate' }));
+    await expectHeading('Welcome to Nøkkel');
+  });
+});
