@@ -267,3 +267,217 @@ fn root_cause(err: &reqwest::Error) -> String {
     }
     last.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::{HeaderMap, StatusCode as Status};
+    use axum::routing::{get, post};
+    use axum::Router;
+    use nokkel_core::wire::PendingChallengeResponse;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn fast() -> HttpOptions {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            retries: 2,
+            backoff: Duration::from_millis(10),
+        }
+    }
+
+    async fn serve(router: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    /// A server answering `status` and `body` on every route.
+    async fn answering(status: u16, body: &'static str) -> String {
+        let reply = move || async move {
+            (
+                Status::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                body,
+            )
+        };
+        serve(Router::new().route("/x", get(reply).post(reply))).await
+    }
+
+    async fn get_x(server: &str) -> Result<PendingChallengeResponse, ClientError> {
+        ApiClient::new(server, fast())
+            .unwrap()
+            .get("/x", "", None, Duration::ZERO)
+            .await
+    }
+
+    #[tokio::test]
+    async fn offline_when_the_name_does_not_resolve() {
+        let err = get_x("http://nokkel-offline.invalid").await.unwrap_err();
+        assert_eq!(err.code(), "offline", "{err}");
+        assert!(err.is_transient());
+    }
+
+    #[tokio::test]
+    async fn server_unavailable_when_nothing_listens() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let err = get_x(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "server_unavailable", "{err}");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_are_server_errors() {
+        let server = answering(
+            500,
+            r#"{"v":1,"code":"internal","message":"something went wrong"}"#,
+        )
+        .await;
+        let err = get_x(&server).await.unwrap_err();
+        assert_eq!(err.code(), "server_error");
+        assert!(
+            matches!(err, ClientError::ServerError { status: 500, .. }),
+            "{err:?}"
+        );
+        let server = answering(500, "<html>oops</html>").await;
+        assert_eq!(get_x(&server).await.unwrap_err().code(), "server_error");
+    }
+
+    #[tokio::test]
+    async fn another_protocol_version_is_a_version_mismatch() {
+        let server = answering(200, r#"{"v":2,"challenge":null,"new":1}"#).await;
+        let err = get_x(&server).await.unwrap_err();
+        assert_eq!(err.code(), "version_mismatch");
+        assert!(err.to_string().contains("version 2"), "{err}");
+        let server = answering(
+            400,
+            r#"{"v":1,"code":"unsupported_version","message":"unsupported protocol version 1; this side speaks 2"}"#,
+        )
+        .await;
+        assert_eq!(get_x(&server).await.unwrap_err().code(), "version_mismatch");
+        let server = answering(200, r#"{"challenge":null}"#).await;
+        assert_eq!(get_x(&server).await.unwrap_err().code(), "bad_response");
+    }
+
+    #[tokio::test]
+    async fn api_errors_carry_the_servers_code_and_message() {
+        let server = answering(
+            423,
+            r#"{"v":1,"code":"letter_locked","message":"the activation letter is locked"}"#,
+        )
+        .await;
+        let err = get_x(&server).await.unwrap_err();
+        assert_eq!(err.code(), "letter_locked");
+        assert!(
+            matches!(err, ClientError::Api { status: 423, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("the activation letter is locked"));
+        assert!(!err.is_transient());
+        // A 4xx without an API error body: not a Nøkkel server (or a missing route).
+        let server = answering(404, "not found").await;
+        assert_eq!(get_x(&server).await.unwrap_err().code(), "bad_response");
+    }
+
+    #[derive(Default)]
+    struct Script {
+        calls: AtomicUsize,
+        proofs: Mutex<Vec<String>>,
+    }
+
+    /// Fails with 503 twice, then answers; records each request's proof.
+    async fn flaky(script: Arc<Script>) -> String {
+        let handler = move |headers: HeaderMap| {
+            let script = script.clone();
+            async move {
+                let n = script.calls.fetch_add(1, Ordering::SeqCst);
+                if let Some(p) = headers.get(REQUEST_PROOF_HEADER) {
+                    script
+                        .proofs
+                        .lock()
+                        .unwrap()
+                        .push(p.to_str().unwrap().to_owned());
+                }
+                if n < 2 {
+                    (
+                        Status::SERVICE_UNAVAILABLE,
+                        axum::Json(json!({"v":1,"code":"unavailable","message":"busy"})),
+                    )
+                } else {
+                    (Status::OK, axum::Json(json!({"v":1,"challenge":null})))
+                }
+            }
+        };
+        serve(Router::new().route("/x", get(handler.clone()).post(handler))).await
+    }
+
+    #[tokio::test]
+    async fn gets_are_retried_with_a_fresh_proof_posts_never() {
+        let script = Arc::new(Script::default());
+        let server = flaky(script.clone()).await;
+        let client = ApiClient::new(&server, fast()).unwrap();
+        let counter = AtomicUsize::new(0);
+        let sign = |m: &str, p: &str| {
+            Ok(format!(
+                "{m} {p} {}",
+                counter.fetch_add(1, Ordering::SeqCst)
+            ))
+        };
+        let ok: PendingChallengeResponse = client
+            .get("/x", "", Some(&sign), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(ok.challenge, None);
+        assert_eq!(script.calls.load(Ordering::SeqCst), 3, "two retries");
+        let proofs = script.proofs.lock().unwrap().clone();
+        assert_eq!(
+            proofs,
+            vec!["GET /x 0", "GET /x 1", "GET /x 2"],
+            "a new proof each time"
+        );
+
+        let script = Arc::new(Script::default());
+        let server = flaky(script.clone()).await;
+        let client = ApiClient::new(&server, fast()).unwrap();
+        let err = client
+            .post::<Value, PendingChallengeResponse>("/x", &json!({}), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "server_unavailable");
+        assert_eq!(
+            script.calls.load(Ordering::SeqCst),
+            1,
+            "a POST is sent once"
+        );
+    }
+
+    #[tokio::test]
+    async fn post_is_accepted_and_bad_urls_are_refused() {
+        let server = serve(Router::new().route(
+            "/x",
+            post(|| async { axum::Json(json!({"v":1,"challenge":"abc"})) }),
+        ))
+        .await;
+        let ok: PendingChallengeResponse = ApiClient::new(&server, fast())
+            .unwrap()
+            .post("/x", &json!({"v":1}), None)
+            .await
+            .unwrap();
+        assert_eq!(ok.challenge.as_deref(), Some("abc"));
+        for bad in ["ftp://x", "not a url", "http://"] {
+            assert_eq!(
+                ApiClient::new(bad, fast()).unwrap_err().code(),
+                "invalid_input",
+                "{bad}"
+            );
+        }
+    }
+}
