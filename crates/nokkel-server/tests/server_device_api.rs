@@ -67,14 +67,27 @@ async fn approval_with_the_right_number_decides_the_login(server: TestServer) {
     let decided = server.state.store.login(&id).await.unwrap().unwrap();
     assert_eq!(decided.state, "approved");
     assert_eq!(decided.uv.as_deref(), Some("none_test"));
-    assert_eq!(server.state.store.device(device.key.device_id().as_str()).await.unwrap().unwrap().counter, 1);
+    assert_eq!(
+        server
+            .state
+            .store
+            .device(device.key.device_id().as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .counter,
+        1
+    );
 }
 
 async fn replayed_approval_is_refused(server: TestServer) {
     let mut device = server.enrolled_device(ADULT, 1).await;
     let login = start(&server, ADULT).await;
     let (id, jws) = device.approval(device.pending(START).await.unwrap(), number(&login), START);
-    assert_eq!(device.send_approval(&id, &jws, START).await.status, StatusCode::OK);
+    assert_eq!(
+        device.send_approval(&id, &jws, START).await.status,
+        StatusCode::OK
+    );
     let res = device.send_approval(&id, &jws, START).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     assert!(res.body.contains("challenge_taken"));
@@ -82,7 +95,11 @@ async fn replayed_approval_is_refused(server: TestServer) {
     let next = start(&server, ADULT).await;
     let res = device.send_approval(&next.id, &jws, START).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-    assert_eq!(state_of(&server, &next.id).await, "pending", "no state change");
+    assert_eq!(
+        state_of(&server, &next.id).await,
+        "pending",
+        "no state change"
+    );
 }
 
 async fn approval_signed_by_another_device_is_refused(server: TestServer) {
@@ -96,21 +113,35 @@ async fn approval_signed_by_another_device_is_refused(server: TestServer) {
     let forged_for = challenge.challenge_id().to_owned();
     other.counter += 1;
     let jws = challenge
-        .approve(number(&login), nokkel_core::statements::UserVerification::NoneTest, other.counter, &other.key, START)
+        .approve(
+            number(&login),
+            nokkel_core::statements::UserVerification::NoneTest,
+            other.counter,
+            &other.key,
+            START,
+        )
         .unwrap();
     let res = device.send_approval(&forged_for, &jws, START).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
     assert!(res.body.contains("wrong_device"), "{}", res.body);
     let res = other.send_approval(&forged_for, &jws, START).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
-    assert_eq!(state_of(&server, &login.id).await, "pending", "no state change");
+    assert_eq!(
+        state_of(&server, &login.id).await,
+        "pending",
+        "no state change"
+    );
 }
 
 async fn wrong_number_ends_the_login(server: TestServer) {
     let mut device = server.enrolled_device(ADULT, 1).await;
     let login = start(&server, ADULT).await;
     let challenge = device.pending(START).await.unwrap();
-    let wrong = challenge.choices().into_iter().find(|n| *n != number(&login)).unwrap();
+    let wrong = challenge
+        .choices()
+        .into_iter()
+        .find(|n| *n != number(&login))
+        .unwrap();
     let (id, jws) = device.approval(challenge, wrong, START);
     let res = device.send_approval(&id, &jws, START).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
@@ -130,7 +161,10 @@ async fn expired_challenge_is_refused(server: TestServer) {
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
     assert!(res.body.contains("expired"), "{}", res.body);
     assert_eq!(state_of(&server, &id).await, "pending", "not approved");
-    let settled = login::wait_decided(&server.state, &id, Duration::from_millis(10)).await.unwrap().unwrap();
+    let settled = login::wait_decided(&server.state, &id, Duration::from_millis(10))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(settled.state, "expired");
 }
 
@@ -138,7 +172,9 @@ async fn approval_after_denial_is_refused(server: TestServer) {
     let mut device = server.enrolled_device(ADULT, 1).await;
     let login = start(&server, ADULT).await;
     let for_approval = device.pending(START).await.unwrap();
-    let res = device.deny(device.pending(START).await.unwrap(), false, START).await;
+    let res = device
+        .deny(device.pending(START).await.unwrap(), false, START)
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert!(res.body.contains("\"outcome\":\"denied\""));
     let (id, jws) = device.approval(for_approval, number(&login), START);
@@ -152,7 +188,15 @@ async fn revoked_device_is_refused(server: TestServer) {
     let login = start(&server, ADULT).await;
     let challenge = device.pending(START).await.unwrap();
     let own_id = device.key.device_id().as_str().to_owned();
-    let res = device.call("DELETE", &format!("/api/v1/devices/{own_id}"), None, None, START).await;
+    let res = device
+        .call(
+            "DELETE",
+            &format!("/api/v1/devices/{own_id}"),
+            None,
+            None,
+            START,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let (id, jws) = device.approval(challenge, number(&login), START);
     let res = device.send_approval(&id, &jws, START).await;
@@ -161,44 +205,93 @@ async fn revoked_device_is_refused(server: TestServer) {
     assert_eq!(state_of(&server, &id).await, "pending");
     // With no active device left, the app login cannot start at all.
     let pid = IdNumber::parse(ADULT, SyntheticPolicy::Accept).unwrap();
-    let err = login::start_app_login(&server.state, &pid, None, "NAV", &browser()).await.unwrap_err();
+    let err = login::start_app_login(&server.state, &pid, None, "NAV", &browser())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "no_device");
 }
 
 async fn replayed_request_proof_is_refused(server: TestServer) {
     let device = server.enrolled_device(ADULT, 1).await;
     let proof = device.proof("GET", "/api/v1/devices", START);
-    let first = device.call("GET", "/api/v1/devices", None, Some(proof.clone()), START).await;
+    let first = device
+        .call("GET", "/api/v1/devices", None, Some(proof.clone()), START)
+        .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    let again = device.call("GET", "/api/v1/devices", None, Some(proof), START).await;
+    let again = device
+        .call("GET", "/api/v1/devices", None, Some(proof), START)
+        .await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     assert!(again.body.contains("replayed_proof"), "{}", again.body);
     // A proof for one URL does not open another.
     let other = device.proof("GET", "/api/v1/devices", START);
-    let res = device.call("GET", "/api/v1/history", None, Some(other), START).await;
+    let res = device
+        .call("GET", "/api/v1/history", None, Some(other), START)
+        .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(res.body.contains("wrong_request"), "{}", res.body);
-    let res = device.call("GET", "/api/v1/history", None, Some("garbage".into()), START).await;
+    let res = device
+        .call(
+            "GET",
+            "/api/v1/history",
+            None,
+            Some("garbage".into()),
+            START,
+        )
+        .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn this_wasnt_me_blocks_app_logins_until_resumed(server: TestServer) {
     let mut device = server.enrolled_device(ADULT, 1).await;
     start(&server, ADULT).await;
-    let res = device.deny(device.pending(START).await.unwrap(), true, START).await;
-    assert!(res.body.contains("\"outcome\":\"reported\""), "{}", res.body);
+    let res = device
+        .deny(device.pending(START).await.unwrap(), true, START)
+        .await;
+    assert!(
+        res.body.contains("\"outcome\":\"reported\""),
+        "{}",
+        res.body
+    );
     let pid = IdNumber::parse(ADULT, SyntheticPolicy::Accept).unwrap();
-    let err = login::start_app_login(&server.state, &pid, None, "NAV", &browser()).await.unwrap_err();
+    let err = login::start_app_login(&server.state, &pid, None, "NAV", &browser())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "app_login_blocked");
     let sms = server.sms().await;
-    assert!(sms[0]["body"].as_str().unwrap().contains("ikke var deg"), "{sms:?}");
-    let events: Vec<_> = server.state.store.audit_for(ADULT).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert!(
+        sms[0]["body"].as_str().unwrap().contains("ikke var deg"),
+        "{sms:?}"
+    );
+    let events: Vec<_> = server
+        .state
+        .store
+        .audit_for(ADULT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
     assert!(events.contains(&"app_login_blocked".to_owned()));
-    let res = device.call("GET", "/api/v1/account", None, None, START).await;
-    assert!(res.body.contains("\"app_login_blocked\":true"), "{}", res.body);
-    let res = device.call("POST", "/api/v1/account/resume", None, None, START).await;
-    assert!(res.body.contains("\"app_login_blocked\":false"), "{}", res.body);
-    login::start_app_login(&server.state, &pid, None, "NAV", &browser()).await.unwrap();
+    let res = device
+        .call("GET", "/api/v1/account", None, None, START)
+        .await;
+    assert!(
+        res.body.contains("\"app_login_blocked\":true"),
+        "{}",
+        res.body
+    );
+    let res = device
+        .call("POST", "/api/v1/account/resume", None, None, START)
+        .await;
+    assert!(
+        res.body.contains("\"app_login_blocked\":false"),
+        "{}",
+        res.body
+    );
+    login::start_app_login(&server.state, &pid, None, "NAV", &browser())
+        .await
+        .unwrap();
 }
 
 async fn only_one_login_is_pending_per_person(server: TestServer) {
@@ -206,7 +299,10 @@ async fn only_one_login_is_pending_per_person(server: TestServer) {
     let first = start(&server, ADULT).await;
     let second = start(&server, ADULT).await;
     assert_eq!(state_of(&server, &first.id).await, "cancelled");
-    assert_eq!(device.pending(START).await.unwrap().challenge_id(), second.id);
+    assert_eq!(
+        device.pending(START).await.unwrap().challenge_id(),
+        second.id
+    );
 }
 
 async fn long_poll_wakes_when_a_login_starts(server: TestServer) {
@@ -221,14 +317,20 @@ async fn long_poll_wakes_when_a_login_starts(server: TestServer) {
             .unwrap();
         let started = std::time::Instant::now();
         let res = app.oneshot(request).await.unwrap();
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         (started.elapsed(), String::from_utf8(body.to_vec()).unwrap())
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     start(&server, ADULT).await;
     let (elapsed, body) = waiting.await.unwrap();
     assert!(body.contains("\"challenge\":\"ey"), "{body}");
-    assert!(elapsed < Duration::from_secs(10), "woken, not timed out: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "woken, not timed out: {elapsed:?}"
+    );
 }
 
 async fn history_and_devices_list_what_happened(server: TestServer) {
@@ -238,13 +340,24 @@ async fn history_and_devices_list_what_happened(server: TestServer) {
     device.send_approval(&id, &jws, START).await;
     server.clock.advance(10);
     start(&server, ADULT).await;
-    device.deny(device.pending(START + 10).await.unwrap(), false, START + 10).await;
-    let res = device.call("GET", "/api/v1/history?limit=10", None, None, START + 10).await;
+    device
+        .deny(device.pending(START + 10).await.unwrap(), false, START + 10)
+        .await;
+    let res = device
+        .call("GET", "/api/v1/history?limit=10", None, None, START + 10)
+        .await;
     let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
-    let outcomes: Vec<_> = body["entries"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap().to_owned()).collect();
+    let outcomes: Vec<_> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(outcomes, ["denied", "approved"]);
     assert_eq!(body["entries"][1]["uv"], "none_test");
-    let res = device.call("GET", "/api/v1/devices", None, None, START + 10).await;
+    let res = device
+        .call("GET", "/api/v1/devices", None, None, START + 10)
+        .await;
     let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
     assert_eq!(body["devices"].as_array().unwrap().len(), 1);
     assert_eq!(body["devices"][0]["this_device"], true);

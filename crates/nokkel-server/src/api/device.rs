@@ -80,7 +80,12 @@ impl FromRequestParts<AppState> for AuthenticatedDevice {
         .map_err(proof_failure)?;
         if !state
             .store
-            .remember_proof(&device.id, verified.jti(), verified.remember_jti_until(), now)
+            .remember_proof(
+                &device.id,
+                verified.jti(),
+                verified.remember_jti_until(),
+                now,
+            )
             .await?
         {
             return Err(ServiceError::ReplayedProof.into());
@@ -91,7 +96,11 @@ impl FromRequestParts<AppState> for AuthenticatedDevice {
 
 /// A bad request proof is an authentication failure (401), with the statement's code.
 fn proof_failure(err: nokkel_core::statements::StatementError) -> ApiFailure {
-    ApiFailure::new(StatusCode::UNAUTHORIZED, err.code(), format!("request proof rejected: {err}"))
+    ApiFailure::new(
+        StatusCode::UNAUTHORIZED,
+        err.code(),
+        format!("request proof rejected: {err}"),
+    )
 }
 
 #[derive(Deserialize)]

@@ -60,7 +60,12 @@ impl Events {
 /// Waits until `check` yields `Some`, re-checking whenever `key` is woken, for at most
 /// `timeout`. The subscription is made before the first check, so a wake-up between the
 /// check and the wait is never lost.
-pub async fn wait_for<T, F, Fut>(events: &Events, key: &str, timeout: Duration, mut check: F) -> Option<T>
+pub async fn wait_for<T, F, Fut>(
+    events: &Events,
+    key: &str,
+    timeout: Duration,
+    mut check: F,
+) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -106,8 +111,10 @@ mod tests {
     async fn waiting_times_out_without_a_wake() {
         let events = Events::default();
         let started = std::time::Instant::now();
-        let got: Option<()> =
-            wait_for(&events, "pid:x", Duration::from_millis(50), || async { None }).await;
+        let got: Option<()> = wait_for(&events, "pid:x", Duration::from_millis(50), || async {
+            None
+        })
+        .await;
         assert_eq!(got, None);
         assert!(started.elapsed() >= Duration::from_millis(50));
     }

@@ -14,8 +14,8 @@ use nokkel_core::jws::ServerSigner;
 use nokkel_core::keys::{PublicJwk, PublicKey};
 use nokkel_core::random::RandomRng;
 use nokkel_core::statements::{
-    claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin,
-    StatementError, UserVerification, TYP_APPROVAL, TYP_DENIAL,
+    claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin, StatementError,
+    UserVerification, TYP_APPROVAL, TYP_DENIAL,
 };
 use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use ring::rand::SystemRandom;
@@ -24,7 +24,9 @@ use serde_json::json;
 use super::events::{self, wait_for};
 use super::{audit, rate_limit, ServiceError};
 use crate::state::Deps;
-use crate::store::{account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage};
+use crate::store::{
+    account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage,
+};
 
 /// App logins one person may start per ten minutes (each replaces the previous one).
 pub const LOGINS_PER_PERSON_PER_10_MIN: i64 = 10;
@@ -204,7 +206,8 @@ async fn answerable(
     if login.state != login_state::PENDING {
         return Err(ServiceError::ChallengeTaken);
     }
-    let pending = serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
+    let pending =
+        serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
     Ok((login, pending))
 }
 
@@ -228,10 +231,24 @@ pub async fn approve(
             // A wrong pick ends the login: the person may be approving someone else's.
             if deps
                 .store
-                .decide_login(&login.id, login_state::PENDING, login_state::WRONG_NUMBER, now, Some(&device.id), None)
+                .decide_login(
+                    &login.id,
+                    login_state::PENDING,
+                    login_state::WRONG_NUMBER,
+                    now,
+                    Some(&device.id),
+                    None,
+                )
                 .await?
             {
-                audit(deps, "login_wrong_number", Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id })).await;
+                audit(
+                    deps,
+                    "login_wrong_number",
+                    Some(&login.pid),
+                    None,
+                    json!({ "login_id": login.id, "device_id": device.id }),
+                )
+                .await;
                 publish(deps, &events::login_key(&login.id)).await;
             }
             return Err(StatementError::WrongNumber.into());
@@ -241,19 +258,37 @@ pub async fn approve(
     let uv = verified.uv();
     check_uv(deps, device, uv)?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
-    if !deps.store.advance_device_counter(&device.id, ctr, now).await? {
+    if !deps
+        .store
+        .advance_device_counter(&device.id, ctr, now)
+        .await?
+    {
         // Revoked meanwhile, or a concurrent statement with this counter won.
         return Err(ServiceError::ChallengeTaken);
     }
     let uv_name = uv_name(uv);
     if !deps
         .store
-        .decide_login(&login.id, login_state::PENDING, login_state::APPROVED, now, Some(&device.id), Some(&uv_name))
+        .decide_login(
+            &login.id,
+            login_state::PENDING,
+            login_state::APPROVED,
+            now,
+            Some(&device.id),
+            Some(&uv_name),
+        )
         .await?
     {
         return Err(ServiceError::ChallengeTaken);
     }
-    audit(deps, "login_approved", Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id, "uv": uv_name })).await;
+    audit(
+        deps,
+        "login_approved",
+        Some(&login.pid),
+        None,
+        json!({ "login_id": login.id, "device_id": device.id, "uv": uv_name }),
+    )
+    .await;
     publish(deps, &events::login_key(&login.id)).await;
     Ok(())
 }
@@ -272,7 +307,10 @@ fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<
         return Err(ServiceError::DeviceNotAllowed);
     }
     if !super::enrolment::declared_uv(device).contains(&uv) {
-        return Err(StatementError::BadPayload("user verification method not declared at enrolment").into());
+        return Err(StatementError::BadPayload(
+            "user verification method not declared at enrolment",
+        )
+        .into());
     }
     Ok(())
 }
@@ -290,7 +328,11 @@ pub async fn deny(
     let now = deps.clock.unix();
     let verified = verify_denial(statement, pending, &key, counter(device), now)?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
-    if !deps.store.advance_device_counter(&device.id, ctr, now).await? {
+    if !deps
+        .store
+        .advance_device_counter(&device.id, ctr, now)
+        .await?
+    {
         return Err(ServiceError::ChallengeTaken);
     }
     let (state, outcome) = if verified.report() {
@@ -300,12 +342,26 @@ pub async fn deny(
     };
     if !deps
         .store
-        .decide_login(&login.id, login_state::PENDING, state, now, Some(&device.id), None)
+        .decide_login(
+            &login.id,
+            login_state::PENDING,
+            state,
+            now,
+            Some(&device.id),
+            None,
+        )
         .await?
     {
         return Err(ServiceError::ChallengeTaken);
     }
-    audit(deps, &format!("login_{state}"), Some(&login.pid), None, json!({ "login_id": login.id, "device_id": device.id })).await;
+    audit(
+        deps,
+        &format!("login_{state}"),
+        Some(&login.pid),
+        None,
+        json!({ "login_id": login.id, "device_id": device.id }),
+    )
+    .await;
     if verified.report() {
         report(deps, &login).await?;
     }
@@ -316,9 +372,21 @@ pub async fn deny(
 async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     let now = deps.clock.unix();
     deps.store
-        .set_account_status(&login.pid, account_status::BLOCKED, Some(BLOCKED_REPORTED), now)
+        .set_account_status(
+            &login.pid,
+            account_status::BLOCKED,
+            Some(BLOCKED_REPORTED),
+            now,
+        )
         .await?;
-    audit(deps, "app_login_blocked", Some(&login.pid), None, json!({ "login_id": login.id, "service": login.service })).await;
+    audit(
+        deps,
+        "app_login_blocked",
+        Some(&login.pid),
+        None,
+        json!({ "login_id": login.id, "service": login.service }),
+    )
+    .await;
     if let Some(mobile) = deps.store.contact(&login.pid).await?.and_then(|c| c.mobile) {
         let body = format!(
             "Nøkkel: Du meldte at innloggingen til {} ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.",
@@ -342,7 +410,14 @@ pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(),
     deps.store
         .set_account_status(&device.pid, account_status::ACTIVE, None, now)
         .await?;
-    audit(deps, "app_login_resumed", Some(&device.pid), None, json!({ "device_id": device.id })).await;
+    audit(
+        deps,
+        "app_login_resumed",
+        Some(&device.pid),
+        None,
+        json!({ "device_id": device.id }),
+    )
+    .await;
     Ok(())
 }
 
@@ -380,7 +455,14 @@ pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
     let now = deps.clock.unix();
     let cancelled = deps
         .store
-        .decide_login(id, login_state::PENDING, login_state::CANCELLED, now, None, None)
+        .decide_login(
+            id,
+            login_state::PENDING,
+            login_state::CANCELLED,
+            now,
+            None,
+            None,
+        )
         .await?;
     if cancelled {
         publish(deps, &events::login_key(id)).await;
@@ -389,7 +471,11 @@ pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
 }
 
 /// The person's login history for the app, newest first.
-pub async fn history(deps: &Deps, pid: &str, limit: i64) -> Result<Vec<HistoryEntry>, ServiceError> {
+pub async fn history(
+    deps: &Deps,
+    pid: &str,
+    limit: i64,
+) -> Result<Vec<HistoryEntry>, ServiceError> {
     let now = deps.clock.unix();
     let logins = deps.store.logins_for(pid, limit.clamp(1, 200)).await?;
     Ok(logins
@@ -413,8 +499,12 @@ pub async fn history(deps: &Deps, pid: &str, limit: i64) -> Result<Vec<HistoryEn
                 os: l.os,
                 place: l.place,
                 outcome,
-                device_id: l.device_id.and_then(|d| nokkel_core::keys::DeviceId::parse(&d).ok()),
-                uv: l.uv.and_then(|u| serde_json::from_value(serde_json::Value::String(u)).ok()),
+                device_id: l
+                    .device_id
+                    .and_then(|d| nokkel_core::keys::DeviceId::parse(&d).ok()),
+                uv: l
+                    .uv
+                    .and_then(|u| serde_json::from_value(serde_json::Value::String(u)).ok()),
             })
         })
         .collect())
@@ -426,8 +516,12 @@ mod tests {
 
     #[test]
     fn user_agents_become_short_names() {
-        let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
-        assert_eq!(describe_user_agent(firefox), ("Firefox 140".into(), "Windows 10".into()));
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
+        assert_eq!(
+            describe_user_agent(firefox),
+            ("Firefox 140".into(), "Windows 10".into())
+        );
         let (browser, os) = describe_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
         assert_eq!(browser, "Chrome 131");
         assert_eq!(os, "Linux");

@@ -242,7 +242,7 @@ pub async fn start_sms_user(
             tracing::error!("password hashing failed");
             ServiceError::SessionExpired
         })?;
-    let otp_id = send_otp(deps, &letter.pid, &letter.mobile).await?;
+    let otp_id = send_otp(deps, &letter.pid, &letter.mobile, OTP_PURPOSE_REGISTRATION).await?;
     Ok(SmsPending {
         letter,
         password_hash,
@@ -250,8 +250,13 @@ pub async fn start_sms_user(
     })
 }
 
-/// Sends a fresh one-time code to `mobile` and returns the challenge id.
-async fn send_otp(deps: &Deps, pid: &str, mobile: &str) -> Result<String, ServiceError> {
+/// Sends a fresh one-time code to `mobile` for `purpose` and returns the challenge id.
+pub async fn send_otp(
+    deps: &Deps,
+    pid: &str,
+    mobile: &str,
+    purpose: &str,
+) -> Result<String, ServiceError> {
     let now = deps.clock.unix();
     let mut bytes = [0u8; 4];
     deps.random.fill(&mut bytes);
@@ -261,7 +266,7 @@ async fn send_otp(deps: &Deps, pid: &str, mobile: &str) -> Result<String, Servic
         .insert_otp(&OtpRecord {
             id: id.clone(),
             pid: pid.to_owned(),
-            purpose: OTP_PURPOSE_REGISTRATION.to_owned(),
+            purpose: purpose.to_owned(),
             code_hash: deps.secrets.otp_hash(&id, &code),
             attempts: 0,
             created_at: now,
@@ -275,7 +280,7 @@ async fn send_otp(deps: &Deps, pid: &str, mobile: &str) -> Result<String, Servic
         .push_sms(&NewMessage {
             recipient: mobile.to_owned(),
             body_sealed: deps.secrets.seal(body.as_bytes(), deps.random.as_ref()),
-            purpose: OTP_PURPOSE_REGISTRATION.to_owned(),
+            purpose: purpose.to_owned(),
             created_at: now,
         })
         .await?;
@@ -300,12 +305,43 @@ pub async fn finish_sms_user(
     otp_input: &str,
     client_ip: &str,
 ) -> Result<Registered, ServiceError> {
+    check_otp(
+        deps,
+        &pending.otp_id,
+        &pending.letter.pid,
+        otp_input,
+        client_ip,
+    )
+    .await?;
+    let now = deps.clock.unix();
+    let letter = pending.letter;
+    complete(
+        deps,
+        &letter,
+        account_kind::SMS,
+        Some(pending.password_hash),
+        Some(now),
+        None,
+        client_ip,
+    )
+    .await
+}
+
+/// Checks a one-time code against challenge `otp_id` of `pid` and consumes it. Wrong codes
+/// are counted; the fifth voids the challenge.
+pub async fn check_otp(
+    deps: &Deps,
+    otp_id: &str,
+    pid: &str,
+    otp_input: &str,
+    client_ip: &str,
+) -> Result<(), ServiceError> {
     let otp: String = otp_input.chars().filter(|c| !c.is_whitespace()).collect();
     if otp.len() != 6 || !otp.chars().all(|c| c.is_ascii_digit()) {
         return Err(ServiceError::OtpFormat);
     }
     let now = deps.clock.unix();
-    let Some(record) = deps.store.otp(&pending.otp_id).await? else {
+    let Some(record) = deps.store.otp(otp_id).await?.filter(|r| r.pid == pid) else {
         return Err(ServiceError::OtpExpired);
     };
     let expected = deps.secrets.otp_hash(&record.id, &otp);
@@ -317,7 +353,7 @@ pub async fn finish_sms_user(
         audit(
             deps,
             "otp_wrong",
-            Some(&pending.letter.pid),
+            Some(pid),
             Some(client_ip),
             json!({ "attempts": count.attempts }),
         )
@@ -336,17 +372,7 @@ pub async fn finish_sms_user(
     {
         return Err(ServiceError::OtpExpired);
     }
-    let letter = pending.letter;
-    complete(
-        deps,
-        &letter,
-        account_kind::SMS,
-        Some(pending.password_hash),
-        Some(now),
-        None,
-        client_ip,
-    )
-    .await
+    Ok(())
 }
 
 /// Creates the account in one transaction with consuming the letter and writing the

@@ -110,10 +110,12 @@ impl Store {
     /// The login with id `id`.
     pub async fn login(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
         let sql = format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE id = $1");
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
             .bind(id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The pending app login of `pid` that has not expired at `now`, if any.
@@ -126,11 +128,13 @@ impl Store {
             "SELECT {LOGIN_COLUMNS} FROM logins \
              WHERE pid = $1 AND state = 'pending' AND method = 'app' AND expires_at > $2"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
             .bind(pid)
             .bind(now)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Moves a login from `from` to `to` if, and only if, it is in `from` (and, when
@@ -191,11 +195,13 @@ impl Store {
             "SELECT {LOGIN_COLUMNS} FROM logins WHERE pid = $1 \
              ORDER BY created_at DESC, id DESC LIMIT $2"
         );
-        Ok(with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
+        Ok(
+            with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
             .bind(pid)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Records a request proof's `(device_id, jti)` until `expires_at`; `false` if it was

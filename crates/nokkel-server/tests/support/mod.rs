@@ -260,7 +260,9 @@ impl TestServer {
     /// Orders a letter for `pid` and enrols a software device with it.
     pub async fn enrolled_device(&self, pid: &str, seed: u64) -> TestDevice {
         use nokkel_core::random::{Random, RandomRng};
-        use nokkel_core::statements::{sign_enrolment, DeviceDescription, Platform, UserVerification};
+        use nokkel_core::statements::{
+            sign_enrolment, DeviceDescription, Platform, UserVerification,
+        };
         let mut browser = self.browser();
         browser.order(pid, "91234567").await;
         let code = self.code_for(pid).await;
@@ -273,7 +275,8 @@ impl TestServer {
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
         let started: serde_json::Value = serde_json::from_str(&res.body).unwrap();
         let random = SeededRandom::new(seed);
-        let key = nokkel_core::keys::DeviceKey::generate(&mut RandomRng::new(&random as &dyn Random));
+        let key =
+            nokkel_core::keys::DeviceKey::generate(&mut RandomRng::new(&random as &dyn Random));
         let statement = sign_enrolment(
             &key,
             started["issuer"].as_str().unwrap(),
@@ -315,7 +318,12 @@ impl TestDevice {
         let jti = format!("test-jti-{:016}", self.seed.get());
         sign_request_proof(
             &self.key,
-            &RequestTarget { issuer: &self.issuer, method, url: &url, access_token: None },
+            &RequestTarget {
+                issuer: &self.issuer,
+                method,
+                url: &url,
+                access_token: None,
+            },
             &jti,
             now,
         )
@@ -343,16 +351,28 @@ impl TestDevice {
             }
             None => Body::empty(),
         };
-        let res = self.app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let res = self
+            .app
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes();
-        Response { status, location: None, headers, body: String::from_utf8(body.to_vec()).unwrap() }
+        Response {
+            status,
+            location: None,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
     }
 
     /// Fetches and verifies the pending challenge (against the pinned key).
     pub async fn pending(&self, now: i64) -> Option<nokkel_core::statements::VerifiedChallenge> {
-        let res = self.call("GET", "/api/v1/challenges/pending", None, None, now).await;
+        let res = self
+            .call("GET", "/api/v1/challenges/pending", None, None, now)
+            .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
         let jws = body["challenge"].as_str()?;
@@ -369,11 +389,22 @@ impl TestDevice {
     }
 
     /// Signs an approval of `challenge` picking `number`, with the next counter.
-    pub fn approval(&mut self, challenge: nokkel_core::statements::VerifiedChallenge, number: u8, now: i64) -> (String, String) {
+    pub fn approval(
+        &mut self,
+        challenge: nokkel_core::statements::VerifiedChallenge,
+        number: u8,
+        now: i64,
+    ) -> (String, String) {
         self.counter += 1;
         let id = challenge.challenge_id().to_owned();
         let jws = challenge
-            .approve(number, nokkel_core::statements::UserVerification::NoneTest, self.counter, &self.key, now)
+            .approve(
+                number,
+                nokkel_core::statements::UserVerification::NoneTest,
+                self.counter,
+                &self.key,
+                now,
+            )
             .unwrap();
         (id, jws)
     }
@@ -389,10 +420,17 @@ impl TestDevice {
         .await
     }
 
-    pub async fn deny(&mut self, challenge: nokkel_core::statements::VerifiedChallenge, report: bool, now: i64) -> Response {
+    pub async fn deny(
+        &mut self,
+        challenge: nokkel_core::statements::VerifiedChallenge,
+        report: bool,
+        now: i64,
+    ) -> Response {
         self.counter += 1;
         let id = challenge.challenge_id().to_owned();
-        let jws = challenge.deny(report, self.counter, &self.key, now).unwrap();
+        let jws = challenge
+            .deny(report, self.counter, &self.key, now)
+            .unwrap();
         self.call(
             "POST",
             &format!("/api/v1/challenges/{id}/deny"),
