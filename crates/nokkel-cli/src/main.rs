@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod device;
 mod id;
 mod serve;
 
@@ -26,6 +27,8 @@ enum Command {
     /// Work with national identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
+    /// A software authenticator for testers (demo servers only).
+    Device(device::DeviceArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +48,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Id(cmd) => id::run(cmd),
+        Command::Device(args) => device::run(args),
     }
 }

@@ -377,7 +377,7 @@ impl std::fmt::Debug for Device {
 /// need no escaping, so the request proof's `htu` is exactly the path the server sees.
 fn path_segment(value: &str) -> Result<&str, ClientError> {
     let ok = !value.is_empty()
-        && value.len() <= 128
+        && value.len() <= 2048
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));

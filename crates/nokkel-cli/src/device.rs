@@ -1,0 +1,354 @@
+//! `nokkel device`: a software authenticator for testers and end-to-end tests. It keeps
+//! its key in a file and verifies nobody (`none_test`), so only demo servers accept it.
+//!
+//! Exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | refused: the server said no (wrong code, letter locked, wrong number, ...), nothing is pending, or a login request failed verification against the pinned server key |
+//! | 2 | usage: bad arguments, no device enrolled in the state directory (or one already is), a number that is not among the choices |
+//! | 3 | network: offline, server unavailable or failing (5xx) — trying again later may help |
+//! | 4 | anything else: local state or key file unreadable, protocol version mismatch, unexpected answer |
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use nokkel_client::{
+    Authenticator, ClientError, Device, EnrolmentForm, FileVault, PendingRequest, Platform,
+    TestVerifier,
+};
+use serde_json::json;
+
+/// Options of `nokkel device`.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// State directory (key and device state). Default: $XDG_STATE_HOME/nokkel-device or
+    /// ~/.local/state/nokkel-device.
+    #[arg(long, global = true)]
+    state: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: DeviceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Enrol this software authenticator with an activation letter (demo servers only).
+    Enrol {
+        /// Server base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        /// National identity number or D-number.
+        #[arg(long)]
+        pid: String,
+        /// The activation code from the letter.
+        #[arg(long)]
+        code: String,
+        /// A name for this device.
+        #[arg(long, default_value = "nokkel device")]
+        name: String,
+    },
+    /// Show the pending login request and its three numbers.
+    Pending {
+        /// Wait up to this many seconds for a request to arrive.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Approve the pending login request with the number the browser shows.
+    Approve {
+        /// The number shown in the browser (10-99).
+        #[arg(long)]
+        number: u8,
+        /// Wait up to this many seconds for a request to arrive.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Deny the pending login request.
+    Deny {
+        /// Report it: "this wasn't me".
+        #[arg(long)]
+        report: bool,
+        /// Wait up to this many seconds for a request to arrive.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Show this device's local state.
+    Status,
+    /// Show past login requests.
+    History {
+        /// At most this many entries.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// List the person's devices.
+    Devices,
+    /// Revoke this device on the server and delete its key here.
+    Deactivate,
+}
+
+/// Exit codes (see the module docs).
+const EXIT_REFUSED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_NETWORK: u8 = 3;
+const EXIT_OTHER: u8 = 4;
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    exit: u8,
+    code: String,
+    message: String,
+}
+
+impl From<ClientError> for Failure {
+    fn from(err: ClientError) -> Self {
+        let exit = match &err {
+            ClientError::Api { .. }
+            | ClientError::ChallengeRefused(_)
+            | ClientError::EnrolmentMismatch(_)
+            | ClientError::Verification(_) => EXIT_REFUSED,
+            ClientError::NotEnrolled
+            | ClientError::AlreadyEnrolled
+            | ClientError::InvalidInput(_)
+            | ClientError::NumberNotOffered(_) => EXIT_USAGE,
+            e if e.is_transient() => EXIT_NETWORK,
+            _ => EXIT_OTHER,
+        };
+        Self {
+            exit,
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        }
+    }
+}
+
+fn nothing_pending() -> Failure {
+    Failure {
+        exit: EXIT_REFUSED,
+        code: "nothing_pending".into(),
+        message: "no login request is pending for this device".into(),
+    }
+}
+
+/// The default state directory.
+fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("nokkel-device");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".local").join("state").join("nokkel-device")
+}
+
+/// Runs `nokkel device`.
+pub fn run(args: DeviceArgs) -> ExitCode {
+    let json = args.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("nokkel device: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_OTHER);
+        }
+    };
+    match runtime.block_on(execute(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"error": {"code": failure.code, "message": failure.message}})
+                );
+            }
+            eprintln!("nokkel device: {} ({})", failure.message, failure.code);
+            ExitCode::from(failure.exit)
+        }
+    }
+}
+
+fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn when(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+async fn wait_for_request(device: &Device, wait: u64) -> Result<PendingRequest, Failure> {
+    device
+        .pending(Duration::from_secs(wait))
+        .await?
+        .ok_or_else(nothing_pending)
+}
+
+async fn execute(args: DeviceArgs) -> Result<(), Failure> {
+    let dir = args.state.unwrap_or_else(default_state_dir);
+    let vault = Arc::new(FileVault::new(dir.join("device.key")));
+    let authenticator = Authenticator::new(&dir, vault);
+    let verifier = TestVerifier::danger_always_yes();
+    let json = args.json;
+    match args.command {
+        DeviceCommand::Enrol {
+            server,
+            pid,
+            code,
+            name,
+        } => {
+            let enrolled = authenticator
+                .enrol(
+                    &EnrolmentForm {
+                        server: &server,
+                        pid: &pid,
+                        activation_code: &code,
+                        name: &name,
+                        platform: Platform::Software,
+                    },
+                    &verifier,
+                )
+                .await?;
+            print(json, json!(enrolled), || {
+                format!(
+                    "enrolled device {} with {} (state in {})",
+                    enrolled.device_id,
+                    enrolled.issuer,
+                    dir.display()
+                )
+            });
+        }
+        DeviceCommand::Pending { wait } => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = wait_for_request(&device, wait).await?;
+            let d = request.details();
+            print(json, json!(d), || {
+                format!(
+                    "Log in to {}?\n  requested  {}\n  expires    {}\n  browser    {} on {}\n  place      {}\n  numbers    {}  {}  {}\n  challenge  {}",
+                    d.service,
+                    when(d.requested_at),
+                    when(d.expires_at),
+                    d.browser,
+                    d.os,
+                    d.place.as_deref().unwrap_or("unknown"),
+                    d.choices[0],
+                    d.choices[1],
+                    d.choices[2],
+                    d.challenge_id
+                )
+            });
+        }
+        DeviceCommand::Approve { number, wait } => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = wait_for_request(&device, wait).await?;
+            let details = request.details();
+            let outcome = device.approve(request, number, &verifier).await?;
+            print(
+                json,
+                json!({"challenge_id": details.challenge_id, "service": details.service, "outcome": outcome}),
+                || format!("approved the login to {} with {number}", details.service),
+            );
+        }
+        DeviceCommand::Deny { report, wait } => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = wait_for_request(&device, wait).await?;
+            let details = request.details();
+            let outcome = device.deny(request, report).await?;
+            print(
+                json,
+                json!({"challenge_id": details.challenge_id, "service": details.service, "outcome": outcome}),
+                || {
+                    format!(
+                        "denied the login to {}{}",
+                        details.service,
+                        if report { " and reported it" } else { "" }
+                    )
+                },
+            );
+        }
+        DeviceCommand::Status => {
+            let status = authenticator.status()?.ok_or(ClientError::NotEnrolled)?;
+            print(json, json!(status), || {
+                format!(
+                    "device     {}\nname       {}\nserver     {}\nissuer     {}\nenrolled   {}\ncounter    {}\nstate      {}",
+                    status.device_id,
+                    status.name,
+                    status.server_url,
+                    status.issuer,
+                    when(status.enrolled_at),
+                    status.counter,
+                    dir.display()
+                )
+            });
+        }
+        DeviceCommand::History { limit } => {
+            let device = authenticator.unlock(&verifier)?;
+            let entries = device.history(limit).await?;
+            print(json, json!({ "entries": entries }), || {
+                if entries.is_empty() {
+                    return "no login requests yet".to_owned();
+                }
+                entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}  {:<12} {}  ({} on {})",
+                            when(e.at),
+                            serde_json::to_value(e.outcome)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                            e.service,
+                            e.browser,
+                            e.os
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        DeviceCommand::Devices => {
+            let device = authenticator.unlock(&verifier)?;
+            let devices = device.devices().await?;
+            print(json, json!({ "devices": devices }), || {
+                devices
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{}{}  {}  enrolled {}",
+                            d.device_id,
+                            if d.this_device { " (this device)" } else { "" },
+                            d.name,
+                            when(d.enrolled_at)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        DeviceCommand::Deactivate => {
+            let device = authenticator.unlock(&verifier)?;
+            let id = device.device_id().clone();
+            device.deactivate().await?;
+            print(json, json!({"deactivated": id}), || {
+                format!("deactivated device {id}; its key is deleted")
+            });
+        }
+    }
+    Ok(())
+}

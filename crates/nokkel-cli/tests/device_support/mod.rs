@@ -1,0 +1,182 @@
+//! Shared by the `nokkel device` tests: a demo server process on a free port, letters, and
+//! running the built binary.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt;
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// Ingrid Sæther: adult, domestic address (assets/demo/README.md).
+pub const ADULT: &str = "14838514058";
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nokkel");
+
+/// `nokkel serve --demo` with its own data directory, killed on drop.
+pub struct DemoServer {
+    pub url: String,
+    child: Child,
+    _data: tempfile::TempDir,
+    pub http: reqwest::blocking::Client,
+}
+
+impl DemoServer {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut command = Command::new(BIN);
+        // The server rejects unknown NOKKEL_* variables; start from a clean slate.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("NOKKEL_") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("nokkel serve --demo did not print its URL within 60 s");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            url,
+            child,
+            _data: data,
+            http,
+        }
+    }
+
+    /// Orders a letter for `pid` through the API and returns its code from the dev inbox.
+    pub fn order_letter(&self, pid: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/orders", self.url))
+            .json(&json!({"v": 1, "pid": pid, "mobile": "91234567"}))
+            .send()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 202, "{}", res.text().unwrap());
+        let letter = self.letter(pid);
+        letter["code"].as_str().unwrap().to_owned()
+    }
+
+    /// The newest letter for `pid` in `/dev/letters?format=json`.
+    pub fn letter(&self, pid: &str) -> Value {
+        let letters: Vec<Value> = self
+            .http
+            .get(format!("{}/dev/letters?format=json", self.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        letters
+            .into_iter()
+            .find(|l| l["pid"] == pid)
+            .unwrap_or_else(|| panic!("no letter for {pid} in the dev inbox"))
+    }
+
+    pub fn letter_state(&self, pid: &str) -> String {
+        self.letter(pid)["state"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a `nokkel device` run printed and returned.
+pub struct Run {
+    pub exit: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "exit {}\nstdout: {}\nstderr: {}",
+            self.exit, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `nokkel device --state DIR ARGS...`.
+pub fn device(state: &impl AsRef<Path>, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = Command::new(BIN)
+        .arg("device")
+        .arg("--state")
+        .arg(state.as_ref())
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        exit: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// Starts `nokkel device ARGS...` without waiting (for long polls).
+pub fn device_spawn(state: &impl AsRef<Path>, args: &[&str]) -> Child {
+    Command::new(BIN)
+        .arg("device")
+        .arg("--state")
+        .arg(state.as_ref())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The `error.code` of a `--json` failure.
+pub fn error_code(run: &Run) -> String {
+    let value: Value =
+        serde_json::from_str(run.stdout.trim()).unwrap_or_else(|_| panic!("not JSON: {run}"));
+    value["error"]["code"].as_str().unwrap().to_owned()
+}
+
+/// A code with a valid check symbol (so the server counts it) that is not `code`.
+pub fn well_formed_code_other_than(code: &str) -> String {
+    use nokkel_core::activation_code::ActivationCode;
+    use nokkel_core::random::{Random, RandomRng, SeededRandom};
+    let random = SeededRandom::new(77);
+    std::iter::repeat_with(|| {
+        ActivationCode::generate(&mut RandomRng::new(&random as &dyn Random)).grouped()
+    })
+    .find(|c| c != code)
+    .unwrap()
+}
+
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
