@@ -737,7 +737,7 @@ impl VerifiedChallenge {
         picked: u8,
         uv: UserVerification,
         ctr: u64,
-        key: &DeviceKey,
+        key: &dyn Es256Signer,
         now: i64,
     ) -> Result<String, StatementError> {
         if !self.payload.choices.contains(&picked) {
@@ -748,7 +748,7 @@ impl VerifiedChallenge {
             purpose: PURPOSE_APPROVAL.to_owned(),
             aud: self.payload.iss,
             iat: now,
-            device_id: key.device_id(),
+            device_id: signer_device_id(key)?,
             challenge_id: self.payload.challenge_id,
             nonce: self.payload.nonce,
             number: picked,
@@ -763,7 +763,7 @@ impl VerifiedChallenge {
         self,
         report: bool,
         ctr: u64,
-        key: &DeviceKey,
+        key: &dyn Es256Signer,
         now: i64,
     ) -> Result<String, StatementError> {
         let payload = Denial {
@@ -771,7 +771,7 @@ impl VerifiedChallenge {
             purpose: PURPOSE_DENIAL.to_owned(),
             aud: self.payload.iss,
             iat: now,
-            device_id: key.device_id(),
+            device_id: signer_device_id(key)?,
             challenge_id: self.payload.challenge_id,
             nonce: self.payload.nonce,
             report,
@@ -781,16 +781,24 @@ impl VerifiedChallenge {
     }
 }
 
+/// The device id of a signer: its `kid`, which for a device key is its thumbprint. Any
+/// [`Es256Signer`] can sign device statements — a [`DeviceKey`] in memory, or a key held
+/// by a platform keystore that signs on the app's behalf.
+fn signer_device_id(key: &dyn Es256Signer) -> Result<DeviceId, StatementError> {
+    DeviceId::parse(&key.key_id())
+        .map_err(|_| JwsError::KeyReference("signer's key id is not a device id").into())
+}
+
 /// Signs an approval payload as given (no checks: tests and vectors use it to make
 /// deliberately wrong statements; apps use [`VerifiedChallenge::approve`]).
-pub fn sign_approval(key: &DeviceKey, payload: &Approval) -> Result<String, StatementError> {
-    let header = Header::with_kid(TYP_APPROVAL, key.device_id().as_str());
+pub fn sign_approval(key: &dyn Es256Signer, payload: &Approval) -> Result<String, StatementError> {
+    let header = Header::with_kid(TYP_APPROVAL, &key.key_id());
     Ok(sign_compact(&header, &to_json(payload)?, key)?)
 }
 
 /// Signs a denial payload as given (see [`sign_approval`]).
-pub fn sign_denial(key: &DeviceKey, payload: &Denial) -> Result<String, StatementError> {
-    let header = Header::with_kid(TYP_DENIAL, key.device_id().as_str());
+pub fn sign_denial(key: &dyn Es256Signer, payload: &Denial) -> Result<String, StatementError> {
+    let header = Header::with_kid(TYP_DENIAL, &key.key_id());
     Ok(sign_compact(&header, &to_json(payload)?, key)?)
 }
 
@@ -962,7 +970,7 @@ pub fn new_jti<R: CryptoRngCore + ?Sized>(rng: &mut R) -> String {
 
 /// Device side: signs a proof for one API request.
 pub fn sign_request_proof(
-    key: &DeviceKey,
+    key: &dyn Es256Signer,
     target: &RequestTarget<'_>,
     jti: &str,
     now: i64,
@@ -977,7 +985,7 @@ pub fn sign_request_proof(
         htu: target.url.to_owned(),
         ath: target.access_token.map(access_token_hash),
     };
-    let header = Header::with_kid(TYP_REQUEST_PROOF, key.device_id().as_str());
+    let header = Header::with_kid(TYP_REQUEST_PROOF, &key.key_id());
     Ok(sign_compact(&header, &to_json(&payload)?, key)?)
 }
 
