@@ -8,6 +8,7 @@ pub mod demo;
 pub mod dev;
 pub mod i18n;
 pub mod letter;
+pub mod oidc;
 pub mod secrets;
 pub mod serve;
 pub mod services;

@@ -404,6 +404,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(crate::api::routes())
         .merge(crate::dev::routes(state.config.demo))
+        .merge(crate::oidc::routes(state.config.demo))
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(stylesheet))
         .fallback(not_found)

@@ -1,0 +1,403 @@
+//! The token endpoint: the `authorization_code` grant with client authentication
+//! (`client_secret_basic`, `client_secret_post`) and PKCE S256.
+//!
+//! Every check runs before the code is consumed, so a rejected request (wrong client,
+//! wrong redirect URI, PKCE mismatch) changes nothing and the rightful client can still
+//! redeem the code. A code presented after it was redeemed revokes the tokens issued for
+//! it (RFC 6749 §4.1.2).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+use super::clients::{pairwise_sub, secret_matches};
+use super::id_token::{self, IdTokenClaims};
+use super::{has_scope, random_token, ACR_SUBSTANTIAL, TOKEN_LIFETIME_SECONDS};
+use crate::services::audit;
+use crate::state::{AppState, Deps};
+use crate::store::{AccessTokenRecord, ClientRecord};
+use crate::web::ClientIp;
+
+/// An RFC 6749 §5.2 error response.
+#[derive(Debug)]
+pub(crate) struct TokenError {
+    code: &'static str,
+    description: String,
+    /// `invalid_client` after HTTP Basic: 401 with a `WWW-Authenticate` challenge.
+    basic_challenge: bool,
+}
+
+impl TokenError {
+    fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let status = match self.code {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        let mut response = (status, no_store(), axum::Json(body)).into_response();
+        if self.basic_challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"nokkel\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
+}
+
+fn internal(err: impl std::fmt::Display) -> TokenError {
+    tracing::error!(error = %err, "token endpoint failed");
+    TokenError::new("server_error", "something went wrong")
+}
+
+/// The form fields; each at most once.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(TokenError::new(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if pairs.iter().any(|(n, _)| *n == name) {
+            return Err(TokenError::new(
+                "invalid_request",
+                format!("parameter {name} appears more than once"),
+            ));
+        }
+        pairs.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(Form(pairs))
+}
+
+/// `client_id` and secret from `Authorization: Basic` (each form-urlencoded, RFC 6749
+/// §2.3.1). `Ok(None)` without such a header.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, TokenError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || TokenError {
+        basic_challenge: true,
+        ..TokenError::new("invalid_client", "malformed Basic credentials")
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = text.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(TokenError {
+            basic_challenge: true,
+            ..TokenError::new("invalid_client", "only the Basic scheme is supported here")
+        });
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| -> String {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+/// Authenticates the client by exactly one method.
+async fn authenticate(
+    deps: &Deps,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<ClientRecord, TokenError> {
+    let basic = basic_credentials(headers)?;
+    let (client_id, secret, is_basic) = match (basic, form.get("client_secret")) {
+        (Some(_), Some(_)) => {
+            return Err(TokenError::new(
+                "invalid_request",
+                "use one client authentication method, not two",
+            ))
+        }
+        (Some((id, secret)), None) => {
+            if form.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(TokenError::new(
+                    "invalid_request",
+                    "client_id in the body differs from the authenticated client",
+                ));
+            }
+            (id, secret, true)
+        }
+        (None, Some(secret)) => {
+            let Some(id) = form.get("client_id") else {
+                return Err(TokenError::new("invalid_request", "client_id is missing"));
+            };
+            (id.to_owned(), secret.to_owned(), false)
+        }
+        (None, None) => {
+            return Err(TokenError::new(
+                "invalid_client",
+                "client authentication is required (client_secret_basic or client_secret_post)",
+            ))
+        }
+    };
+    let client = deps.store.client(&client_id).await.map_err(internal)?;
+    let authenticated = client
+        .filter(|c| secret_matches(&deps.secrets, c, &secret))
+        .ok_or_else(|| {
+            tracing::info!(client_id = %client_id, "token request: client authentication failed");
+            TokenError {
+                basic_challenge: is_basic,
+                ..TokenError::new("invalid_client", "client authentication failed")
+            }
+        })?;
+    Ok(authenticated)
+}
+
+/// `BASE64URL(SHA256(code_verifier)) == code_challenge` (RFC 7636 §4.6).
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    let computed = URL_SAFE_NO_PAD.encode(digest.as_ref());
+    bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+/// RFC 7636 §4.1: 43–128 characters of `A-Z a-z 0-9 - . _ ~`.
+fn verifier_well_formed(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match exchange(&state, &ip, &headers, &body).await {
+        Ok(response) => response,
+        Err(err) => {
+            if err.code != "server_error" {
+                tracing::info!(error = err.code, description = %err.description, "token request refused");
+            }
+            err.into_response()
+        }
+    }
+}
+
+async fn exchange(
+    deps: &Deps,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
+    let form = parse_form(headers, body)?;
+    let client = authenticate(deps, headers, &form).await?;
+    match form.get("grant_type") {
+        Some("authorization_code") => {}
+        None => return Err(TokenError::new("invalid_request", "grant_type is missing")),
+        Some(_) => {
+            return Err(TokenError::new(
+                "unsupported_grant_type",
+                "only authorization_code is supported",
+            ))
+        }
+    }
+    let Some(code) = form.get("code") else {
+        return Err(TokenError::new("invalid_request", "code is missing"));
+    };
+    let Some(redirect_uri) = form.get("redirect_uri") else {
+        return Err(TokenError::new(
+            "invalid_request",
+            "redirect_uri is missing",
+        ));
+    };
+    let Some(verifier) = form.get("code_verifier") else {
+        return Err(TokenError::new(
+            "invalid_request",
+            "code_verifier is missing (PKCE is required)",
+        ));
+    };
+    if !verifier_well_formed(verifier) {
+        return Err(TokenError::new(
+            "invalid_request",
+            "code_verifier must be 43–128 characters of A-Z a-z 0-9 - . _ ~",
+        ));
+    }
+
+    let now = deps.clock.unix();
+    let code_hash = deps.secrets.token_hash(code);
+    let invalid_grant = |why: &str| TokenError::new("invalid_grant", why);
+    let Some(record) = deps
+        .store
+        .authorization_code(&code_hash)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(invalid_grant("unknown authorization code"));
+    };
+    if record.used_at.is_some() {
+        return Err(reuse(deps, ip, &record.code_hash, &record.client_id, now).await);
+    }
+    if record.client_id != client.id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    if record.expires_at <= now {
+        return Err(invalid_grant("the authorization code has expired"));
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    if !pkce_matches(verifier, &record.code_challenge) {
+        return Err(invalid_grant("code_verifier does not match code_challenge"));
+    }
+
+    let access_token = random_token(deps);
+    let token_record = AccessTokenRecord {
+        token_hash: deps.secrets.token_hash(&access_token),
+        code_hash: record.code_hash.clone(),
+        client_id: client.id.clone(),
+        pid: record.pid.clone(),
+        scope: record.scope.clone(),
+        created_at: now,
+        expires_at: now + TOKEN_LIFETIME_SECONDS,
+    };
+    if !deps
+        .store
+        .redeem_authorization_code(&token_record, now)
+        .await
+        .map_err(internal)?
+    {
+        // Another request redeemed it between our read and our update.
+        return Err(reuse(deps, ip, &record.code_hash, &record.client_id, now).await);
+    }
+
+    let claims = IdTokenClaims {
+        iss: deps.issuer(),
+        aud: client.id.clone(),
+        sub: pairwise_sub(&client, &record.pid),
+        pid: has_scope(&record.scope, "pid").then(|| record.pid.clone()),
+        acr: ACR_SUBSTANTIAL.to_owned(),
+        amr: record.amr.split(' ').map(str::to_owned).collect(),
+        auth_time: record.auth_time,
+        nonce: record.nonce.clone(),
+        at_hash: Some(id_token::at_hash(&access_token)),
+        iat: now,
+        exp: now + TOKEN_LIFETIME_SECONDS,
+    };
+    let id_token = id_token::sign(deps, &claims).await.map_err(internal)?;
+    audit(
+        deps,
+        "oidc_token_issued",
+        Some(&record.pid),
+        Some(&ip.text()),
+        serde_json::json!({ "client_id": client.id, "request": record.request_id }),
+    )
+    .await;
+    let body = serde_json::json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME_SECONDS,
+        "id_token": id_token,
+        "scope": record.scope,
+    });
+    Ok((StatusCode::OK, no_store(), axum::Json(body)).into_response())
+}
+
+/// A redeemed code came back: refuse it and revoke what was issued for it.
+async fn reuse(
+    deps: &Deps,
+    ip: &ClientIp,
+    code_hash: &[u8],
+    client_id: &str,
+    now: i64,
+) -> TokenError {
+    if let Err(err) = deps.store.revoke_code_tokens(code_hash, now).await {
+        return internal(err);
+    }
+    audit(
+        deps,
+        "oidc_code_reused",
+        None,
+        Some(&ip.text()),
+        serde_json::json!({ "client_id": client_id }),
+    )
+    .await;
+    TokenError::new(
+        "invalid_grant",
+        "the authorization code was already used; tokens issued for it are revoked",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_rfc_7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(verifier_well_formed(verifier));
+        assert!(pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
+        ));
+        assert!(!verifier_well_formed("short"));
+        assert!(!verifier_well_formed(&"a+".repeat(30)));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut headers = HeaderMap::new();
+        let encoded = STANDARD.encode("my%3Aclient:s%C3%A6cret+x");
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {encoded}").parse().unwrap(),
+        );
+        let (id, secret) = basic_credentials(&headers).unwrap().unwrap();
+        assert_eq!(id, "my:client");
+        assert_eq!(secret, "sæcret x");
+    }
+}
