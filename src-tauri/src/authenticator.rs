@@ -21,6 +21,9 @@ pub struct DeviceStatus {
     pub verification: Option<Verification>,
     /// Contact details have been given (or skipped) after activation.
     pub contact_done: bool,
+    /// The device key has been unlocked in this session (needed to sign the request
+    /// proofs every server call carries; approvals verify the person again).
+    pub unlocked: bool,
 }
 
 /// How the person confirms an approval on this device.
@@ -157,14 +160,17 @@ pub struct HistoryItem {
 pub trait Authenticator: Send + Sync {
     /// Whether the app is activated.
     async fn status(&self) -> Result<DeviceStatus, AppError>;
-    /// Activates the app: creates the device key and enrols it with the letter's code.
-    async fn enrol(&self, activation: Activation) -> Result<DeviceStatus, AppError>;
-    /// Protects the device key with the chosen verification.
-    async fn set_up_verification(
+    /// Activates the app: creates the device key, protects it with the chosen verification
+    /// (`proof` carries the new passcode, or says the platform prompt just succeeded) and
+    /// enrols it at `server` with the letter's code.
+    async fn enrol(
         &self,
-        method: Verification,
-        passcode: Option<Passcode>,
+        activation: Activation,
+        proof: UserProof,
+        server: &str,
     ) -> Result<DeviceStatus, AppError>;
+    /// Opens the enrolled device for this session; the verifier proves presence.
+    async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError>;
     /// Registers contact details (or records that the person skipped them).
     async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError>;
     /// The pending login for this device, waiting up to `wait_secs` for one.
@@ -180,8 +186,6 @@ pub trait Authenticator: Send + Sync {
     async fn deny(&self, challenge_id: &str, report: bool) -> Result<Outcome, AppError>;
     /// Recent logins, newest first.
     async fn history(&self) -> Result<Vec<HistoryItem>, AppError>;
-    /// Renames this device locally (shown in the device list next time it enrols).
-    async fn rename_device(&self, name: String) -> Result<DeviceStatus, AppError>;
     /// Revokes this device at the server and deletes its key.
     async fn deactivate(&self) -> Result<DeviceStatus, AppError>;
 }

@@ -151,47 +151,59 @@ pub async fn device_status(state: State<'_, AppState>) -> Result<DeviceStatus, A
     state.authenticator.status().await
 }
 
-/// Activates the app with the letter's code.
+/// The proof to hand the device side: the passcode if one was typed, else the platform's
+/// face/finger verifier (which shows its own prompt; on desktop there is none).
+fn proof(passcode: Option<Passcode>) -> UserProof {
+    match passcode {
+        Some(code) => UserProof::Passcode(code),
+        None => UserProof::Biometric,
+    }
+}
+
+/// Activates the app with the letter's code, protecting the new device key with the chosen
+/// verification: `passcode` for the app passcode (checked against the app's rules), or
+/// `biometric`.
 #[tauri::command]
 pub async fn enrol(
     state: State<'_, AppState>,
     activation: Activation,
+    method: Verification,
+    passcode: Option<Passcode>,
 ) -> Result<DeviceStatus, AppError> {
     pid_rule(&activation.pid, state.developer)?;
     check_code(&activation.code)?;
     let name = device_name_rule(&activation.device_name)?;
+    let proof = match (method, passcode) {
+        (Verification::Passcode, Some(code)) => {
+            passcode::check_new(code.expose_secret())?;
+            UserProof::Passcode(code)
+        }
+        (Verification::Passcode, None) => {
+            return Err(AppError::new("passcode_format", "a passcode is required"))
+        }
+        (Verification::Biometric, _) => UserProof::Biometric,
+    };
+    let server = lock_url(&state);
     state
         .authenticator
-        .enrol(Activation {
-            device_name: name,
-            ..activation
-        })
+        .enrol(
+            Activation {
+                device_name: name,
+                ..activation
+            },
+            proof,
+            &server,
+        )
         .await
 }
 
-/// Protects the key with face/finger (after a successful prompt) or with a new passcode.
+/// Opens the activated app for this session (passcode, or the platform prompt).
 #[tauri::command]
-pub async fn set_up_verification<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn unlock(
     state: State<'_, AppState>,
-    method: Verification,
     passcode: Option<Passcode>,
 ) -> Result<DeviceStatus, AppError> {
-    match method {
-        Verification::Passcode => {
-            let code = passcode
-                .as_ref()
-                .ok_or_else(|| AppError::new("passcode_format", "a passcode is required"))?;
-            passcode::check_new(code.expose_secret())?;
-        }
-        Verification::Biometric => {
-            verification::prompt(app, "Set up Nøkkel").await?;
-        }
-    }
-    state
-        .authenticator
-        .set_up_verification(method, passcode)
-        .await
+    state.authenticator.unlock(proof(passcode)).await
 }
 
 /// Registers contact details.
@@ -215,27 +227,18 @@ pub async fn pending_request(
         .await
 }
 
-/// Approves a login with the picked number. Never signs without user verification: with
-/// a passcode the vault checks it by unwrapping the key; otherwise the platform prompt
-/// must succeed first.
+/// Approves a login with the picked number. Never signs without user verification: the
+/// verifier proves the person's presence and unwraps the key afresh for this approval.
 #[tauri::command]
-pub async fn approve<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn approve(
     state: State<'_, AppState>,
     challenge_id: String,
     number: u8,
     passcode: Option<Passcode>,
 ) -> Result<Outcome, AppError> {
-    let proof = match passcode {
-        Some(code) => UserProof::Passcode(code),
-        None => {
-            verification::prompt(app, "Confirm the login").await?;
-            UserProof::Biometric
-        }
-    };
     state
         .authenticator
-        .approve(&challenge_id, number, proof)
+        .approve(&challenge_id, number, proof(passcode))
         .await
 }
 
@@ -253,16 +256,6 @@ pub async fn deny(
 #[tauri::command]
 pub async fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>, AppError> {
     state.authenticator.history().await
-}
-
-/// Renames this device.
-#[tauri::command]
-pub async fn rename_device(
-    state: State<'_, AppState>,
-    name: String,
-) -> Result<DeviceStatus, AppError> {
-    let name = device_name_rule(&name)?;
-    state.authenticator.rename_device(name).await
 }
 
 /// Revokes this device and deletes its key.

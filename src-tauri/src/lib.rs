@@ -1,11 +1,14 @@
 //! The Nøkkel authenticator app: Tauri shell, commands and platform code.
 //!
-//! All behaviour sits behind [`authenticator::Authenticator`]; the commands are thin and
-//! testable with Tauri's mock runtime. Mobile-only code lives in [`mobile`].
+//! All behaviour sits behind [`authenticator::Authenticator`]: [`device::ClientAuthenticator`]
+//! over `nokkel-client` in real use, [`mock::MockAuthenticator`] under `NOKKEL_TEST_MOCK=1`.
+//! The commands are thin and testable with Tauri's mock runtime. Mobile-only code lives in
+//! `mobile` (compiled for Android and iOS only).
 #![forbid(unsafe_code)]
 
 pub mod authenticator;
 pub mod commands;
+pub mod device;
 pub mod error;
 pub mod mock;
 pub mod passcode;
@@ -14,21 +17,25 @@ pub mod verification;
 #[cfg(mobile)]
 pub mod mobile;
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use nokkel_core::clock::SystemClock;
-use tauri::{Builder, Runtime};
+use tauri::{AppHandle, Builder, Manager, Runtime};
 
 use crate::authenticator::Authenticator;
 use crate::commands::AppState;
+use crate::error::AppError;
 
 /// The server a developer build talks to unless told otherwise (`nokkel serve --demo`).
 pub const DEFAULT_DEV_SERVER: &str = "http://127.0.0.1:8080";
+/// The production server (release builds cannot change it).
+pub const PRODUCTION_SERVER: &str = "https://id.nokkel.no";
 
-/// Adds the app's plugins, commands and state to a builder (also used by the tests with
-/// Tauri's mock runtime).
-pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
-    let builder = builder.plugin(tauri_plugin_biometric::init()).manage(state);
+/// Adds the app's plugins and commands to a builder (the tests use it with Tauri's mock
+/// runtime and `manage` their own [`AppState`]).
+pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    let builder = builder.plugin(tauri_plugin_biometric::init());
     #[cfg(mobile)]
     let builder = mobile::qr_scan::register(builder);
     builder.invoke_handler(tauri::generate_handler![
@@ -40,42 +47,106 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         commands::biometric_status,
         commands::device_status,
         commands::enrol,
-        commands::set_up_verification,
+        commands::unlock,
         commands::save_contact,
         commands::pending_request,
         commands::approve,
         commands::deny,
         commands::history,
-        commands::rename_device,
         commands::deactivate,
     ])
 }
 
-/// The state for this process: the scripted authenticator under `NOKKEL_TEST_MOCK=1`.
-pub fn app_state() -> AppState {
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// The state for this process: the scripted authenticator under `NOKKEL_TEST_MOCK=1`, else
+/// `nokkel-client` with its state in the app's data folder.
+pub fn app_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, AppError> {
     let developer = cfg!(debug_assertions);
-    let mock = std::env::var("NOKKEL_TEST_MOCK").is_ok_and(|v| v == "1");
-    let server_url = std::env::var("NOKKEL_TEST_SERVER_URL")
-        .ok()
-        .filter(|_| developer)
-        .unwrap_or_else(|| DEFAULT_DEV_SERVER.to_owned());
+    let mock = env_flag("NOKKEL_TEST_MOCK");
+    let server_url = if developer {
+        std::env::var("NOKKEL_TEST_SERVER_URL").unwrap_or_else(|_| DEFAULT_DEV_SERVER.to_owned())
+    } else {
+        PRODUCTION_SERVER.to_owned()
+    };
     let authenticator: Arc<dyn Authenticator> = if mock {
         Arc::new(mock::MockAuthenticator::new(Arc::new(SystemClock)))
     } else {
-        Arc::new(mock::NotConnected)
+        let dir = match std::env::var_os("NOKKEL_TEST_STATE_DIR") {
+            Some(dir) if developer => dir.into(),
+            _ => app
+                .path()
+                .app_data_dir()
+                .map_err(|e| AppError::new("state", format!("no data folder: {e}")))?,
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::new("state", format!("cannot create {}: {e}", dir.display())))?;
+        Arc::new(platform_authenticator(app, &dir)?)
     };
-    AppState {
+    Ok(AppState {
         authenticator,
         developer,
         mock,
         server_url: Mutex::new(server_url),
-    }
+    })
+}
+
+/// Desktop: the OS keyring where there is one (Linux Secret Service), else a file; the key
+/// is wrapped by the passcode either way.
+#[cfg(desktop)]
+fn platform_authenticator<R: Runtime>(
+    _app: &AppHandle<R>,
+    dir: &Path,
+) -> Result<device::ClientAuthenticator, AppError> {
+    use nokkel_client::{FileVault, KeyVault};
+
+    let file_vault = || -> Arc<dyn KeyVault> { Arc::new(FileVault::new(dir.join("device-key"))) };
+    #[cfg(target_os = "linux")]
+    let vault: Arc<dyn KeyVault> = if env_flag("NOKKEL_TEST_FILE_VAULT") {
+        file_vault()
+    } else {
+        Arc::new(
+            nokkel_client::KeyringVault::secret_service("no.nokkel.app", "device-key")
+                .map_err(|e| AppError::new(e.code(), e.to_string()))?,
+        )
+    };
+    #[cfg(not(target_os = "linux"))]
+    let vault = file_vault();
+    let verifiers = Arc::new(device::DesktopVerifiers::new(
+        dir.join("passcode-attempts.json"),
+    ));
+    Ok(device::ClientAuthenticator::new(
+        dir.to_path_buf(),
+        vault,
+        verifiers,
+    ))
+}
+
+#[cfg(mobile)]
+fn platform_authenticator<R: Runtime>(
+    app: &AppHandle<R>,
+    dir: &Path,
+) -> Result<device::ClientAuthenticator, AppError> {
+    let (vault, verifiers) = mobile::vault_and_verifiers(app.clone())?;
+    Ok(device::ClientAuthenticator::new(
+        dir.to_path_buf(),
+        vault,
+        verifiers,
+    ))
 }
 
 /// Starts the app (desktop `main` and the mobile entry point).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let app = setup(tauri::Builder::default(), app_state()).run(tauri::generate_context!());
+    let app = setup(tauri::Builder::default())
+        .setup(|app| {
+            let state = app_state(app.handle())?;
+            app.manage(state);
+            Ok(())
+        })
+        .run(tauri::generate_context!());
     if let Err(error) = app {
         eprintln!("Nøkkel could not start: {error}");
         std::process::exit(1);

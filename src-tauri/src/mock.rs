@@ -1,7 +1,7 @@
 //! A scripted, in-memory [`Authenticator`] for UI work and end-to-end tests of the shell
 //! (selected with `NOKKEL_TEST_MOCK=1`). It talks to no server and signs nothing.
 //!
-//! Script: any activation that passes the core rules succeeds; after verification is set up
+//! Script: any activation that passes the core rules succeeds; once the device is unlocked
 //! one login from "Skatteetaten" is pending, offering [`CHOICES`], of which [`NUMBER`] is the
 //! one "the browser shows". A wrong pick fails with `wrong_number`, as the real server does.
 
@@ -29,6 +29,7 @@ struct State {
     verification: Option<Verification>,
     passcode: Option<Passcode>,
     contact_done: bool,
+    unlocked: bool,
     /// The scripted login is served once; answering it ends it.
     login_answered: bool,
     login_started_at: Option<i64>,
@@ -71,7 +72,7 @@ impl MockAuthenticator {
     }
 
     fn request(&self, state: &mut State) -> Option<LoginRequest> {
-        if state.verification.is_none() || state.login_answered {
+        if !state.unlocked || state.login_answered {
             return None;
         }
         let started_at = *state.login_started_at.get_or_insert(self.clock.unix());
@@ -92,12 +93,27 @@ impl MockAuthenticator {
             .request(state)
             .filter(|r| r.challenge_id == challenge_id)
             .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?;
+        state.login_answered = true;
         if self.clock.unix() >= request.expires_at {
-            state.login_answered = true;
+            state.history.insert(0, history_item(&request, "expired"));
             return Err(AppError::new("expired", "the login request has expired"));
         }
-        state.login_answered = true;
         Ok(request)
+    }
+}
+
+/// Checks `proof` against what the scripted device was set up with.
+fn verify(state: &State, proof: &UserProof) -> Result<(), AppError> {
+    match (proof, &state.passcode, state.verification) {
+        (UserProof::Passcode(given), Some(set), _) if given == set => Ok(()),
+        (UserProof::Passcode(_), _, _) => {
+            Err(AppError::new("wrong_passcode", "the passcode is wrong"))
+        }
+        (UserProof::Biometric, _, Some(Verification::Biometric)) => Ok(()),
+        (UserProof::Biometric, _, _) => Err(AppError::new(
+            "verification_unavailable",
+            "biometric verification is not set up",
+        )),
     }
 }
 
@@ -107,6 +123,7 @@ fn status(state: &State) -> DeviceStatus {
         device_name: state.device_name.clone(),
         verification: state.verification,
         contact_done: state.contact_done,
+        unlocked: state.unlocked,
     }
 }
 
@@ -127,32 +144,38 @@ impl Authenticator for MockAuthenticator {
         Ok(status(&self.lock()))
     }
 
-    async fn enrol(&self, activation: Activation) -> Result<DeviceStatus, AppError> {
+    async fn enrol(
+        &self,
+        activation: Activation,
+        proof: UserProof,
+        _server: &str,
+    ) -> Result<DeviceStatus, AppError> {
         let mut state = self.lock();
         if state.device_name.is_some() {
             return Err(AppError::new(
-                "already_registered",
+                "already_enrolled",
                 "this app is already activated",
             ));
         }
         state.device_name = Some(activation.device_name);
+        match proof {
+            UserProof::Passcode(code) => {
+                state.verification = Some(Verification::Passcode);
+                state.passcode = Some(code);
+            }
+            UserProof::Biometric => state.verification = Some(Verification::Biometric),
+        }
+        state.unlocked = true;
         Ok(status(&state))
     }
 
-    async fn set_up_verification(
-        &self,
-        method: Verification,
-        passcode: Option<Passcode>,
-    ) -> Result<DeviceStatus, AppError> {
+    async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
         let mut state = self.lock();
         if state.device_name.is_none() {
             return Err(AppError::not_enrolled());
         }
-        if method == Verification::Passcode && passcode.is_none() {
-            return Err(AppError::new("passcode_format", "a passcode is required"));
-        }
-        state.verification = Some(method);
-        state.passcode = passcode;
+        verify(&state, &proof)?;
+        state.unlocked = true;
         Ok(status(&state))
     }
 
@@ -168,8 +191,8 @@ impl Authenticator for MockAuthenticator {
     async fn pending_request(&self, wait_secs: u32) -> Result<Option<LoginRequest>, AppError> {
         let found = {
             let mut state = self.lock();
-            if state.device_name.is_none() {
-                return Err(AppError::not_enrolled());
+            if !state.unlocked {
+                return Err(AppError::new("locked", "the device is not unlocked"));
             }
             match self.request(&mut state) {
                 Some(r) if self.clock.unix() >= r.expires_at => {
@@ -194,27 +217,20 @@ impl Authenticator for MockAuthenticator {
         proof: UserProof,
     ) -> Result<Outcome, AppError> {
         let mut state = self.lock();
-        match (&proof, &state.passcode) {
-            (UserProof::Passcode(given), Some(set)) if given == set => {}
-            (UserProof::Passcode(_), _) => {
-                return Err(AppError::new("wrong_passcode", "the passcode is wrong"))
-            }
-            (UserProof::Biometric, _) if state.verification == Some(Verification::Biometric) => {}
-            (UserProof::Biometric, _) => {
-                return Err(AppError::new(
-                    "verification_unavailable",
-                    "biometric verification is not set up",
-                ))
-            }
-        }
-        let request = self.answer(&mut state, challenge_id)?;
-        if !request.choices.contains(&number) {
-            state.login_answered = false;
+        verify(&state, &proof)?;
+        let offered = self
+            .request(&mut state)
+            .filter(|r| r.challenge_id == challenge_id)
+            .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?
+            .choices
+            .contains(&number);
+        if !offered {
             return Err(AppError::new(
                 "number_not_offered",
                 "that number was not offered",
             ));
         }
+        let request = self.answer(&mut state, challenge_id)?;
         if number != NUMBER {
             state
                 .history
@@ -244,64 +260,9 @@ impl Authenticator for MockAuthenticator {
         Ok(self.lock().history.clone())
     }
 
-    async fn rename_device(&self, name: String) -> Result<DeviceStatus, AppError> {
-        let mut state = self.lock();
-        if state.device_name.is_none() {
-            return Err(AppError::not_enrolled());
-        }
-        state.device_name = Some(name);
-        Ok(status(&state))
-    }
-
     async fn deactivate(&self) -> Result<DeviceStatus, AppError> {
         let mut state = self.lock();
         *state = State::default();
         Ok(status(&state))
-    }
-}
-
-/// The device side until the app is wired to `nokkel-client`: not activated, and every
-/// server call fails with `unavailable`.
-pub struct NotConnected;
-
-fn unavailable() -> AppError {
-    AppError::new("unavailable", "this build has no server connection yet")
-}
-
-#[async_trait]
-impl Authenticator for NotConnected {
-    async fn status(&self) -> Result<DeviceStatus, AppError> {
-        Ok(status(&State::default()))
-    }
-    async fn enrol(&self, _: Activation) -> Result<DeviceStatus, AppError> {
-        Err(unavailable())
-    }
-    async fn set_up_verification(
-        &self,
-        _: Verification,
-        _: Option<Passcode>,
-    ) -> Result<DeviceStatus, AppError> {
-        Err(unavailable())
-    }
-    async fn save_contact(&self, _: ContactDetails) -> Result<DeviceStatus, AppError> {
-        Err(unavailable())
-    }
-    async fn pending_request(&self, _: u32) -> Result<Option<LoginRequest>, AppError> {
-        Err(unavailable())
-    }
-    async fn approve(&self, _: &str, _: u8, _: UserProof) -> Result<Outcome, AppError> {
-        Err(unavailable())
-    }
-    async fn deny(&self, _: &str, _: bool) -> Result<Outcome, AppError> {
-        Err(unavailable())
-    }
-    async fn history(&self) -> Result<Vec<HistoryItem>, AppError> {
-        Err(unavailable())
-    }
-    async fn rename_device(&self, _: String) -> Result<DeviceStatus, AppError> {
-        Err(unavailable())
-    }
-    async fn deactivate(&self) -> Result<DeviceStatus, AppError> {
-        Err(unavailable())
     }
 }

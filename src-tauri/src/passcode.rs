@@ -10,7 +10,7 @@ pub const MIN_DIGITS: usize = 6;
 /// Longest accepted passcode.
 pub const MAX_DIGITS: usize = 12;
 
-/// Checks a new passcode: `passcode_format` (not 6–12 digits) or `passcode_weak` (one digit
+/// Checks a new passcode: `passcode_format` (not 6–12 digits) or `weak_passcode` (one digit
 /// repeated, or a run such as 123456 / 987654).
 pub fn check_new(digits: &str) -> Result<(), AppError> {
     let bytes = digits.as_bytes();
@@ -27,7 +27,7 @@ pub fn check_new(digits: &str) -> Result<(), AppError> {
     let constant_step = steps.iter().all(|&s| s == steps[0]);
     if constant_step && steps[0].abs() <= 1 {
         return Err(AppError::new(
-            "passcode_weak",
+            "weak_passcode",
             "the passcode is too easy to guess",
         ));
     }
@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn refuses_repeats_and_runs() {
         for weak in ["000000", "111111", "123456", "987654", "23456789"] {
-            assert_eq!(check_new(weak).unwrap_err().code, "passcode_weak", "{weak}");
+            assert_eq!(check_new(weak).unwrap_err().code, "weak_passcode", "{weak}");
         }
     }
 }

@@ -1,57 +1,35 @@
-//! iOS: the device key in the protected keychain, readable only after Face ID / Touch ID
-//! (or the phone's passcode — see below).
+//! iOS: the device key in a protected keychain item whose access control demands user
+//! presence; reading it makes iOS show Face ID / Touch ID.
 //!
-//! Crate API relied on (apple-native-keyring-store 1.0.2 with feature `protected`, which
-//! iOS requires; keyring-core 1.0.1):
+//! Relies on `nokkel_client::mobile::ios::{vault, KeychainPresenceVerifier}`, which use
+//! apple-native-keyring-store 1.0.2 (feature `protected`):
+//! `apple_native_keyring_store::protected::Store::new()` and the entry modifier
+//! `access-policy` = `require-user-presence` (`kSecAttrAccessibleWhenUnlocked` +
+//! `SecAccessControl` flag `USER_PRESENCE`). The prompt's text is
+//! `NSFaceIDUsageDescription` in `src-tauri/Info.ios.plist`.
 //!
-//! - `apple_native_keyring_store::protected::Store::new() -> keyring_core::Result<Arc<Store>>`:
-//!   the app's default access group, not synchronised with iCloud (a device key must never
-//!   leave the phone).
-//! - `keyring_core::Entry::new_with_modifiers(service, user, &HashMap<&str, &str>)` with the
-//!   modifier `access-policy` = `require-user-presence`: the item is created with
-//!   `kSecAttrAccessibleWhenUnlocked` and `SecAccessControl` flag `USER_PRESENCE`, so iOS
-//!   shows its Face ID / Touch ID sheet (with the passcode as fallback) on every read.
-//!   `NSFaceIDUsageDescription` in `src-tauri/Info.ios.plist` is the sheet's text.
-//! - `Entry::set_secret(&[u8])`, `Entry::get_secret() -> Result<Vec<u8>>` (blocks while the
-//!   sheet is shown: call it from a blocking thread), `Entry::delete_credential()`.
-//!
-//! Honest limits (docs/SECURITY.md): `USER_PRESENCE` also accepts the phone's passcode, so
-//! the approval states `device_credential` unless the plugin's `authenticate` (biometric
-//! only) ran first; the item is `WhenUnlocked`, not `ThisDeviceOnly`, so an encrypted
-//! device backup may carry it.
+//! `USER_PRESENCE` also accepts the phone's passcode and does not say which was used, so
+//! approvals state `device_credential` (docs/SECURITY.md). The app passcode is not offered
+//! on iOS: the keychain prompt is the verification.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use nokkel_client::mobile::ios::KeychainPresenceVerifier;
+use nokkel_client::UserVerifier;
 
-use keyring_core::api::CredentialStoreApi;
-use keyring_core::{CredentialStore, Entry};
-
+use crate::authenticator::Passcode;
+use crate::device::Verifiers;
 use crate::error::AppError;
 
-/// Keychain service name of the device key.
-pub const SERVICE: &str = "no.nokkel.app.device-key";
+/// iOS's verifier: the keychain's own prompt.
+pub struct IosVerifiers;
 
-/// Opens the protected store for the app's default access group.
-pub fn store() -> Result<Arc<CredentialStore>, AppError> {
-    apple_native_keyring_store::protected::Store::new()
-        .map(|store| store as Arc<CredentialStore>)
-        .map_err(|_| AppError::new("vault_unavailable", "the keychain cannot be opened"))
-}
+impl Verifiers for IosVerifiers {
+    fn passcode(&self, _passcode: &Passcode) -> Box<dyn UserVerifier> {
+        // The keychain item's access control is the protection on iOS; a typed passcode is
+        // never asked for, and the keychain prompt still runs on every read.
+        Box::new(KeychainPresenceVerifier::new())
+    }
 
-/// The keychain entry holding the device key for `device_id`, gated by user presence.
-pub fn entry(store: &Arc<CredentialStore>, device_id: &str) -> Result<Entry, AppError> {
-    let modifiers = HashMap::from([("access-policy", "require-user-presence")]);
-    store
-        .build(SERVICE, device_id, Some(&modifiers))
-        .map_err(|_| AppError::new("vault_unavailable", "the keychain entry cannot be made"))
-}
-
-/// Reads the key scalar; iOS shows Face ID first. Blocks: call from a blocking thread.
-pub fn read_scalar(entry: &Entry) -> Result<Vec<u8>, AppError> {
-    entry.get_secret().map_err(|_| {
-        AppError::new(
-            "verification_failed",
-            "the device key could not be unlocked",
-        )
-    })
+    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError> {
+        Ok(Box::new(KeychainPresenceVerifier::new()))
+    }
 }

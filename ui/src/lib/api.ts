@@ -23,6 +23,14 @@ export interface DeviceStatus {
   deviceName: string | null;
   verification: Verification | null;
   contactDone: boolean;
+  unlocked: boolean;
+}
+
+/** What the person typed to activate; checked by check_pid/check_code before it is sent. */
+export interface Activation {
+  pid: string;
+  code: string;
+  deviceName: string;
 }
 
 export interface BiometricStatus {
@@ -75,10 +83,9 @@ export const api = {
   checkPid: (input: string) => call<null>('check_pid', { input }),
   biometricStatus: () => call<BiometricStatus>('biometric_status'),
   deviceStatus: () => call<DeviceStatus>('device_status'),
-  enrol: (pid: string, code: string, deviceName: string) =>
-    call<DeviceStatus>('enrol', { activation: { pid, code, deviceName } }),
-  setUpVerification: (method: Verification, passcode?: string) =>
-    call<DeviceStatus>('set_up_verification', { method, passcode: passcode ?? null }),
+  enrol: (activation: Activation, method: Verification, passcode?: string) =>
+    call<DeviceStatus>('enrol', { activation, method, passcode: passcode ?? null }),
+  unlock: (passcode?: string) => call<DeviceStatus>('unlock', { passcode: passcode ?? null }),
   saveContact: (mobile: string | null, email: string | null) =>
     call<DeviceStatus>('save_contact', { contact: { mobile, email } }),
   pendingRequest: (wait: number) => call<LoginRequest | null>('pending_request', { wait }),
@@ -86,12 +93,32 @@ export const api = {
     call<Outcome>('approve', { challengeId, number, passcode: passcode ?? null }),
   deny: (challengeId: string, report: boolean) => call<Outcome>('deny', { challengeId, report }),
   history: () => call<HistoryItem[]>('history'),
-  renameDevice: (name: string) => call<DeviceStatus>('rename_device', { name }),
   deactivate: () => call<DeviceStatus>('deactivate'),
 };
 
 /** Failures the person can fix by trying again later: shown with a "Try again" button. */
-export const TRANSIENT = new Set(['offline', 'timeout', 'server_error', 'internal', 'rate_limited', 'unavailable']);
+export const TRANSIENT = new Set([
+  'offline',
+  'timeout',
+  'server_error',
+  'server_unavailable',
+  'bad_response',
+  'internal',
+  'rate_limited',
+  'verification_cancelled',
+]);
+
+/** Enrolment answers that concern the identity number or the code the person typed. */
+export const ACTIVATION_FIELD = new Set([
+  'invalid_id_number',
+  'invalid_code',
+  'wrong_code',
+  'no_letter',
+  'letter_locked',
+  'letter_expired',
+  'letter_used',
+  'already_registered',
+]);
 
 /** Failures meaning the login request is gone. */
 export const REQUEST_GONE = new Set(['expired', 'no_pending_challenge', 'challenge_taken', 'session_expired']);

@@ -17,6 +17,8 @@ export interface Fake {
 export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** A code the fake accepts (its check symbol is not computed: the fake trusts this list). */
 export const GOOD_CODE = 'ABCDE-FGHJK-MNPQ7';
+/** The passcode the fake's device was set up with. */
+export const PASSCODE = '583920';
 
 function group(input: string): string {
   const symbols = input
@@ -54,7 +56,7 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
   const overrides = new Map<string, Handler>();
   const fake: Fake = {
     calls: [],
-    status: { enrolled: false, deviceName: null, verification: null, contactDone: false, ...start },
+    status: { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false, ...start },
     override: (cmd, handler) => overrides.set(cmd, handler),
     request: null,
     history: [],
@@ -77,13 +79,15 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       return null;
     },
     biometric_status: () => ({ available: false, kind: 'none' }),
-    enrol: ({ activation }) => {
+    enrol: ({ activation, method }) => {
       const a = activation as { deviceName: string };
-      fake.status = { ...fake.status, enrolled: true, deviceName: a.deviceName };
+      const verification = method as DeviceStatus['verification'];
+      fake.status = { ...fake.status, enrolled: true, unlocked: true, deviceName: a.deviceName, verification };
       return fake.status;
     },
-    set_up_verification: ({ method }) => {
-      fake.status = { ...fake.status, verification: method as DeviceStatus['verification'] };
+    unlock: ({ passcode }) => {
+      if (passcode !== PASSCODE) fail('wrong_passcode');
+      fake.status = { ...fake.status, unlocked: true };
       return fake.status;
     },
     save_contact: () => {
@@ -98,12 +102,8 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
     approve: () => 'approved',
     deny: ({ report }) => (report ? 'reported' : 'denied'),
     history: () => fake.history,
-    rename_device: ({ name }) => {
-      fake.status = { ...fake.status, deviceName: String(name) };
-      return fake.status;
-    },
     deactivate: () => {
-      fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false };
+      fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
     },
   };
@@ -122,4 +122,5 @@ export const READY: Partial<DeviceStatus> = {
   deviceName: 'Test phone',
   verification: 'passcode',
   contactDone: true,
+  unlocked: true,
 };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import App from '../App.svelte';
-import { GOOD_CODE, installFake, READY, request } from './fake';
+import { GOOD_CODE, installFake, PASSCODE, READY, request } from './fake';
 import { setLang } from '../lib/i18n.svelte';
 
 /** Waits until the screen's heading reads `name` (screens change asynchronously). */
@@ -46,66 +46,105 @@ describe('welcome and activation', () => {
     render(App);
     await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
     await userEvent.type(screen.getByLabelText('National identity number or D-number'), '1234');
-    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Continue' }));
     const summary = await screen.findByRole('alert');
     expect(summary.textContent).toContain('The national identity number has 11 digits.');
     expect(summary.textContent).toContain('The activation code has 15 characters.');
     await waitFor(() => expect(document.activeElement).toBe(summary));
   });
 
-  it('activates, sets up a passcode, and skips contact details to reach home', async () => {
-    const fake = installFake();
-    render(App);
+  async function fillActivation() {
     await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
     await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
     await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
-    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Continue' }));
     await expectHeading('How do you want to confirm logins?');
+  }
+
+  async function choosePasscode(first = PASSCODE, again = PASSCODE) {
+    await userEvent.type(screen.getByLabelText('Passcode'), first);
+    await userEvent.type(screen.getByLabelText('Repeat the passcode'), again);
+    await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
+  }
+
+  it('activates with a passcode, skips contact details and reaches home', async () => {
+    const fake = installFake();
+    render(App);
+    await fillActivation();
+    // Nothing goes to the server before the key's protection is chosen.
+    expect(fake.calls.some((c) => c.cmd === 'enrol')).toBe(false);
     // No biometrics on this (desktop) device: the passcode is offered straight away.
     expect(screen.getByText('This device cannot check your face or fingerprint.')).toBeTruthy();
-    await userEvent.type(screen.getByLabelText('Passcode'), '583920');
-    await userEvent.type(screen.getByLabelText('Repeat the passcode'), '583921');
-    await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
+    await choosePasscode(PASSCODE, '583921');
     expect(await screen.findByText('The passcodes do not match.', { selector: '.error-message' })).toBeTruthy();
     await userEvent.clear(screen.getByLabelText('Repeat the passcode'));
-    await userEvent.type(screen.getByLabelText('Repeat the passcode'), '583920');
+    await userEvent.type(screen.getByLabelText('Repeat the passcode'), PASSCODE);
     await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
     await expectHeading('How can we reach you?');
     await userEvent.click(screen.getByRole('button', { name: 'Skip for now' }));
     await expectHeading('Nøkkel is ready');
-    const enrol = fake.calls.find((c) => c.cmd === 'enrol');
-    expect(enrol?.args).toEqual({
+    expect(fake.calls.find((c) => c.cmd === 'enrol')?.args).toEqual({
       activation: { pid: '14838514058', code: GOOD_CODE, deviceName: 'My phone' },
+      method: 'passcode',
+      passcode: PASSCODE,
     });
-    expect(fake.calls.find((c) => c.cmd === 'set_up_verification')?.args).toEqual({ method: 'passcode', passcode: '583920' });
   });
 
-  it('keeps what was typed when the server cannot be reached', async () => {
+  it('shows the rule broken by a weak passcode', async () => {
     const fake = installFake();
     fake.override('enrol', () => {
-      throw { code: 'offline', message: 'unreachable' };
+      throw { code: 'weak_passcode', message: 'weak' };
     });
     render(App);
-    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
-    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
-    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
-    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
+    await fillActivation();
+    await choosePasscode('123456', '123456');
+    expect(await screen.findByText('The passcode is too easy to guess. Choose another.', { selector: '.error-message' })).toBeTruthy();
+  });
+
+  it('keeps everything when the server cannot be reached, and succeeds on retry', async () => {
+    const fake = installFake();
+    let online = false;
+    const original = { enrolled: true, unlocked: true, deviceName: 'My phone', verification: 'passcode' as const, contactDone: false };
+    fake.override('enrol', () => {
+      if (!online) throw { code: 'offline', message: 'unreachable' };
+      fake.status = original;
+      return original;
+    });
+    render(App);
+    await fillActivation();
+    await choosePasscode();
     expect(await screen.findByText(/We cannot reach Nøkkel/)).toBeTruthy();
+    expect(screen.getByText('What you typed is kept. Try again when you are ready.')).toBeTruthy();
+    expect((screen.getByLabelText('Passcode') as HTMLInputElement).value).toBe(PASSCODE);
+    online = true;
+    await userEvent.click(screen.getByRole('button', { name: 'Save passcode' }));
+    await expectHeading('How can we reach you?');
+  });
+
+  it('goes back to the code, with the tries left, when the server says it is wrong', async () => {
+    const fake = installFake();
+    fake.override('enrol', () => {
+      throw { code: 'wrong_code', message: 'wrong activation code; 3 attempts left before the letter locks' };
+    });
+    render(App);
+    await fillActivation();
+    await choosePasscode();
+    await expectHeading('Activate the app');
+    expect(await screen.findByText('The national identity number or the activation code is wrong. You have 3 attempts left.', { selector: '.error-message' })).toBeTruthy();
     expect((screen.getByLabelText('Activation code') as HTMLInputElement).value).toBe(GOOD_CODE);
     expect((screen.getByLabelText('National identity number or D-number') as HTMLInputElement).value).toBe('14838514058');
   });
 
-  it('shows the tries left after a wrong code', async () => {
-    const fake = installFake();
-    fake.override('enrol', () => {
-      throw { code: 'wrong_code', message: 'wrong activation code; 3 tries left' };
-    });
+  it('opens an activated app with the passcode', async () => {
+    installFake({ ...READY, unlocked: false });
     render(App);
-    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
-    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
-    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
-    await userEvent.click(screen.getByRole('button', { name: 'Activate' }));
-    expect(await screen.findByText('The national identity number or the activation code is wrong. You have 3 attempts left.', { selector: '.error-message' })).toBeTruthy();
+    await expectHeading('Open Nøkkel');
+    await userEvent.type(screen.getByLabelText('Passcode'), '111222');
+    await userEvent.click(screen.getByRole('button', { name: 'Open' }));
+    expect(await screen.findByText('The passcode is wrong. Try again.')).toBeTruthy();
+    await userEvent.type(screen.getByLabelText('Passcode'), PASSCODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Open' }));
+    await expectHeading('Nøkkel is ready');
   });
 });
 

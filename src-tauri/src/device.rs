@@ -1,0 +1,350 @@
+//! The real device side: `nokkel-client`'s enrol/approve flows with this platform's key
+//! vault and user verifiers.
+//!
+//! | platform | vault | verifier |
+//! |---|---|---|
+//! | Linux | Secret Service (`NOKKEL_TEST_FILE_VAULT=1`: a file in the app's data folder) | app passcode (Argon2id wraps the key) |
+//! | macOS, Windows | a file in the app's data folder | app passcode |
+//! | Android | keyring-core's Android store | biometric cipher ([`crate::mobile::biometric_cipher`]) |
+//! | iOS | protected keychain item | the keychain's Face ID / Touch ID prompt ([`crate::mobile::protected_keychain`]) |
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nokkel_client::{
+    ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, UserVerification,
+    UserVerifier,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::authenticator::{
+    Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
+    Passcode, UserProof, Verification,
+};
+use crate::error::AppError;
+
+impl From<ClientError> for AppError {
+    fn from(error: ClientError) -> Self {
+        // The client's codes are stable (server ApiError codes pass through); its messages
+        // never carry secrets.
+        AppError::new(error.code(), error.to_string())
+    }
+}
+
+/// Makes the verifiers this platform offers.
+pub trait Verifiers: Send + Sync {
+    /// The app-passcode verifier for a passcode just typed.
+    fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier>;
+    /// The platform's face/finger verifier, if it has one.
+    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError>;
+}
+
+/// Desktop: the passcode only, with wrong attempts counted in the data folder.
+pub struct DesktopVerifiers {
+    attempts_file: PathBuf,
+}
+
+impl DesktopVerifiers {
+    /// Counts passcode attempts in `attempts_file`.
+    pub fn new(attempts_file: PathBuf) -> Self {
+        Self { attempts_file }
+    }
+}
+
+impl Verifiers for DesktopVerifiers {
+    fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier> {
+        let attempts = nokkel_client::PasscodeAttempts::in_file(
+            self.attempts_file.clone(),
+            nokkel_client::verify::system_clock(),
+        );
+        Box::new(nokkel_client::PasscodeVerifier::new(
+            passcode.expose_secret(),
+            attempts,
+        ))
+    }
+
+    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError> {
+        Err(AppError::new(
+            "verification_unavailable",
+            "this device has no face or fingerprint verification",
+        ))
+    }
+}
+
+/// Flags the app keeps next to the client's device state.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct AppFlags {
+    contact_done: bool,
+}
+
+/// The device side over `nokkel-client`.
+pub struct ClientAuthenticator {
+    home: nokkel_client::Authenticator,
+    platform: Platform,
+    verifiers: Arc<dyn Verifiers>,
+    flags_file: PathBuf,
+    device: Mutex<Option<Arc<Device>>>,
+    /// Verified requests by challenge id, from the last poll: approving needs the verified
+    /// challenge itself, never an id from the page.
+    pending: Mutex<HashMap<String, PendingRequest>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Poisoning only follows a panic elsewhere; the data (a handle or a map) stays valid.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The platform this build runs on, as the enrolment statement names it.
+pub fn this_platform() -> Platform {
+    if cfg!(target_os = "android") {
+        Platform::Android
+    } else if cfg!(target_os = "ios") {
+        Platform::Ios
+    } else if cfg!(target_os = "macos") {
+        Platform::Macos
+    } else if cfg!(target_os = "windows") {
+        Platform::Windows
+    } else {
+        Platform::Linux
+    }
+}
+
+impl ClientAuthenticator {
+    /// A device home in `state_dir` with `vault` and the platform's `verifiers`.
+    pub fn new(
+        state_dir: PathBuf,
+        vault: Arc<dyn KeyVault>,
+        verifiers: Arc<dyn Verifiers>,
+    ) -> Self {
+        Self {
+            flags_file: state_dir.join("app-flags.json"),
+            home: nokkel_client::Authenticator::new(state_dir, vault),
+            platform: this_platform(),
+            verifiers,
+            device: Mutex::new(None),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn verifier(&self, proof: &UserProof) -> Result<Box<dyn UserVerifier>, AppError> {
+        match proof {
+            UserProof::Passcode(code) => Ok(self.verifiers.passcode(code)),
+            UserProof::Biometric => self.verifiers.biometric(),
+        }
+    }
+
+    fn device(&self) -> Result<Arc<Device>, AppError> {
+        lock(&self.device)
+            .clone()
+            .ok_or_else(|| AppError::new("locked", "open the app with your passcode first"))
+    }
+
+    fn flags(&self) -> AppFlags {
+        std::fs::read(&self.flags_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_flags(&self, flags: &AppFlags) -> Result<(), AppError> {
+        let bytes = serde_json::to_vec(flags)
+            .map_err(|e| AppError::new("state", format!("app flags: {e}")))?;
+        std::fs::write(&self.flags_file, bytes)
+            .map_err(|e| AppError::new("state", format!("app flags: {e}")))
+    }
+
+    /// Unlocks on a blocking thread: the verifier derives a key (Argon2id) or shows a
+    /// platform prompt.
+    async fn open(&self, verifier: Box<dyn UserVerifier>) -> Result<(), AppError> {
+        let home = self.home.clone();
+        let device = tauri::async_runtime::spawn_blocking(move || home.unlock(verifier.as_ref()))
+            .await
+            .map_err(|e| AppError::new("internal", e.to_string()))??;
+        *lock(&self.device) = Some(Arc::new(device));
+        Ok(())
+    }
+
+    fn forget_request(&self, challenge_id: &str) {
+        lock(&self.pending).remove(challenge_id);
+    }
+}
+
+/// Errors after which the login request cannot be answered again.
+fn request_is_over(code: &str) -> bool {
+    matches!(
+        code,
+        "wrong_number" | "expired" | "challenge_taken" | "no_pending_challenge"
+    )
+}
+
+#[async_trait]
+impl Authenticator for ClientAuthenticator {
+    async fn status(&self) -> Result<DeviceStatus, AppError> {
+        let local = self.home.status()?;
+        Ok(match local {
+            None => DeviceStatus {
+                enrolled: false,
+                device_name: None,
+                verification: None,
+                contact_done: false,
+                unlocked: false,
+            },
+            Some(s) => DeviceStatus {
+                enrolled: true,
+                device_name: Some(s.name),
+                verification: Some(if s.uv_methods.contains(&UserVerification::Passcode) {
+                    Verification::Passcode
+                } else {
+                    Verification::Biometric
+                }),
+                contact_done: self.flags().contact_done,
+                unlocked: lock(&self.device).is_some(),
+            },
+        })
+    }
+
+    async fn enrol(
+        &self,
+        activation: Activation,
+        proof: UserProof,
+        server: &str,
+    ) -> Result<DeviceStatus, AppError> {
+        let verifier = self.verifier(&proof)?;
+        let form = EnrolmentForm {
+            server,
+            pid: &activation.pid,
+            activation_code: &activation.code,
+            name: &activation.device_name,
+            platform: self.platform,
+        };
+        self.home.enrol(&form, verifier.as_ref()).await?;
+        self.save_flags(&AppFlags::default())?;
+        self.open(verifier).await?;
+        self.status().await
+    }
+
+    async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
+        let verifier = self.verifier(&proof)?;
+        self.open(verifier).await?;
+        self.status().await
+    }
+
+    async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError> {
+        let given = contact.mobile.is_some_and(|m| !m.trim().is_empty())
+            || contact.email.is_some_and(|e| !e.trim().is_empty());
+        if given {
+            // The device API has no contact-register call yet; saying "saved" would be a lie.
+            return Err(AppError::new(
+                "contact_unavailable",
+                "the server has no device API for the contact register yet",
+            ));
+        }
+        self.save_flags(&AppFlags { contact_done: true })?;
+        self.status().await
+    }
+
+    async fn pending_request(&self, wait_secs: u32) -> Result<Option<LoginRequest>, AppError> {
+        let device = self.device()?;
+        let found = device
+            .pending(Duration::from_secs(u64::from(wait_secs)))
+            .await?;
+        Ok(found.map(|request| {
+            let d = request.details();
+            lock(&self.pending).insert(d.challenge_id.clone(), request);
+            LoginRequest {
+                challenge_id: d.challenge_id,
+                service: d.service,
+                started_at: d.requested_at,
+                expires_at: d.expires_at,
+                browser: d.browser,
+                os: d.os,
+                place: d.place,
+                choices: d.choices,
+            }
+        }))
+    }
+
+    async fn approve(
+        &self,
+        challenge_id: &str,
+        number: u8,
+        proof: UserProof,
+    ) -> Result<Outcome, AppError> {
+        let device = self.device()?;
+        let request = lock(&self.pending)
+            .get(challenge_id)
+            .cloned()
+            .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?;
+        let verifier = self.verifier(&proof)?;
+        match device.approve(request, number, verifier.as_ref()).await {
+            Ok(_) => {
+                self.forget_request(challenge_id);
+                Ok(Outcome::Approved)
+            }
+            Err(error) => {
+                let error = AppError::from(error);
+                if request_is_over(&error.code) {
+                    self.forget_request(challenge_id);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn deny(&self, challenge_id: &str, report: bool) -> Result<Outcome, AppError> {
+        let device = self.device()?;
+        let request = lock(&self.pending)
+            .get(challenge_id)
+            .cloned()
+            .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?;
+        let answer = device.deny(request, report).await;
+        if answer.is_ok() {
+            self.forget_request(challenge_id);
+        }
+        answer?;
+        Ok(if report {
+            Outcome::Reported
+        } else {
+            Outcome::Denied
+        })
+    }
+
+    async fn history(&self) -> Result<Vec<HistoryItem>, AppError> {
+        let device = self.device()?;
+        let entries = device.history(50).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| HistoryItem {
+                at: e.at,
+                service: e.service,
+                browser: e.browser,
+                os: e.os,
+                place: e.place,
+                outcome: serde_json::to_value(e.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "unknown".into()),
+            })
+            .collect())
+    }
+
+    async fn deactivate(&self) -> Result<DeviceStatus, AppError> {
+        let device = self.device()?;
+        match device.revoke(device.device_id()).await {
+            // Already revoked elsewhere: delete it here all the same.
+            Ok(()) => {}
+            Err(e) if e.code() == "device_revoked" => {}
+            Err(e) => return Err(e.into()),
+        }
+        *lock(&self.device) = None;
+        lock(&self.pending).clear();
+        self.home.forget()?;
+        let _ = std::fs::remove_file(&self.flags_file);
+        self.status().await
+    }
+}

@@ -1,0 +1,300 @@
+//! The app's commands through Tauri's IPC with the mock runtime: what the page sends, what
+//! it gets back (`{code, message}` on failure), over the scripted authenticator.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use nokkel_app_lib::commands::AppState;
+use nokkel_app_lib::mock::{MockAuthenticator, CHOICES, NUMBER};
+use nokkel_core::activation_code::ActivationCode;
+use nokkel_core::clock::FixedClock;
+use rand::{rngs::StdRng, SeedableRng};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+const PASSCODE: &str = "583920";
+/// The bundled page's origin: only local pages may call the app's own commands.
+const APP_ORIGIN: &str = if cfg!(any(windows, target_os = "android")) {
+    "http://tauri.localhost"
+} else {
+    "tauri://localhost"
+};
+/// A synthetic (month + 80) number from the demo population.
+const SYNTHETIC_PID: &str = "14838514058";
+
+struct TestApp {
+    _app: App<tauri::test::MockRuntime>,
+    window: WebviewWindow<tauri::test::MockRuntime>,
+    clock: Arc<FixedClock>,
+}
+
+fn app(developer: bool) -> TestApp {
+    let clock = Arc::new(FixedClock::at_unix(1_790_000_000));
+    let state = AppState {
+        authenticator: Arc::new(MockAuthenticator::new(clock.clone())),
+        developer,
+        mock: true,
+        server_url: Mutex::new("http://127.0.0.1:8080".into()),
+    };
+    let app = nokkel_app_lib::setup(mock_builder())
+        .manage(state)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    TestApp {
+        _app: app,
+        window,
+        clock,
+    }
+}
+
+impl TestApp {
+    /// Invokes `cmd` as the page would; `Ok(value)` or `Err({code, message})`.
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: APP_ORIGIN.parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn error_code(&self, cmd: &str, args: Value) -> String {
+        let error = self.call(cmd, args).expect_err("the command should fail");
+        assert!(
+            error["message"].is_string(),
+            "errors carry a message: {error}"
+        );
+        error["code"].as_str().unwrap().to_owned()
+    }
+
+    fn enrol(&self, passcode: &str) -> Result<Value, Value> {
+        self.call(
+            "enrol",
+            json!({
+                "activation": { "pid": SYNTHETIC_PID, "code": good_code().grouped(), "deviceName": " Test phone " },
+                "method": "passcode",
+                "passcode": passcode,
+            }),
+        )
+    }
+}
+
+fn good_code() -> ActivationCode {
+    ActivationCode::generate(&mut StdRng::seed_from_u64(7))
+}
+
+/// `code` with its first symbol replaced by another valid symbol: a one-character typo.
+fn typo(code: &ActivationCode) -> String {
+    let mut symbols: Vec<char> = code.expose_secret().chars().collect();
+    symbols[0] = if symbols[0] == 'A' { 'B' } else { 'A' };
+    symbols.into_iter().collect()
+}
+
+#[test]
+fn the_code_is_grouped_as_typed() {
+    let t = app(false);
+    assert_eq!(
+        t.call("format_code", json!({"input": "abcdef"})).unwrap(),
+        "ABCDE-F"
+    );
+    // Look-alikes are read as digits; characters codes never use are dropped.
+    assert_eq!(
+        t.call("format_code", json!({"input": "o1lu-"})).unwrap(),
+        "011"
+    );
+}
+
+#[test]
+fn a_typo_in_the_code_is_caught_by_the_check_symbol() {
+    let t = app(false);
+    let code = good_code();
+    let answer = t
+        .call(
+            "check_code",
+            json!({"input": code.expose_secret().to_lowercase()}),
+        )
+        .unwrap();
+    assert_eq!(answer["grouped"], code.grouped());
+    assert_eq!(
+        t.error_code("check_code", json!({"input": typo(&code)})),
+        "typo"
+    );
+    assert_eq!(
+        t.error_code("check_code", json!({"input": "ABCDE"})),
+        "wrong_length"
+    );
+    assert_eq!(
+        t.error_code("check_code", json!({"input": "ABCDE-FGHJK-MNPQ!"})),
+        "invalid_character"
+    );
+}
+
+#[test]
+fn synthetic_identity_numbers_only_in_developer_builds() {
+    assert_eq!(
+        app(true)
+            .call("check_pid", json!({"input": SYNTHETIC_PID}))
+            .unwrap(),
+        Value::Null
+    );
+    let release = app(false);
+    assert_eq!(
+        release.error_code("check_pid", json!({"input": SYNTHETIC_PID})),
+        "synthetic_not_allowed"
+    );
+    assert_eq!(
+        release.error_code("check_pid", json!({"input": "31129956716"})),
+        "check_digit"
+    );
+    assert_eq!(
+        release
+            .call("check_pid", json!({"input": "31129956715"}))
+            .unwrap(),
+        Value::Null
+    );
+}
+
+#[test]
+fn the_server_address_is_fixed_outside_developer_builds() {
+    let release = app(false);
+    assert_eq!(
+        release.call("app_info", json!({})).unwrap()["serverUrl"],
+        Value::Null
+    );
+    assert_eq!(
+        release.error_code("set_server_url", json!({"url": "http://10.0.2.2:8080"})),
+        "not_allowed"
+    );
+    let dev = app(true);
+    assert_eq!(
+        dev.call("set_server_url", json!({"url": "http://10.0.2.2:8080/"}))
+            .unwrap(),
+        "http://10.0.2.2:8080"
+    );
+    assert_eq!(
+        dev.call("app_info", json!({})).unwrap()["serverUrl"],
+        "http://10.0.2.2:8080"
+    );
+    assert_eq!(
+        dev.error_code("set_server_url", json!({"url": "10.0.2.2"})),
+        "invalid_url"
+    );
+}
+
+#[test]
+fn no_biometrics_on_the_linux_desktop() {
+    let status = app(false).call("biometric_status", json!({})).unwrap();
+    if cfg!(target_os = "linux") {
+        assert_eq!(status, json!({"available": false, "kind": "none"}));
+    }
+}
+
+#[test]
+fn enrolment_refuses_weak_passcodes_and_bad_input_before_any_server_call() {
+    let t = app(true);
+    assert_eq!(t.enrol("123456").unwrap_err()["code"], "weak_passcode");
+    assert_eq!(t.enrol("12345").unwrap_err()["code"], "passcode_format");
+    let bad_code = json!({
+        "activation": { "pid": SYNTHETIC_PID, "code": typo(&good_code()), "deviceName": "x" },
+        "method": "passcode", "passcode": PASSCODE,
+    });
+    assert_eq!(t.error_code("enrol", bad_code), "typo");
+    let status = t.call("device_status", json!({})).unwrap();
+    assert_eq!(status["enrolled"], false, "nothing was enrolled");
+}
+
+#[test]
+fn enrol_then_approve_the_pending_login_with_the_right_number_and_passcode() {
+    let t = app(true);
+    let status = t.enrol(PASSCODE).unwrap();
+    assert_eq!(status["enrolled"], true);
+    assert_eq!(status["unlocked"], true);
+    assert_eq!(status["deviceName"], "Test phone", "the name is trimmed");
+    assert_eq!(status["verification"], "passcode");
+
+    let request = t.call("pending_request", json!({"wait": 0})).unwrap();
+    assert_eq!(request["service"], "Skatteetaten");
+    assert_eq!(request["choices"], json!(CHOICES));
+    let id = request["challengeId"].as_str().unwrap().to_owned();
+
+    let wrong = json!({"challengeId": id, "number": NUMBER, "passcode": "999111"});
+    assert_eq!(t.error_code("approve", wrong), "wrong_passcode");
+    let not_offered = json!({"challengeId": id, "number": 10, "passcode": PASSCODE});
+    assert_eq!(t.error_code("approve", not_offered), "number_not_offered");
+
+    let right = json!({"challengeId": id, "number": NUMBER, "passcode": PASSCODE});
+    assert_eq!(t.call("approve", right.clone()).unwrap(), "approved");
+    assert_eq!(
+        t.error_code("approve", right),
+        "no_pending_challenge",
+        "single use"
+    );
+    let history = t.call("history", json!({})).unwrap();
+    assert_eq!(history[0]["outcome"], "approved");
+    assert_eq!(history[0]["service"], "Skatteetaten");
+}
+
+#[test]
+fn a_wrong_number_ends_the_login() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let request = t.call("pending_request", json!({})).unwrap();
+    let wrong = CHOICES.into_iter().find(|&n| n != NUMBER).unwrap();
+    let args =
+        json!({"challengeId": request["challengeId"], "number": wrong, "passcode": PASSCODE});
+    assert_eq!(t.error_code("approve", args), "wrong_number");
+    assert_eq!(t.call("pending_request", json!({})).unwrap(), Value::Null);
+}
+
+#[test]
+fn an_expired_request_cannot_be_approved() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let request = t.call("pending_request", json!({})).unwrap();
+    t.clock.advance(121);
+    let args =
+        json!({"challengeId": request["challengeId"], "number": NUMBER, "passcode": PASSCODE});
+    assert_eq!(t.error_code("approve", args), "expired");
+    assert_eq!(
+        t.call("history", json!({})).unwrap()[0]["outcome"],
+        "expired"
+    );
+}
+
+#[test]
+fn this_wasnt_me_reports_without_verification() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let request = t.call("pending_request", json!({})).unwrap();
+    let args = json!({"challengeId": request["challengeId"], "report": true});
+    assert_eq!(t.call("deny", args).unwrap(), "reported");
+    assert_eq!(
+        t.call("history", json!({})).unwrap()[0]["outcome"],
+        "reported"
+    );
+}
+
+#[test]
+fn deactivation_forgets_the_device() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let status = t.call("deactivate", json!({})).unwrap();
+    assert_eq!(status["enrolled"], false);
+    assert_eq!(
+        t.error_code("unlock", json!({"passcode": PASSCODE})),
+        "not_enrolled"
+    );
+}
