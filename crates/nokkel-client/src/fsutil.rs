@@ -93,7 +93,7 @@ impl FileLock {
             }
             Err(e) => return Err(e),
         };
-        file.lock()?;
+        fs4::fs_std::FileExt::lock_exclusive(&file)?;
         Ok(Self { _file: file })
     }
 }
