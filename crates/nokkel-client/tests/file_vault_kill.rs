@@ -18,6 +18,9 @@ use nokkel_client::{FileVault, KeyVault, ProtectedKey};
 
 const ENV_WRITER: &str = "NOKKEL_TEST_VAULT_WRITER";
 const ENV_MODE: &str = "NOKKEL_TEST_VAULT_WRITER_MODE";
+const ENV_BASE: &str = "NOKKEL_TEST_VAULT_WRITER_BASE";
+/// Each child numbers its keys from its own base, so old and new content always differ.
+const PER_CHILD: u64 = 1_000_000;
 /// Big enough that a write takes a while, so kills often land inside one.
 const CONTENT_LEN: usize = 512 * 1024;
 const ITERATIONS: u32 = 200;
@@ -40,9 +43,9 @@ fn complete(bytes: &[u8]) -> Option<u64> {
     (bytes == content(seq).as_slice()).then_some(seq)
 }
 
-fn writer(path: &Path, naive: bool) -> ! {
+fn writer(path: &Path, naive: bool, base: u64) -> ! {
     let vault = FileVault::new(path);
-    let mut seq = 1u64;
+    let mut seq = base + 1;
     loop {
         let bytes = content(seq);
         if naive {
@@ -57,7 +60,8 @@ fn writer(path: &Path, naive: bool) -> ! {
 struct Outcome {
     torn: u32,
     mid_write: u32,
-    max_seq: u64,
+    /// Rounds after which the file held the new child's key (not the previous one).
+    replaced: u32,
 }
 
 /// A tiny deterministic generator for kill delays (xorshift).
@@ -94,12 +98,15 @@ fn run(naive: bool, iterations: u32) -> Outcome {
     let mut outcome = Outcome {
         torn: 0,
         mid_write: 0,
-        max_seq: 0,
+        replaced: 0,
     };
-    for _ in 0..iterations {
+    let mut previous = 0u64;
+    for round in 0..u64::from(iterations) {
+        let base = (round + 1) * PER_CHILD;
         let mut child = Command::new(&exe)
             .env(ENV_WRITER, &path)
             .env(ENV_MODE, if naive { "naive" } else { "atomic" })
+            .env(ENV_BASE, base.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -111,12 +118,18 @@ fn run(naive: bool, iterations: u32) -> Outcome {
             outcome.mid_write += 1;
         }
         match std::fs::read(&path).ok().as_deref().and_then(complete) {
-            Some(seq) => outcome.max_seq = outcome.max_seq.max(seq),
+            // Old or new, nothing else: the previous round's key or one of this child's.
+            Some(seq) if seq == previous => {}
+            Some(seq) if (base + 1..base + PER_CHILD).contains(&seq) => {
+                outcome.replaced += 1;
+                previous = seq;
+            }
+            Some(seq) => panic!("key #{seq} is neither the old #{previous} nor a new one"),
             None => {
                 outcome.torn += 1;
                 if naive {
                     // Repair so the next round starts from a complete file.
-                    std::fs::write(&path, content(0)).unwrap();
+                    std::fs::write(&path, content(previous)).unwrap();
                 }
             }
         }
@@ -132,7 +145,8 @@ fn run(naive: bool, iterations: u32) -> Outcome {
 fn main() {
     if let Some(path) = std::env::var_os(ENV_WRITER) {
         let naive = std::env::var(ENV_MODE).as_deref() == Ok("naive");
-        writer(Path::new(&path), naive);
+        let base = std::env::var(ENV_BASE).unwrap().parse().unwrap();
+        writer(Path::new(&path), naive, base);
     }
     let started = Instant::now();
     let atomic = run(false, ITERATIONS);
@@ -140,11 +154,12 @@ fn main() {
     let control = run(true, CONTROL_ITERATIONS);
     println!(
         "file vault: {ITERATIONS} SIGKILLs in {:.1} s, {} landed mid-write (temp file left), \
-         {} torn, writer reached key #{}; naive control: {} of {CONTROL_ITERATIONS} torn",
+         {} torn, {} ended with the new key and the rest with the old; naive control: \
+         {} of {CONTROL_ITERATIONS} torn",
         atomic_time.as_secs_f64(),
         atomic.mid_write,
         atomic.torn,
-        atomic.max_seq,
+        atomic.replaced,
         control.torn
     );
     assert_eq!(atomic.torn, 0, "the file vault was left half-written");
@@ -152,7 +167,7 @@ fn main() {
         atomic.mid_write > 0,
         "no kill landed in the middle of a write: the test did not exercise the window"
     );
-    assert!(atomic.max_seq > 0, "the writer never completed a write");
+    assert!(atomic.replaced > 0, "the writer never completed a write");
     assert!(
         control.torn > 0,
         "a naive fs::write was never caught torn: the check would not notice a broken vault"
