@@ -88,6 +88,8 @@ enum DeviceCommand {
     },
     /// List the person's devices.
     Devices,
+    /// Resume app logins after "this wasn't me" paused them.
+    Resume,
     /// Revoke this device on the server and delete its key here.
     Deactivate,
 }
@@ -339,6 +341,17 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+        DeviceCommand::Resume => {
+            let device = authenticator.unlock(&verifier)?;
+            let paused = device.resume_app_logins().await?;
+            print(json, json!({"app_login_blocked": paused}), || {
+                if paused {
+                    "app logins are still paused".to_owned()
+                } else {
+                    "app logins resumed".to_owned()
+                }
             });
         }
         DeviceCommand::Deactivate => {

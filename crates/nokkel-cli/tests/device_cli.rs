@@ -71,6 +71,14 @@ fn enrol_with_the_letter_then_status_devices_history_and_deactivate() {
         serde_json::json!([])
     );
 
+    // App logins are not paused; resuming is harmless.
+    let out = device(&state, &["resume", "--json"]);
+    assert_eq!(out.exit, 0, "{out}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap()["app_login_blocked"],
+        false
+    );
+
     // Nothing pending: exit 1, with a code a script can read.
     let out = device(&state, &["pending", "--json"]);
     assert_eq!(out.exit, 1, "{out}");

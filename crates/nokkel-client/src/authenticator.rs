@@ -301,6 +301,21 @@ impl Authenticator {
     }
 }
 
+/// `GET /api/v1/account` and `POST /api/v1/account/resume` answer.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountAnswer {
+    #[allow(dead_code)]
+    v: ProtocolVersion,
+    app_login_blocked: bool,
+}
+
+/// The (ignored) body of `POST /api/v1/account/resume`.
+#[derive(Serialize)]
+struct AccountAnswerRequest {
+    v: ProtocolVersion,
+}
+
 /// A login request for this device, verified against the pinned server key.
 #[derive(Debug, Clone)]
 pub struct PendingRequest {
@@ -565,6 +580,37 @@ impl Device {
             )
             .await?;
         Ok(())
+    }
+
+    /// Whether the person's app logins are paused after a "this wasn't me" report
+    /// (`GET /api/v1/account`, a server addition beyond PROTOCOL.md v1's list).
+    pub async fn app_logins_paused(&self) -> Result<bool, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let answer: AccountAnswer = self
+            .api
+            .get(
+                &format!("{API_PREFIX}/account"),
+                "",
+                Some(&signer),
+                Duration::ZERO,
+            )
+            .await?;
+        Ok(answer.app_login_blocked)
+    }
+
+    /// Resumes app logins after a report (`POST /api/v1/account/resume`); returns whether
+    /// they are still paused.
+    pub async fn resume_app_logins(&self) -> Result<bool, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let answer: AccountAnswer = self
+            .api
+            .post(
+                &format!("{API_PREFIX}/account/resume"),
+                &AccountAnswerRequest { v: ProtocolVersion },
+                Some(&signer),
+            )
+            .await?;
+        Ok(answer.app_login_blocked)
     }
 
     /// Deactivates this device: revokes it on the server, then deletes the key and the
