@@ -1,0 +1,96 @@
+// Acceptance: a citizen orders a letter, activates the real app with the code from the
+// demo inbox, then logs in to the demo relying party in a browser and approves in the app
+// by picking the number the browser shows. Everything is real: server, OpenID Connect
+// relying party, app, nokkel-client, the passcode-wrapped key.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { button, field, heading, launchBrowser, openApp, screenshot, startServer } from '../lib/harness.js';
+
+// A demo person (assets/demo/population.csv) with an address and no account yet.
+const PID = '02877213709';
+const PASSCODE = '583920';
+
+let server;
+let session;
+let browser;
+before(async () => {
+  server = await startServer();
+  session = await openApp({ NOKKEL_TEST_SERVER_URL: server.url });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await session?.stop();
+  await server?.stop();
+});
+
+async function orderLetter() {
+  const response = await fetch(`${server.url}/api/v1/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, pid: PID, mobile: '41234567' }),
+  });
+  assert.equal(response.status, 202, await response.text());
+  const letters = await (await fetch(`${server.url}/dev/letters?format=json`)).json();
+  const mine = letters.filter((l) => l.pid === PID);
+  assert.ok(mine.length > 0, 'the demo inbox has the letter');
+  return mine[0].code;
+}
+
+test('activate the app with the letter, then approve a relying party login with the right number', async () => {
+  const { app } = session;
+  const code = await orderLetter();
+
+  // Activation in the app.
+  await (await app.$('#lang-nb')).waitForExist({ timeout: 30_000 });
+  await (await app.$('#lang-nb')).click();
+  await (await button(app, 'Aktiver appen')).click();
+  await heading(app, 'Aktiver appen');
+  await (await field(app, 'Fødselsnummer eller D-nummer')).setValue(PID);
+  await (await field(app, 'Aktiveringskode')).addValue(code);
+  await (await button(app, 'Fortsett')).click();
+  await heading(app, 'Hvordan vil du bekrefte innlogginger?');
+  await (await field(app, 'Kode')).setValue(PASSCODE);
+  await (await field(app, 'Gjenta koden')).setValue(PASSCODE);
+  await (await button(app, 'Lagre koden')).click();
+  await heading(app, 'Hvordan kan vi nå deg?', 60_000);
+  await (await button(app, 'Hopp over nå')).click();
+  await heading(app, 'Nøkkel er klar');
+
+  // The relying party starts a login in the browser.
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/demo?lang=nb`);
+  await page.getByRole('button', { name: 'Logg inn med Nøkkel' }).click();
+  await page.getByLabel('Fødselsnummer eller D-nummer').fill(PID);
+  await page.getByRole('button', { name: 'Fortsett' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Bekreft i Nøkkel-appen' }).waitFor({ timeout: 15_000 });
+  const number = (await page.locator('.number').textContent()).trim();
+  assert.match(number, /^\d{2}$/);
+
+  // The app shows the request; pick the number the browser shows, confirm with the passcode.
+  await app.waitUntil(async () => (await app.$$('ul.numbers button')).length === 3, {
+    timeout: 40_000,
+    timeoutMsg: 'the login request never reached the app',
+  });
+  await screenshot(app, 'request');
+  const choices = [];
+  for (const b of await app.$$('ul.numbers button')) choices.push(await b.getText());
+  assert.ok(choices.includes(number), `the app offers ${choices} and one of them is ${number}`);
+  await (await button(app, number)).click();
+  await heading(app, 'Bekreft at det er deg');
+  await (await field(app, 'Kode')).setValue(PASSCODE);
+  await (await button(app, 'Bekreft innlogging')).click();
+  await heading(app, 'Du er logget inn', 30_000);
+
+  // The browser continues by itself and the relying party has the person's identity.
+  await page.getByRole('heading', { level: 1, name: 'Du er logget inn på demotjenesten' }).waitFor({ timeout: 30_000 });
+  assert.ok((await page.content()).includes(PID), 'the relying party received the pid claim');
+
+  // The history in the app shows the approval.
+  await (await button(app, 'Tilbake til start')).click();
+  await heading(app, 'Nøkkel er klar');
+  await (await button(app, 'Historikk')).click();
+  await heading(app, 'Innloggingshistorikk');
+  await app.waitUntil(async () => (await app.$$('.history li')).length > 0, { timeout: 10_000 });
+  assert.match(await (await app.$('.history li')).getText(), /Godkjent/);
+});
