@@ -19,3 +19,23 @@ cargo test --workspace --locked
 step "browser tests (Playwright + Debian Chromium, axe-core WCAG 2.1 AA)"
 cargo build --locked -p nokkel-cli
 NOKKEL_TEST_BIN="$CARGO_TARGET_DIR/debug/nokkel" npm test --prefix tests/browser
+
+# The app (issue 6). `cargo test --workspace` above already ran nokkel-app's command tests
+# (Tauri's mock runtime); here: the UI's own tests, the real desktop build, and the app
+# driven end to end under Xvfb against `nokkel serve --demo`.
+step "app UI: type check and unit tests (svelte-check, vitest with mockIPC)"
+npm run check --prefix ui
+npm test --prefix ui
+
+step "app: desktop build (tauri build --debug --no-bundle)"
+# The npm CLI's prebuilt binary; CARGO_TARGET_DIR (env.sh) keeps the build incremental.
+(cd ui && npm run tauri -- build --debug --no-bundle --ci)
+
+step "app: tauri-driver"
+if [[ ! -x $HOME/.cargo/bin/tauri-driver ]]; then
+  cargo install tauri-driver --locked
+fi
+
+step "app end-to-end (tauri-driver + WebKitWebDriver under Xvfb, Chromium as the relying party)"
+NOKKEL_TEST_BIN="$CARGO_TARGET_DIR/debug/nokkel" NOKKEL_TEST_APP="$CARGO_TARGET_DIR/debug/nokkel-app" \
+  xvfb-run -a npm test --prefix tests/app
