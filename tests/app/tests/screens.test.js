@@ -1,0 +1,259 @@
+// Every screen of the app's UI (the built ui/dist) in Chromium at phone size, with the
+// Rust commands replaced by a scenario stub (lib/ipc-stub.js): each screen is checked with
+// axe-core (WCAG 2.1 A/AA) and, with NOKKEL_TEST_SCREENSHOTS=1, saved as
+// docs/screenshots/app-<name>.png (390×844, full page).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { launchBrowser, REPO, SCREENSHOT_DIR } from '../lib/harness.js';
+import { installStub } from '../lib/ipc-stub.js';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const DIST = path.join(REPO, 'ui/dist');
+const PHONE = { width: 390, height: 844 };
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+
+let server;
+let baseUrl;
+let browser;
+
+before(async () => {
+  if (!existsSync(path.join(DIST, 'index.html'))) {
+    throw new Error('ui/dist is missing. Build the UI: npm run build --prefix ui');
+  }
+  server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const file = path.join(DIST, url.pathname === '/' ? 'index.html' : url.pathname);
+    if (!file.startsWith(DIST) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${server.address().port}`;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+const READY = { enrolled: true, deviceName: 'Karis telefon', verification: 'passcode', contactDone: true, unlocked: true };
+const REQUEST = {
+  challengeId: 'c1',
+  service: 'Skatteetaten',
+  browser: 'Firefox',
+  os: 'Windows',
+  place: 'Oslo',
+  choices: [27, 64, 81],
+};
+const HISTORY = [
+  { service: 'Skatteetaten', browser: 'Firefox', os: 'Windows', place: 'Oslo', outcome: 'approved' },
+  { service: 'NAV', browser: 'Safari', os: 'iOS', place: null, outcome: 'reported' },
+  { service: 'Helsenorge', browser: 'Chrome', os: 'Android', place: 'Bergen', outcome: 'expired' },
+  { service: 'Lånekassen', browser: 'Edge', os: 'Windows', place: 'Trondheim', outcome: 'wrong_number' },
+];
+
+async function open(scenario, locale = 'nb-NO') {
+  const context = await browser.newContext({ viewport: PHONE, locale });
+  await context.addInitScript(installStub, scenario);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(baseUrl);
+  return { page, context, problems };
+}
+
+const h1 = (page, name) => page.getByRole('heading', { level: 1, name }).waitFor();
+
+async function check(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const violations = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`);
+  assert.deepEqual(violations, [], `${name}: axe found WCAG 2.1 AA violations`);
+  if (process.env.NOKKEL_TEST_SCREENSHOTS === '1') {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    // Let the focus ring and fonts settle.
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, `app-${name}.png`), fullPage: true });
+  }
+}
+
+async function enrolForm(page) {
+  await h1(page, 'Velkommen til Nøkkel');
+  await page.getByRole('button', { name: 'Aktiver appen' }).click();
+  await h1(page, 'Aktiver appen');
+}
+
+const SHOTS = {
+  welcome: [{}, async (page) => h1(page, 'Velkommen til Nøkkel')],
+  enrol: [{}, enrolForm],
+  'enrol-typo': [
+    {},
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('02877213709');
+      await page.getByLabel('Aktiveringskode').pressSequentially('k7m2pq9rstvw3xz');
+      await page.locator('#code-error').waitFor();
+    },
+  ],
+  'enrol-errors': [
+    {},
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('0287721370');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await page.getByRole('heading', { name: 'Det er noe som må rettes' }).waitFor();
+    },
+  ],
+  'enrol-wrong-code': [
+    { failures: { enrol: { code: 'wrong_code', message: 'wrong activation code; 4 attempts left before the letter locks' } } },
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('02877213709');
+      await page.getByLabel('Aktiveringskode').pressSequentially('K7M2PQ9RSTVW3XY');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByLabel('Gjenta koden').fill('583920');
+      await page.getByRole('button', { name: 'Lagre koden' }).click();
+      await page.locator('#code-error').waitFor();
+    },
+  ],
+  'setup-passcode': [
+    {},
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('02877213709');
+      await page.getByLabel('Aktiveringskode').pressSequentially('K7M2PQ9RSTVW3XY');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await h1(page, 'Hvordan vil du bekrefte innlogginger?');
+    },
+  ],
+  'setup-face': [
+    { biometric: { available: true, kind: 'face' } },
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('02877213709');
+      await page.getByLabel('Aktiveringskode').pressSequentially('K7M2PQ9RSTVW3XY');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await page.getByRole('button', { name: 'Bruk ansiktsgjenkjenning' }).waitFor();
+    },
+  ],
+  'setup-offline': [
+    { failures: { enrol: { code: 'offline', message: 'unreachable' } } },
+    async (page) => {
+      await enrolForm(page);
+      await page.getByLabel('Fødselsnummer eller D-nummer').fill('02877213709');
+      await page.getByLabel('Aktiveringskode').pressSequentially('K7M2PQ9RSTVW3XY');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByLabel('Gjenta koden').fill('583920');
+      await page.getByRole('button', { name: 'Lagre koden' }).click();
+      await page.getByText('Vi når ikke Nøkkel', { exact: false }).waitFor();
+    },
+  ],
+  contact: [{ status: { ...READY, contactDone: false } }, async (page) => h1(page, 'Hvordan kan vi nå deg?')],
+  unlock: [{ status: { ...READY, unlocked: false } }, async (page) => h1(page, 'Åpne Nøkkel')],
+  'home-empty': [{ status: READY }, async (page) => h1(page, 'Nøkkel er klar')],
+  request: [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Logge inn i Skatteetaten?')],
+  'request-en': [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Log in to Skatteetaten?'), 'en-GB'],
+  'request-nn': [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Logge inn i Skatteetaten?'), 'nn-NO'],
+  verify: [
+    { status: READY, request: REQUEST },
+    async (page) => {
+      await page.getByRole('button', { name: '64' }).click();
+      await h1(page, 'Bekreft at det er deg');
+    },
+  ],
+  approved: [
+    { status: READY, request: REQUEST },
+    async (page) => {
+      await page.getByRole('button', { name: '64' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByRole('button', { name: 'Bekreft innlogging' }).click();
+      await h1(page, 'Du er logget inn');
+    },
+  ],
+  'wrong-number': [
+    { status: READY, request: REQUEST, failures: { approve: { code: 'wrong_number' } } },
+    async (page) => {
+      await page.getByRole('button', { name: '27' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByRole('button', { name: 'Bekreft innlogging' }).click();
+      await h1(page, 'Tallet stemte ikke');
+    },
+  ],
+  expired: [
+    { status: READY, request: REQUEST, failures: { approve: { code: 'expired' } } },
+    async (page) => {
+      await page.getByRole('button', { name: '64' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByRole('button', { name: 'Bekreft innlogging' }).click();
+      await h1(page, 'Forespørselen er utløpt');
+    },
+  ],
+  report: [
+    { status: READY, request: REQUEST },
+    async (page) => {
+      await page.getByRole('button', { name: 'Dette var ikke meg' }).click();
+      await h1(page, 'Dette var ikke meg');
+    },
+  ],
+  reported: [
+    { status: READY, request: REQUEST },
+    async (page) => {
+      await page.getByRole('button', { name: 'Dette var ikke meg' }).click();
+      await page.getByRole('button', { name: 'Stopp og meld fra' }).click();
+      await h1(page, 'Innloggingen er stoppet og meldt');
+    },
+  ],
+  denied: [
+    { status: READY, request: REQUEST },
+    async (page) => {
+      await page.getByRole('button', { name: 'Avvis' }).click();
+      await h1(page, 'Innloggingen er avvist');
+    },
+  ],
+  offline: [
+    { status: READY, failures: { pending_request: { code: 'offline' } } },
+    async (page) => page.getByRole('heading', { name: 'Ingen forbindelse' }).waitFor(),
+  ],
+  history: [
+    { status: READY, history: HISTORY },
+    async (page) => {
+      await page.getByRole('button', { name: 'Historikk' }).click();
+      await h1(page, 'Innloggingshistorikk');
+      await page.locator('.history li').first().waitFor();
+    },
+  ],
+  settings: [
+    { status: READY, developer: true },
+    async (page) => {
+      await page.getByRole('button', { name: 'Innstillinger' }).click();
+      await h1(page, 'Innstillinger');
+    },
+  ],
+};
+
+for (const [name, [scenario, steps, locale]] of Object.entries(SHOTS)) {
+  test(`screen ${name}`, async () => {
+    const { page, context, problems } = await open(scenario, locale);
+    try {
+      await steps(page);
+      await check(page, name);
+      assert.deepEqual(problems, [], 'no script errors');
+    } finally {
+      await context.close();
+    }
+  });
+}
