@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod bench;
 mod device;
 mod id;
 mod serve;
@@ -29,6 +30,8 @@ enum Command {
     Id(id::IdCommand),
     /// A software authenticator for testers (demo servers only).
     Device(device::DeviceArgs),
+    /// Measure complete app-approved logins per second against an in-process server.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +52,6 @@ fn main() -> ExitCode {
         Command::Admin(cmd) => admin::run(cmd),
         Command::Id(cmd) => id::run(cmd),
         Command::Device(args) => device::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -35,6 +35,9 @@ pub struct Config {
     pub letter_validity_days: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// App logins one person may start per ten minutes (each replaces the previous one):
+    /// the brake on push bombing.
+    pub logins_per_person_per_10_min: u32,
     /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
     /// `data_dir`, created on first start. Instances sharing a database must share it.
     pub secret_key_file: Option<PathBuf>,
@@ -63,6 +66,7 @@ impl Default for Config {
             letter_validity_days: 60,
             trust_forwarded_for: false,
             secret_key_file: None,
+            logins_per_person_per_10_min: 10,
         }
     }
 }

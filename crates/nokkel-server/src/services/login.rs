@@ -28,8 +28,6 @@ use crate::store::{
     account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage,
 };
 
-/// App logins one person may start per ten minutes (each replaces the previous one).
-pub const LOGINS_PER_PERSON_PER_10_MIN: i64 = 10;
 /// The reason recorded when a person reports a login as not theirs.
 pub const BLOCKED_REPORTED: &str = "reported_login";
 /// Longest long-poll a device may ask for.
@@ -95,7 +93,7 @@ pub async fn start_app_login(
         deps,
         &format!("login-pid:{pid}"),
         600,
-        LOGINS_PER_PERSON_PER_10_MIN,
+        i64::from(deps.config.logins_per_person_per_10_min),
     )
     .await?;
     let (browser_name, os) = describe_user_agent(&browser.user_agent);
@@ -525,6 +523,6 @@ mod tests {
         let (browser, os) = describe_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
         assert_eq!(browser, "Chrome 131");
         assert_eq!(os, "Linux");
-        assert_eq!(describe_user_agent("curl/8.0").0, "Ukjent nettleser");
+        assert_eq!(describe_user_agent("").0, "Ukjent nettleser");
     }
 }

@@ -20,6 +20,7 @@ use crate::i18n::{Lang, LANG_COOKIE};
 use crate::state::AppState;
 
 pub mod cookies;
+pub mod login;
 pub mod pages;
 
 /// The cookie holding the double-submit CSRF token.
@@ -380,6 +381,16 @@ pub async fn security_headers(
     response
 }
 
+async fn login_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/login.js"),
+    )
+}
+
 async fn stylesheet() -> impl IntoResponse {
     (
         [
@@ -402,11 +413,13 @@ async fn healthz() -> &'static str {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(login::routes())
         .merge(crate::api::routes())
         .merge(crate::dev::routes(state.config.demo))
         .merge(crate::oidc::routes(state.config.demo))
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(stylesheet))
+        .route("/static/login.js", get(login_script))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), context_layer))
         .layer(middleware::from_fn_with_state(

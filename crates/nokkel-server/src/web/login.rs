@@ -1,0 +1,677 @@
+//! The login pages a relying party sends the citizen to (`/login?request=…` from the
+//! OpenID Connect authorize endpoint): identity number, then the app approval page with
+//! the number to pick (live via server-sent events, refresh without JavaScript), or
+//! password and SMS code for SMS users. Each ending — approved, denied, reported, wrong
+//! number, expired, cancelled — lands on a clear page with the next step.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use nokkel_core::calendar::oslo_offset;
+use nokkel_core::id_number::IdNumber;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::pages::FieldError;
+use super::{cookies, render, ClientIp, ErrorPage, Page};
+use crate::oidc::{self, Authenticated, AuthorizationRequest};
+use crate::services::login::{self, BrowserSide};
+use crate::services::registration::{self, Expiring};
+use crate::services::{audit, password, rate_limit, ServiceError};
+use crate::state::AppState;
+use crate::store::{account_kind, login_state, LoginRecord};
+
+/// The cookie carrying the sealed login flow between pages.
+const LOGIN_COOKIE: &str = "nokkel_login";
+/// How long the login pages' state lives (the challenge itself lives two minutes).
+const FLOW_SECONDS: i64 = 15 * 60;
+/// Password tries per person per 15 minutes.
+const PASSWORDS_PER_PERSON: i64 = 5;
+
+/// Routes of the login pages.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(start_page).post(start_submit))
+        .route("/login/app", get(app_page))
+        .route("/login/events", get(events))
+        .route("/login/finish", get(finish))
+        .route("/login/retry", post(retry))
+        .route("/login/cancel", post(cancel))
+        .route("/login/password", get(password_page).post(password_submit))
+        .route("/login/otp", get(otp_page).post(otp_submit))
+}
+
+/// The login flow's state between pages, sealed in a cookie.
+#[derive(Serialize, Deserialize)]
+struct Flow {
+    request: String,
+    pid: String,
+    login: Option<String>,
+    password_ok: bool,
+    otp: Option<String>,
+    exp: i64,
+}
+
+impl Expiring for Flow {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+fn flow_cookie(state: &AppState, flow: Option<&Flow>) -> String {
+    let secure = if state.issuer().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    match flow {
+        Some(flow) => format!(
+            "{LOGIN_COOKIE}={}; Path=/login; Max-Age={FLOW_SECONDS}; HttpOnly; SameSite=Lax{secure}",
+            registration::seal(state, flow)
+        ),
+        None => format!("{LOGIN_COOKIE}=; Path=/login; Max-Age=0; HttpOnly; SameSite=Lax{secure}"),
+    }
+}
+
+fn flow(state: &AppState, headers: &HeaderMap) -> Option<Flow> {
+    let token = cookies::cookie(headers, LOGIN_COOKIE).filter(|t| !t.is_empty())?;
+    registration::open::<Flow>(state, token).ok()
+}
+
+fn see_other(to: &str, cookie: Option<String>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response();
+    if let Some(cookie) = cookie.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "login_pid.html")]
+struct PidPage {
+    page: Page,
+    service: String,
+    request: String,
+    wants_pid: bool,
+    pid: String,
+    pid_error: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "login_app.html")]
+struct AppPage {
+    page: Page,
+    service: String,
+    request: String,
+    number: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "login_outcome.html")]
+struct OutcomePage {
+    page: Page,
+    title: String,
+    text: String,
+    service: String,
+    retry: bool,
+    back_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login_password.html")]
+struct PasswordPage {
+    page: Page,
+    password_error: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+#[derive(Template)]
+#[template(path = "login_otp.html")]
+struct OtpPage {
+    page: Page,
+    mobile: String,
+    otp_error: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+fn field_errors(field: &'static str, message: &Option<String>) -> Vec<FieldError> {
+    message
+        .iter()
+        .map(|m| FieldError {
+            field,
+            message: m.clone(),
+        })
+        .collect()
+}
+
+fn request_gone(page: Page) -> Response {
+    (
+        StatusCode::GONE,
+        render(&OutcomePage {
+            title: page.t("login-request-gone-title"),
+            text: page.t("login-request-gone-text"),
+            service: String::new(),
+            retry: false,
+            back_url: None,
+            page,
+        }),
+    )
+        .into_response()
+}
+
+async fn request(state: &AppState, id: &str) -> Option<AuthorizationRequest> {
+    match oidc::authorization_request(state, id).await {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = %err, "authorization request unreadable");
+            None
+        }
+    }
+}
+
+fn pid_page(
+    page: Page,
+    request: &AuthorizationRequest,
+    pid: String,
+    pid_error: Option<String>,
+) -> Html<String> {
+    render(&PidPage {
+        errors: field_errors("pid", &pid_error),
+        service: request.client_name.clone(),
+        request: request.id.clone(),
+        wants_pid: request.wants_pid,
+        page,
+        pid,
+        pid_error,
+    })
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    #[serde(default)]
+    request: String,
+}
+
+async fn start_page(
+    State(state): State<AppState>,
+    page: Page,
+    Query(query): Query<StartQuery>,
+) -> Response {
+    let Some(request) = request(&state, &query.request).await else {
+        return request_gone(page);
+    };
+    let hint = request.login_hint.clone().unwrap_or_default();
+    pid_page(page, &request, hint, None).into_response()
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    pid: String,
+}
+
+async fn start_submit(
+    State(state): State<AppState>,
+    page: Page,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let Some(request) = request(&state, &form.request).await else {
+        return request_gone(page);
+    };
+    let refuse = |page: Page, key: &str| {
+        let message = page.t(key);
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pid_page(page, &request, form.pid.clone(), Some(message)),
+        )
+            .into_response()
+    };
+    let pid = match IdNumber::parse(&form.pid, state.synthetic_policy()) {
+        Ok(pid) => pid,
+        Err(err) => {
+            let key = format!("error-pid-{}", err.code());
+            return refuse(page, &key);
+        }
+    };
+    let account = match state.store.account(pid.as_str()).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return refuse(page, "login-no-account-error"),
+        Err(err) => return failure(ServiceError::from(err)),
+    };
+    let now = state.clock.unix();
+    let mut flow = Flow {
+        request: request.id.clone(),
+        pid: pid.as_str().to_owned(),
+        login: None,
+        password_ok: false,
+        otp: None,
+        exp: now + FLOW_SECONDS,
+    };
+    if account.kind == account_kind::SMS {
+        return see_other("/login/password", Some(flow_cookie(&state, Some(&flow))));
+    }
+    let browser = browser_side(&headers, &ip);
+    match login::start_app_login(
+        &state,
+        &pid,
+        Some(&request.id),
+        &request.client_name,
+        &browser,
+    )
+    .await
+    {
+        Ok(started) => {
+            flow.login = Some(started.id);
+            see_other("/login/app", Some(flow_cookie(&state, Some(&flow))))
+        }
+        Err(ServiceError::AppLoginBlocked) => refuse(page, "login-blocked"),
+        Err(ServiceError::NoDevice) => refuse(page, "login-no-device"),
+        Err(ServiceError::RateLimited) => refuse(page, "error-rate-limited"),
+        Err(err) => failure(err),
+    }
+}
+
+fn browser_side(headers: &HeaderMap, ip: &ClientIp) -> BrowserSide {
+    BrowserSide {
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        ip: ip.text(),
+    }
+}
+
+fn failure(err: ServiceError) -> Response {
+    tracing::error!(error = %err, code = err.code(), "login page failed");
+    ErrorPage::Internal.into_response()
+}
+
+async fn current_login(state: &AppState, flow: &Flow) -> Option<LoginRecord> {
+    let id = flow.login.as_deref()?;
+    let login = state.store.login(id).await.ok().flatten()?;
+    login::settle_expiry(state, login).await.ok()
+}
+
+async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
+    let Some(flow) = flow(&state, &headers) else {
+        return request_gone(page);
+    };
+    let Some(login) = current_login(&state, &flow).await else {
+        return request_gone(page);
+    };
+    if login.state != login_state::PENDING {
+        return see_other("/login/finish", None);
+    }
+    let expires = time::OffsetDateTime::from_unix_timestamp(login.expires_at)
+        .map(|t| {
+            let local = t.to_offset(oslo_offset(t));
+            format!("{:02}:{:02}", local.hour(), local.minute())
+        })
+        .unwrap_or_default();
+    render(&AppPage {
+        service: login.service.clone(),
+        request: flow.request.clone(),
+        number: login.number.to_string(),
+        expires,
+        page,
+    })
+    .into_response()
+}
+
+/// Server-sent events: one `decided` event when the login leaves `pending` (or expires).
+async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(login_id) = flow(&state, &headers).and_then(|f| f.login) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let stream = futures_util::stream::once(async move {
+        // Up to the challenge's lifetime plus a little; the page falls back to its link.
+        let decided = login::wait_decided(&state, &login_id, Duration::from_secs(130)).await;
+        let state_name = match decided {
+            Ok(Some(login)) => login.state,
+            _ => "unknown".to_owned(),
+        };
+        Ok::<_, Infallible>(Event::default().event("decided").data(state_name))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
+    let Some(flow) = flow(&state, &headers) else {
+        return request_gone(page);
+    };
+    let Some(login) = current_login(&state, &flow).await else {
+        return request_gone(page);
+    };
+    let service = login.service.clone();
+    let outcome = |page: Page, title: &str, text: &str, retry: bool, back_url: Option<String>| {
+        render(&OutcomePage {
+            title: page.t(title),
+            text: page.t(text),
+            service: service.clone(),
+            retry,
+            back_url,
+            page,
+        })
+        .into_response()
+    };
+    match login.state.as_str() {
+        login_state::PENDING => see_other("/login/app", None),
+        login_state::APPROVED => {
+            let now = state.clock.unix();
+            // Approved → completed happens once, so one approval gives one code.
+            match state
+                .store
+                .decide_login(
+                    &login.id,
+                    login_state::APPROVED,
+                    login_state::COMPLETED,
+                    now,
+                    None,
+                    None,
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return request_gone(page),
+                Err(err) => return failure(err.into()),
+            }
+            let who = Authenticated {
+                pid: login.pid.clone(),
+                amr: vec!["app".to_owned()],
+                auth_time: login.decided_at.unwrap_or(now),
+            };
+            match oidc::complete_authorization(&state, &flow.request, who).await {
+                Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
+                Err(err) => {
+                    tracing::warn!(error = %err, "approved login could not complete its request");
+                    request_gone(page)
+                }
+            }
+        }
+        login_state::DENIED | login_state::REPORTED => {
+            let back = oidc::fail_authorization(
+                &state,
+                &flow.request,
+                "access_denied",
+                "the login was denied in the app",
+            )
+            .await
+            .ok();
+            let text = if login.state == login_state::REPORTED {
+                "login-reported-text"
+            } else {
+                "login-denied-text"
+            };
+            outcome(page, "login-denied-title", text, false, back)
+        }
+        login_state::WRONG_NUMBER => outcome(
+            page,
+            "login-wrong-number-title",
+            "login-wrong-number-text",
+            true,
+            None,
+        ),
+        login_state::EXPIRED => outcome(
+            page,
+            "login-expired-title",
+            "login-expired-text",
+            true,
+            None,
+        ),
+        _ => outcome(
+            page,
+            "login-cancelled-title",
+            "login-cancelled-text",
+            true,
+            None,
+        ),
+    }
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    page: Page,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let Some(mut flow) = flow(&state, &headers) else {
+        return request_gone(page);
+    };
+    let Some(request) = request(&state, &flow.request).await else {
+        return request_gone(page);
+    };
+    let Ok(pid) = IdNumber::parse(&flow.pid, state.synthetic_policy()) else {
+        return request_gone(page);
+    };
+    match login::start_app_login(
+        &state,
+        &pid,
+        Some(&request.id),
+        &request.client_name,
+        &browser_side(&headers, &ip),
+    )
+    .await
+    {
+        Ok(started) => {
+            flow.login = Some(started.id);
+            see_other("/login/app", Some(flow_cookie(&state, Some(&flow))))
+        }
+        Err(_) => see_other(&format!("/login?request={}", request.id), None),
+    }
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    request: String,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    page: Page,
+    headers: HeaderMap,
+    Form(form): Form<CancelForm>,
+) -> Response {
+    if let Some(login) = flow(&state, &headers).and_then(|f| f.login) {
+        let _ = login::cancel(&state, &login).await;
+    }
+    match oidc::fail_authorization(
+        &state,
+        &form.request,
+        "access_denied",
+        "the person cancelled the login",
+    )
+    .await
+    {
+        Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
+        Err(_) => request_gone(page),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn password_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
+    match flow(&state, &headers) {
+        Some(_) => render(&PasswordPage {
+            page,
+            password_error: None,
+            errors: Vec::new(),
+        })
+        .into_response(),
+        None => request_gone(page),
+    }
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    page: Page,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let Some(mut flow) = flow(&state, &headers) else {
+        return request_gone(page);
+    };
+    let wrong = |page: Page, key: &str| {
+        let message = Some(page.t(key));
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&PasswordPage {
+                errors: field_errors("password", &message),
+                page,
+                password_error: message,
+            }),
+        )
+            .into_response()
+    };
+    if rate_limit(
+        &state,
+        &format!("password-pid:{}", flow.pid),
+        900,
+        PASSWORDS_PER_PERSON,
+    )
+    .await
+    .is_err()
+    {
+        return wrong(page, "error-rate-limited");
+    }
+    let hash = match state.store.account(&flow.pid).await {
+        Ok(Some(account)) => account.password_hash.unwrap_or_default(),
+        Ok(None) => return request_gone(page),
+        Err(err) => return failure(err.into()),
+    };
+    let given = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        audit(
+            &state,
+            "login_password_wrong",
+            Some(&flow.pid),
+            Some(&ip.text()),
+            json!({}),
+        )
+        .await;
+        return wrong(page, "login-password-wrong");
+    }
+    let mobile = match state.store.contact(&flow.pid).await {
+        Ok(contact) => contact.and_then(|c| c.mobile).unwrap_or_default(),
+        Err(err) => return failure(err.into()),
+    };
+    match registration::send_otp(&state, &flow.pid, &mobile, "login").await {
+        Ok(otp) => {
+            flow.password_ok = true;
+            flow.otp = Some(otp);
+            see_other("/login/otp", Some(flow_cookie(&state, Some(&flow))))
+        }
+        Err(err) => failure(err),
+    }
+}
+
+fn masked_mobile(mobile: Option<String>) -> String {
+    mobile
+        .and_then(|m| nokkel_core::phone::MobileNumber::parse_e164(&m).ok())
+        .map(|m| m.masked())
+        .unwrap_or_default()
+}
+
+async fn otp_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
+    let Some(flow) = flow(&state, &headers).filter(|f| f.password_ok) else {
+        return request_gone(page);
+    };
+    let mobile = state
+        .store
+        .contact(&flow.pid)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|c| c.mobile);
+    render(&OtpPage {
+        page,
+        mobile: masked_mobile(mobile),
+        otp_error: None,
+        errors: Vec::new(),
+    })
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct OtpForm {
+    #[serde(default)]
+    otp: String,
+}
+
+async fn otp_submit(
+    State(state): State<AppState>,
+    page: Page,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<OtpForm>,
+) -> Response {
+    let Some(flow) = flow(&state, &headers).filter(|f| f.password_ok) else {
+        return request_gone(page);
+    };
+    let otp_id = flow.otp.clone().unwrap_or_default();
+    match registration::check_otp(&state, &otp_id, &flow.pid, &form.otp, &ip.text()).await {
+        Ok(()) => {
+            let who = Authenticated {
+                pid: flow.pid.clone(),
+                amr: vec!["pwd".to_owned(), "otp".to_owned()],
+                auth_time: state.clock.unix(),
+            };
+            match oidc::complete_authorization(&state, &flow.request, who).await {
+                Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
+                Err(_) => request_gone(page),
+            }
+        }
+        Err(err) => {
+            let message = Some(match &err {
+                ServiceError::OtpFormat => page.t("error-otp-format"),
+                ServiceError::OtpWrong { attempts_left } => {
+                    page.t1("error-otp-wrong", "left", attempts_left)
+                }
+                ServiceError::OtpExpired => page.t("error-otp-expired"),
+                _ => return failure(err),
+            });
+            let mobile = state
+                .store
+                .contact(&flow.pid)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.mobile);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&OtpPage {
+                    errors: field_errors("otp", &message),
+                    page,
+                    mobile: masked_mobile(mobile),
+                    otp_error: message,
+                }),
+            )
+                .into_response()
+        }
+    }
+}
