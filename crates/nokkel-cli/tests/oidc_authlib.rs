@@ -6,16 +6,16 @@
 //! nonce, at_hash), userinfo, and a tampered token refused.
 //!
 //! The server runs in this process (`nokkel_server::serve::build_state`, system clock, a
-//! fresh data directory) so the test can stand in for the citizen's login by calling
-//! `oidc::complete_authorization` for the pending request. Needs python3 with authlib and
-//! requests (scripts/requirements-test.txt); fails with install instructions otherwise.
+//! fresh data directory). The citizen's part is real: a browser (an HTTP client keeping
+//! cookies) goes through the login pages, and the approval is made through the device API
+//! by `nokkel device approve` with the number the page shows. Needs python3 with authlib
+//! and requests (scripts/requirements-test.txt); fails with install instructions otherwise.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use nokkel_server::oidc::{self, Authenticated};
 use nokkel_server::Config;
 use serde_json::Value;
 
@@ -75,6 +75,15 @@ async fn authlib_completes_code_flow_with_pkce_and_verifies_the_id_token() {
         .unwrap();
     });
 
+    // The citizen has the app (the software authenticator) enrolled with a letter.
+    let phone = tempfile::tempdir().unwrap();
+    {
+        let (issuer, dir) = (issuer.clone(), phone.path().to_owned());
+        tokio::task::spawn_blocking(move || enrol_phone(&issuer, &dir))
+            .await
+            .unwrap();
+    }
+
     // A loopback redirect URI on a port of the client's choosing (RFC 8252 §7.3): nothing
     // listens there, the script reads the redirect from us.
     let redirect = "http://127.0.0.1:53682/callback";
@@ -107,18 +116,11 @@ async fn authlib_completes_code_flow_with_pkce_and_verifies_the_id_token() {
             .expect("the authlib client said nothing for 60 s");
         let Some(line) = next else { break };
         if let Some(id) = line.strip_prefix("PENDING ") {
-            // Stands in for the citizen's login (the login pages call the same function).
-            let back = oidc::complete_authorization(
-                &state,
-                id,
-                Authenticated {
-                    pid: ADULT.into(),
-                    amr: vec!["app".into()],
-                    auth_time: state.clock.unix(),
-                },
-            )
-            .await
-            .unwrap();
+            // The citizen logs in on the pages and approves on the phone.
+            let (issuer, id, phone) = (issuer.clone(), id.to_owned(), phone.path().to_owned());
+            let back = tokio::task::spawn_blocking(move || login_with_app(&issuer, &id, &phone))
+                .await
+                .unwrap();
             assert!(back.starts_with(redirect), "{back}");
             writeln!(stdin, "{back}").unwrap();
             stdin.flush().unwrap();
@@ -182,4 +184,100 @@ async fn authlib_completes_code_flow_with_pkce_and_verifies_the_id_token() {
         tampered_rejected,
         "authlib must refuse a tampered signature"
     );
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn nokkel_device(state: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nokkel"))
+        .arg("device")
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nokkel device {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Orders a letter, reads its code in the dev inbox and enrols `nokkel device` with it.
+fn enrol_phone(issuer: &str, state: &std::path::Path) {
+    let http = http();
+    let res = http
+        .post(format!("{issuer}/api/v1/orders"))
+        .json(&serde_json::json!({"v": 1, "pid": ADULT, "mobile": "91234567"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let letters: Vec<Value> = http
+        .get(format!("{issuer}/dev/letters?format=json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let code = letters.iter().find(|l| l["pid"] == ADULT).unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    nokkel_device(
+        state,
+        &["enrol", "--server", issuer, "--pid", ADULT, "--code", &code],
+    );
+}
+
+/// The browser's and the phone's part of one login: identity number on the login page,
+/// approval in the app with the number shown, then the browser finishes and is sent back.
+fn login_with_app(issuer: &str, request: &str, phone: &std::path::Path) -> String {
+    let browser = http();
+    let page = browser
+        .get(format!("{issuer}/login?request={request}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let res = browser
+        .post(format!("{issuer}/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", request),
+            ("pid", ADULT),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/login/app");
+    let page = browser
+        .get(format!("{issuer}/login/app"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let start = page.find("class=\"number\"").unwrap();
+    let rest = &page[start..];
+    let number = rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()]
+        .trim()
+        .to_owned();
+    nokkel_device(phone, &["approve", "--number", &number, "--wait", "30"]);
+    let res = browser
+        .get(format!("{issuer}/login/finish"))
+        .send()
+        .unwrap();
+    res.headers()["location"].to_str().unwrap().to_owned()
 }
