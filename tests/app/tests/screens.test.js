@@ -245,6 +245,31 @@ const SHOTS = {
   ],
 };
 
+test('reflows at 320 px with text at 200 %: no sideways scrolling (WCAG 1.4.10, 1.4.4)', async () => {
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 }, locale: 'nb-NO' });
+  await context.addInitScript(installStub, { status: READY, request: REQUEST });
+  const page = await context.newPage();
+  try {
+    await page.goto(baseUrl);
+    await h1(page, 'Logge inn i Skatteetaten?');
+    await page.evaluate(() => {
+      document.documentElement.style.fontSize = '200%';
+    });
+    const [scrollWidth, clientWidth] = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ]);
+    assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth} px wide in a ${clientWidth} px window`);
+    // The three numbers stay big, tappable buttons.
+    for (const n of ['27', '64', '81']) {
+      const box = await page.getByRole('button', { name: n }).boundingBox();
+      assert.ok(box.width >= 44 && box.height >= 44, `button ${n} is ${box.width}×${box.height}`);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
 for (const [name, [scenario, steps, locale]] of Object.entries(SHOTS)) {
   test(`screen ${name}`, async () => {
     const { page, context, problems } = await open(scenario, locale);
