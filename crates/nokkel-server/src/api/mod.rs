@@ -3,9 +3,9 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use nokkel_core::wire::{
     ApiError, FinishEnrolmentRequest, FinishEnrolmentResponse, ProtocolVersion,
@@ -25,6 +25,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orders", post(order))
         .route("/api/v1/enrolments", post(start_enrolment))
         .route("/api/v1/enrolments/{id}/finish", post(finish_enrolment))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3.1 description of this API, compiled in from `static/openapi.json`.
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../static/openapi.json");
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_DOCUMENT,
+    )
 }
 
 /// An API failure: status plus the stable error body.
