@@ -290,6 +290,7 @@ login-app-intro = Open the Nøkkel app on your phone. Choose the number shown he
 login-app-number-label = Choose this number in the app
 login-app-waiting = Waiting for the app. The request is valid until { $time }.
 login-app-answered = I have answered in the app
+login-app-noscript = When you have chosen the number in the app, select “I have answered in the app” to continue.
 login-approved-title = The login is approved
 login-denied-title = The login was denied
 login-denied-text = You denied the login in the app. Nobody is logged in.

@@ -290,6 +290,7 @@ login-app-intro = Åpne Nøkkel-appen på telefonen din. Velg tallet som vises h
 login-app-number-label = Velg dette tallet i appen
 login-app-waiting = Venter på svar fra appen. Forespørselen gjelder til klokken { $time }.
 login-app-answered = Jeg har svart i appen
+login-app-noscript = Når du har valgt tallet i appen, trykker du på «Jeg har svart i appen» for å gå videre.
 login-approved-title = Innloggingen er godkjent
 login-denied-title = Innloggingen ble avvist
 login-denied-text = Du avviste innloggingen i appen. Ingen er logget inn.

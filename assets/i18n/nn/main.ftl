@@ -290,6 +290,7 @@ login-app-intro = Opne Nøkkel-appen på telefonen din. Vel talet som blir vist 
 login-app-number-label = Vel dette talet i appen
 login-app-waiting = Ventar på svar frå appen. Førespurnaden gjeld til klokka { $time }.
 login-app-answered = Eg har svart i appen
+login-app-noscript = Når du har valt talet i appen, trykkjer du på «Eg har svart i appen» for å gå vidare.
 login-approved-title = Innlogginga er godkjend
 login-denied-title = Innlogginga vart avvist
 login-denied-text = Du avviste innlogginga i appen. Ingen er logga inn.

@@ -146,6 +146,11 @@ async function launchBrowser() {
  * readable list of violations (rule, impact, help, and the elements) if any.
  */
 export async function assertAccessible(page, label) {
+  if (withoutScript.has(page)) {
+    await assertAccessibleWithoutScript(page, label);
+    markChecked(page);
+    return;
+  }
   const hasAxe = await page.evaluate(() => typeof window.axe !== 'undefined');
   if (!hasAxe) {
     await page.addScriptTag({ path: AXE_PATH });
@@ -163,6 +168,31 @@ export async function assertAccessible(page, label) {
     assert.fail(`axe found ${violations.length} WCAG 2.1 A/AA violation(s) on "${label}" (${page.url()}):\n${lines.join('\n')}`);
   }
   markChecked(page);
+}
+
+// Pages of contexts opened with `javaScriptEnabled: false`. axe-core cannot run there (the
+// page's timers never fire), so their DOM is checked in a scripted copy instead.
+const withoutScript = new WeakSet();
+
+/**
+ * Checks a page rendered without JavaScript: its DOM as the browser built it (`<noscript>`
+ * content parsed as markup) is served, with the `<noscript>` wrappers and scripts removed,
+ * to a JavaScript-enabled tab at the same URL and size, where axe runs as usual.
+ */
+async function assertAccessibleWithoutScript(page, label) {
+  const html = (await page.content())
+    .replace(/<\/?noscript>/g, '')
+    .replace(/<script\b[^>]*>[\s\S]*?<\/script>/g, '');
+  const url = page.url();
+  const copy = await page.context().browser().newContext({ viewport: page.viewportSize(), bypassCSP: true });
+  try {
+    const tab = await copy.newPage();
+    await tab.route((requested) => requested.href === url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+    await tab.goto(url);
+    await assertAccessible(tab, `${label} (without JavaScript)`);
+  } finally {
+    await copy.close();
+  }
 }
 
 // ---------------------------------------------------------------- visit tracking
@@ -231,15 +261,16 @@ export function useNokkel() {
      * A fresh browser context with one tab. `unchecked()` lists the documents loaded in
      * any of its tabs that no axe check has seen yet.
      */
-    async openSession({ viewport = DESKTOP, locale = 'nb-NO' } = {}) {
+    async openSession({ viewport = DESKTOP, locale = 'nb-NO', javaScriptEnabled = true } = {}) {
       // bypassCSP lets the test inject axe-core into pages whose Content-Security-Policy
       // (rightly) forbids inline scripts; the pages themselves are served unchanged.
-      const context = await ctx.browser.browser.newContext({ viewport, locale, bypassCSP: true });
+      const context = await ctx.browser.browser.newContext({ viewport, locale, bypassCSP: true, javaScriptEnabled });
       // Every tab opened in this context is tracked, also those a test opens later.
       const tabs = [];
       context.on('page', (page) => {
         page.setDefaultTimeout(10_000);
         track(page);
+        if (!javaScriptEnabled) withoutScript.add(page);
         tabs.push(page);
       });
       const page = await context.newPage();

@@ -33,6 +33,8 @@ use crate::store::{account_kind, login_state, LoginRecord};
 const LOGIN_COOKIE: &str = "nokkel_login";
 /// How long the login pages' state lives (the challenge itself lives two minutes).
 const FLOW_SECONDS: i64 = 15 * 60;
+/// How long "I have answered in the app" waits for an answer that has not arrived yet.
+const FINISH_WAIT: Duration = Duration::from_secs(20);
 /// Password tries per person per 15 minutes.
 const PASSWORDS_PER_PERSON: i64 = 5;
 
@@ -356,9 +358,18 @@ async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -
     let Some(flow) = flow(&state, &headers) else {
         return request_gone(page);
     };
-    let Some(login) = current_login(&state, &flow).await else {
+    let Some(mut login) = current_login(&state, &flow).await else {
         return request_gone(page);
     };
+    if login.state == login_state::PENDING {
+        // Without JavaScript this link is how the page learns the answer (a timed refresh
+        // would fail WCAG 2.2.1), so it waits a while for an answer still on its way.
+        match login::wait_decided(&state, &login.id, FINISH_WAIT).await {
+            Ok(Some(decided)) => login = decided,
+            Ok(None) => return request_gone(page),
+            Err(err) => return failure(err),
+        }
+    }
     let service = login.service.clone();
     let outcome = |page: Page, title: &str, text: &str, retry: bool, back_url: Option<String>| {
         render(&OutcomePage {
