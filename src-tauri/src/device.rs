@@ -235,14 +235,19 @@ impl Authenticator for ClientAuthenticator {
     }
 
     async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError> {
-        let given = contact.mobile.is_some_and(|m| !m.trim().is_empty())
-            || contact.email.is_some_and(|e| !e.trim().is_empty());
-        if given {
-            // The device API has no contact-register call yet; saying "saved" would be a lie.
-            return Err(AppError::new(
-                "contact_unavailable",
-                "the server has no device API for the contact register yet",
-            ));
+        let mobile = contact
+            .mobile
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        let email = contact
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        if mobile.is_some() || email.is_some() {
+            // Saving replaces the contact register entry and confirms it as current.
+            self.device()?.update_contact(mobile, email).await?;
         }
         self.save_flags(&AppFlags { contact_done: true })?;
         self.status().await

@@ -112,6 +112,17 @@ impl ApiClient {
             .await
     }
 
+    /// PUT `body` to `path`. Not retried (left to the caller, who knows it is idempotent).
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        proof: Option<ProofSigner<'_>>,
+    ) -> Result<T, ClientError> {
+        self.send(Method::PUT, path, "", Some(body), proof, Duration::ZERO)
+            .await
+    }
+
     /// DELETE `path`. Not retried (a retry after a lost answer would see `device_revoked`).
     pub async fn delete<T: DeserializeOwned>(
         &self,

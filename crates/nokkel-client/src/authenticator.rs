@@ -13,10 +13,11 @@ use nokkel_core::statements::{
     Platform, RequestTarget, StatementError, UserVerification, VerifiedChallenge,
 };
 use nokkel_core::wire::{
-    ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, DenyRequest, DeviceListResponse,
-    DeviceSummary, FinishEnrolmentRequest, FinishEnrolmentResponse, HistoryEntry, HistoryResponse,
-    PendingChallengeResponse, ProtocolVersion, Redacted, RevokeDeviceResponse,
-    StartEnrolmentRequest, StartEnrolmentResponse, API_PREFIX,
+    ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
+    DeviceListResponse, DeviceSummary, FinishEnrolmentRequest, FinishEnrolmentResponse,
+    HistoryEntry, HistoryResponse, PendingChallengeResponse, ProtocolVersion, Redacted,
+    RevokeDeviceResponse, StartEnrolmentRequest, StartEnrolmentResponse, UpdateContactRequest,
+    API_PREFIX,
 };
 use serde::Serialize;
 
@@ -611,6 +612,40 @@ impl Device {
             )
             .await?;
         Ok(answer.app_login_blocked)
+    }
+
+    /// The person's entry in the contact register (`GET /api/v1/contact`).
+    pub async fn contact(&self) -> Result<ContactDetails, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        self.api
+            .get(
+                &format!("{API_PREFIX}/contact"),
+                "",
+                Some(&signer),
+                Duration::ZERO,
+            )
+            .await
+    }
+
+    /// Replaces (and so confirms as current) the contact register entry; `None` removes a
+    /// value. National mobile numbers are Norwegian; others start with `+`.
+    pub async fn update_contact(
+        &self,
+        mobile: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<ContactDetails, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        self.api
+            .put(
+                &format!("{API_PREFIX}/contact"),
+                &UpdateContactRequest {
+                    v: ProtocolVersion,
+                    mobile: mobile.map(str::to_owned),
+                    email: email.map(str::to_owned),
+                },
+                Some(&signer),
+            )
+            .await
     }
 
     /// Deactivates this device: revokes it on the server, then deletes the key and the

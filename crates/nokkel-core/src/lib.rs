@@ -8,6 +8,7 @@
 pub mod activation_code;
 pub mod calendar;
 pub mod clock;
+pub mod contact;
 pub mod error;
 pub mod id_number;
 pub mod jws;

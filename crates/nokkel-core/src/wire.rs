@@ -261,6 +261,35 @@ pub struct HistoryResponse {
     pub entries: Vec<HistoryEntry>,
 }
 
+/// `GET /api/v1/contact`, and the answer to `PUT`: the person's entry in the contact
+/// register. A `*_confirmed_at` is when the person last confirmed that value (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactDetails {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// Mobile number in E.164 form, or null.
+    pub mobile: Option<String>,
+    /// When the mobile number was last confirmed.
+    pub mobile_confirmed_at: Option<i64>,
+    /// E-mail address, or null.
+    pub email: Option<String>,
+    /// When the e-mail address was last confirmed.
+    pub email_confirmed_at: Option<i64>,
+}
+
+/// `PUT /api/v1/contact`: replaces the entry; saving confirms the values as current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// Mobile number as typed (national numbers are Norwegian; `+` for others), or null to remove.
+    pub mobile: Option<String>,
+    /// E-mail address, or null to remove.
+    pub email: Option<String>,
+}
+
 /// Body of every 4xx/5xx answer of the device API. Clients branch on `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

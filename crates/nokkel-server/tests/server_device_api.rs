@@ -27,6 +27,7 @@ server_tests!(
     only_one_login_is_pending_per_person,
     long_poll_wakes_when_a_login_starts,
     history_and_devices_list_what_happened,
+    contact_register_can_be_read_changed_and_confirmed,
 );
 
 fn browser() -> BrowserSide {
@@ -362,4 +363,65 @@ async fn history_and_devices_list_what_happened(server: TestServer) {
     assert_eq!(body["devices"].as_array().unwrap().len(), 1);
     assert_eq!(body["devices"][0]["this_device"], true);
     assert_eq!(body["devices"][0]["last_used_at"], START + 10);
+}
+
+async fn contact_register_can_be_read_changed_and_confirmed(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let res = device
+        .call("GET", "/api/v1/contact", None, None, START)
+        .await;
+    let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(body["mobile"], "+4791234567", "registered with the account");
+    assert_eq!(body["mobile_confirmed_at"], serde_json::Value::Null);
+    server.clock.advance(86_400);
+    let res = device
+        .call(
+            "PUT",
+            "/api/v1/contact",
+            Some(serde_json::json!({"v": 1, "mobile": "412 34 567", "email": "Kari@Example.NO"})),
+            None,
+            START + 86_400,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(body["mobile"], "+4741234567");
+    assert_eq!(body["email"], "Kari@example.no");
+    assert_eq!(body["mobile_confirmed_at"], START + 86_400);
+    let stored = server.state.store.contact(ADULT).await.unwrap().unwrap();
+    assert_eq!(stored.email.as_deref(), Some("Kari@example.no"));
+    let res = device
+        .call(
+            "PUT",
+            "/api/v1/contact",
+            Some(serde_json::json!({"v": 1, "mobile": "22 22 22 22", "email": null})),
+            None,
+            START + 86_400,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("invalid_mobile"), "{}", res.body);
+    let res = device
+        .call(
+            "PUT",
+            "/api/v1/contact",
+            Some(serde_json::json!({"v": 1, "mobile": null, "email": "not-an-address"})),
+            None,
+            START + 86_400,
+        )
+        .await;
+    assert!(res.body.contains("invalid_email"), "{}", res.body);
+    assert_eq!(
+        server
+            .state
+            .store
+            .contact(ADULT)
+            .await
+            .unwrap()
+            .unwrap()
+            .mobile
+            .as_deref(),
+        Some("+4741234567"),
+        "nothing changed"
+    );
 }

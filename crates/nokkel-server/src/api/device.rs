@@ -14,9 +14,9 @@ use nokkel_core::statements::{
     claimed_device_id, verify_request_proof, RequestTarget, TYP_REQUEST_PROOF,
 };
 use nokkel_core::wire::{
-    ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, DenyRequest, DeviceListResponse,
-    DeviceSummary, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
-    RevokeDeviceResponse, REQUEST_PROOF_HEADER,
+    ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
+    DeviceListResponse, DeviceSummary, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
+    RevokeDeviceResponse, UpdateContactRequest, REQUEST_PROOF_HEADER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/history", get(history))
         .route("/api/v1/account", get(account))
         .route("/api/v1/account/resume", post(resume))
+        .route("/api/v1/contact", get(contact).put(update_contact))
 }
 
 /// A device whose request proof for this very request checked out.
@@ -258,4 +259,49 @@ async fn resume(
 ) -> Result<Json<AccountResponse>, ApiFailure> {
     login::resume_app_logins(&state, &device).await?;
     Ok(Json(account_status(&state, &device.pid).await?))
+}
+
+fn contact_details(record: Option<crate::store::ContactRecord>) -> ContactDetails {
+    let record = record.unwrap_or_else(|| crate::store::ContactRecord {
+        pid: String::new(),
+        mobile: None,
+        mobile_confirmed_at: None,
+        email: None,
+        email_confirmed_at: None,
+        updated_at: 0,
+    });
+    ContactDetails {
+        v: ProtocolVersion,
+        mobile: record.mobile,
+        mobile_confirmed_at: record.mobile_confirmed_at,
+        email: record.email,
+        email_confirmed_at: record.email_confirmed_at,
+    }
+}
+
+/// `GET /api/v1/contact`: the person's entry in the contact register.
+async fn contact(
+    State(state): State<AppState>,
+    AuthenticatedDevice(device): AuthenticatedDevice,
+) -> Result<Json<ContactDetails>, ApiFailure> {
+    Ok(Json(contact_details(
+        state.store.contact(&device.pid).await?,
+    )))
+}
+
+/// `PUT /api/v1/contact`: replaces (and so confirms) the entry.
+async fn update_contact(
+    State(state): State<AppState>,
+    AuthenticatedDevice(device): AuthenticatedDevice,
+    body: Result<Json<UpdateContactRequest>, JsonRejection>,
+) -> Result<Json<ContactDetails>, ApiFailure> {
+    let Json(request) = body?;
+    let record = crate::services::contact::update(
+        &state,
+        &device.pid,
+        request.mobile.as_deref(),
+        request.email.as_deref(),
+    )
+    .await?;
+    Ok(Json(contact_details(Some(record))))
 }

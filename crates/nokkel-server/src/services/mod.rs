@@ -10,6 +10,7 @@ use crate::state::Deps;
 use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
+pub mod contact;
 pub mod enrolment;
 pub mod events;
 pub mod keys;
@@ -73,6 +74,9 @@ pub enum ServiceError {
     /// A signed statement from a device was rejected.
     #[error("statement rejected: {0}")]
     Statement(#[from] nokkel_core::statements::StatementError),
+    /// The e-mail address is not plausible.
+    #[error("invalid e-mail address")]
+    Email,
     /// Software authenticators (no user verification) are accepted only in demo mode.
     #[error("this kind of device is not accepted by this server")]
     DeviceNotAllowed,
@@ -131,6 +135,7 @@ impl ServiceError {
             ServiceError::OtpExpired => "otp_expired",
             ServiceError::Statement(e) => e.code(),
             ServiceError::DeviceNotAllowed => "device_not_allowed",
+            ServiceError::Email => "invalid_email",
             ServiceError::NoAccount => "no_account",
             ServiceError::WrongMethod => "wrong_method",
             ServiceError::NoDevice => "no_device",
