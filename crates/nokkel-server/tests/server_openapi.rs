@@ -13,9 +13,10 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use nokkel_core::wire::{
-    ApiError, ApproveRequest, ChallengeOutcomeResponse, DenyRequest, DeviceListResponse,
-    FinishEnrolmentRequest, FinishEnrolmentResponse, HistoryResponse, PendingChallengeResponse,
-    ProtocolVersion, RevokeDeviceResponse, StartEnrolmentRequest, StartEnrolmentResponse,
+    ApiError, ApproveRequest, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
+    DeviceListResponse, FinishEnrolmentRequest, FinishEnrolmentResponse, HistoryResponse,
+    PendingChallengeResponse, ProtocolVersion, RevokeDeviceResponse, StartEnrolmentRequest,
+    StartEnrolmentResponse, UpdateContactRequest,
 };
 use nokkel_server::api::device::AccountResponse;
 use nokkel_server::api::{OrderReceipt, OrderRequest, OPENAPI_DOCUMENT};
@@ -40,7 +41,53 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/api/v1/history", true),
     ("get", "/api/v1/account", true),
     ("post", "/api/v1/account/resume", true),
+    ("get", "/api/v1/contact", true),
+    ("put", "/api/v1/contact", true),
 ];
+
+/// The handler sources whose `.route(..)` calls define the API.
+const ROUTE_SOURCES: &[&str] = &[
+    include_str!("../src/api/mod.rs"),
+    include_str!("../src/api/device.rs"),
+];
+
+/// `(method, path)` of every `.route("/api/...", get(..).post(..))` call in the sources,
+/// so a route added to the code but not to `ROUTES` (and so the document) is noticed.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let mut found = BTreeSet::new();
+    for source in ROUTE_SOURCES {
+        for (start, _) in source.match_indices(".route(\"") {
+            let rest = &source[start + ".route(\"".len()..];
+            let (path, after) = rest.split_once('"').unwrap();
+            // The method router runs to the `)` that closes `.route(`.
+            let mut depth = 1;
+            let mut end = after.len();
+            for (i, c) in after.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let methods = &after[..end];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = methods.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    !methods[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if called {
+                    found.insert((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+    }
+    found
+}
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -127,6 +174,15 @@ async fn paths_are_exactly_the_routers_api_routes() {
             documented.insert((method.clone(), normalise(path), proof));
         }
     }
+    let listed: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(
+        routes_in_source(),
+        listed,
+        "the routes in src/api differ from ROUTES: update ROUTES and static/openapi.json"
+    );
     let routed: BTreeSet<_> = ROUTES
         .iter()
         .map(|(m, p, proof)| ((*m).to_owned(), normalise(p), *proof))
@@ -362,6 +418,8 @@ fn check_against_wire_type(schema_name: &str, example: &Value) -> Result<(), Str
             },
             example,
         ),
+        "ContactDetails" => round_trip::<ContactDetails>(example),
+        "UpdateContactRequest" => round_trip::<UpdateContactRequest>(example),
         other => Err(format!("no wire type is known for schema {other}")),
     }
 }
