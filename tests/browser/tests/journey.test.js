@@ -49,7 +49,7 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
     await page.getByRole('heading', { level: 1, name: NB.receiptTitle }).waitFor();
     const main = await page.getByRole('main').innerText();
     assert.match(main, /så lenge bestillingen oppfyller kravene/);
-    assert.match(main, /innen 10 virkedager, senest \d{1,2}\. \p{L}+ \d{4}/u);
+    assert.match(main, /innen 10 virkedager, senest \d{1,2}\.\s\p{L}+\s\d{4}/u);
     assert.match(main, /kontakt brukerstøtte/);
     await checkPage(page, 'order-3-receipt');
   });
