@@ -453,3 +453,63 @@ async fn password_policy_and_wrong_sms_code_are_explained(server: TestServer) {
     let res = browser.post("/register/otp", &[("otp", &otp)]).await;
     assert_eq!(res.location.as_deref(), Some("/register/done"));
 }
+
+/// Forms without the CSRF token are refused before any handler runs, and every response
+/// carries the security headers (SQLite only: a property of the web layer).
+#[tokio::test]
+async fn forms_need_the_csrf_token_and_pages_carry_security_headers() {
+    let server = TestServer::demo(sqlite().await).await;
+    let mut browser = server.browser();
+    let page = browser.get("/order").await;
+    let headers = &page.headers;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "no HSTS on plain http"
+    );
+    // No token, and a wrong token: 403, and nothing was ordered.
+    let res = browser
+        .post_raw(
+            "/order/mobile",
+            &[("pid", ADULT), ("country", "47"), ("mobile", "91234567")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("Skjemaet er utløpt"), "{}", res.body);
+    let res = browser
+        .post_raw(
+            "/order/mobile",
+            &[
+                ("csrf", "x".repeat(43).as_str()),
+                ("pid", ADULT),
+                ("country", "47"),
+                ("mobile", "91234567"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(server
+        .state
+        .store
+        .orders_for(ADULT)
+        .await
+        .unwrap()
+        .is_empty());
+    // With the token from the cookie it goes through.
+    let res = browser
+        .post(
+            "/order/mobile",
+            &[("pid", ADULT), ("country", "47"), ("mobile", "91234567")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(server.state.store.orders_for(ADULT).await.unwrap().len(), 1);
+}
