@@ -211,6 +211,7 @@ test('SMS user: password, then the code from the SMS, then the service', async (
   await page.getByRole('heading', { level: 1, name: LOGIN.passwordTitle }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/login/password');
   await checkPage(page, 'login-password');
+  assert.equal(await page.getByRole('button', { name: LOGIN.cancel }).count(), 1, 'a way back on the password page');
   await page.getByLabel(NB.passwordLabel, { exact: true }).fill('feil passord her');
   await page.getByRole('button', { name: NB.continue }).click();
   await page.getByRole('alert').waitFor();
@@ -225,6 +226,8 @@ test('SMS user: password, then the code from the SMS, then the service', async (
   const intro = await page.getByRole('main').innerText();
   assert.ok(!intro.includes('99999999'), 'the mobile number is shown masked');
   await checkPage(page, 'login-otp');
+  assert.equal(await page.getByRole('button', { name: LOGIN.cancel }).count(), 1, 'a way back on the code page');
+  assert.match(intro, /\+47\u00a0\*{5}\u00a0999/, 'the masked number does not wrap');
 
   await page.getByLabel(NB.otpLabel).fill(await smsCode(nokkel.url, LARS_MOBILE));
   await page.getByRole('button', { name: NB.continue }).click();
@@ -275,6 +278,7 @@ test('wrong number picked in the app: "Feil tall", and "Prøv igjen" gives a new
   await page.getByRole('heading', { level: 1, name: LOGIN.wrongNumberTitle }).waitFor();
   assert.match(await page.getByRole('main').innerText(), /var ikke tallet som ble vist her/);
   await checkPage(page, 'login-wrong-number');
+  assert.equal(await page.getByRole('button', { name: LOGIN.cancel }).count(), 1, 'or go back to the service');
 
   await page.getByRole('button', { name: LOGIN.retry }).click();
   await shownNumber(page);

@@ -125,6 +125,8 @@ struct OutcomePage {
     title: String,
     text: String,
     service: String,
+    /// The authorization request, for the cancel button next to "try again".
+    request: String,
     retry: bool,
     back_url: Option<String>,
 }
@@ -133,6 +135,8 @@ struct OutcomePage {
 #[template(path = "login_password.html")]
 struct PasswordPage {
     page: Page,
+    service: String,
+    request: String,
     password_error: Option<String>,
     errors: Vec<FieldError>,
 }
@@ -141,6 +145,8 @@ struct PasswordPage {
 #[template(path = "login_otp.html")]
 struct OtpPage {
     page: Page,
+    service: String,
+    request: String,
     mobile: String,
     otp_error: Option<String>,
     errors: Vec<FieldError>,
@@ -163,6 +169,7 @@ fn request_gone(page: Page) -> Response {
             title: page.t("login-request-gone-title"),
             text: page.t("login-request-gone-text"),
             service: String::new(),
+            request: String::new(),
             retry: false,
             back_url: None,
             page,
@@ -376,6 +383,7 @@ async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -
             title: page.t(title),
             text: page.t(text),
             service: service.clone(),
+            request: flow.request.clone(),
             retry,
             back_url,
             page,
@@ -522,10 +530,20 @@ struct PasswordForm {
     password: String,
 }
 
+/// The service's name for the cancel button of the password and SMS code pages.
+async fn service_name(state: &AppState, request_id: &str) -> String {
+    request(state, request_id)
+        .await
+        .map(|r| r.client_name)
+        .unwrap_or_default()
+}
+
 async fn password_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
     match flow(&state, &headers) {
-        Some(_) => render(&PasswordPage {
+        Some(flow) => render(&PasswordPage {
             page,
+            service: service_name(&state, &flow.request).await,
+            request: flow.request,
             password_error: None,
             errors: Vec::new(),
         })
@@ -544,12 +562,16 @@ async fn password_submit(
     let Some(mut flow) = flow(&state, &headers) else {
         return request_gone(page);
     };
+    let service = service_name(&state, &flow.request).await;
+    let request_id = flow.request.clone();
     let wrong = |page: Page, key: &str| {
         let message = Some(page.t(key));
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             render(&PasswordPage {
                 errors: field_errors("password", &message),
+                service: service.clone(),
+                request: request_id.clone(),
                 page,
                 password_error: message,
             }),
@@ -604,7 +626,8 @@ async fn password_submit(
 fn masked_mobile(mobile: Option<String>) -> String {
     mobile
         .and_then(|m| nokkel_core::phone::MobileNumber::parse_e164(&m).ok())
-        .map(|m| m.masked())
+        // Non-breaking spaces: a phone number never wraps across lines.
+        .map(|m| m.masked().replace(' ', "\u{a0}"))
         .unwrap_or_default()
 }
 
@@ -621,6 +644,8 @@ async fn otp_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
         .and_then(|c| c.mobile);
     render(&OtpPage {
         page,
+        service: service_name(&state, &flow.request).await,
+        request: flow.request.clone(),
         mobile: masked_mobile(mobile),
         otp_error: None,
         errors: Vec::new(),
@@ -677,6 +702,8 @@ async fn otp_submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&OtpPage {
                     errors: field_errors("otp", &message),
+                    service: service_name(&state, &flow.request).await,
+                    request: flow.request.clone(),
                     page,
                     mobile: masked_mobile(mobile),
                     otp_error: message,
