@@ -56,6 +56,10 @@ impl fmt::Debug for AccountRecord {
     }
 }
 
+/// Inserts an account; binds the columns in the order of [`AccountRecord`]'s fields.
+pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (pid, kind, password_hash, status, \
+     blocked_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 const ACCOUNT_COLUMNS: &str =
     "pid, kind, password_hash, status, blocked_reason, created_at, updated_at";
 
@@ -63,9 +67,7 @@ impl Store {
     /// Creates an account. `Conflict` if the person already has one,
     /// `MissingReference` if the person is not in the register.
     pub async fn create_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
-        let sql =
-            format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-        with_pool!(self, pool => sqlx::query(&sql)
+        with_pool!(self, pool => sqlx::query(INSERT_ACCOUNT)
             .bind(&account.pid)
             .bind(&account.kind)
             .bind(&account.password_hash)

@@ -20,16 +20,20 @@ pub struct ContactRecord {
     pub updated_at: i64,
 }
 
-impl Store {
-    /// Inserts or replaces the contact details of `contact.pid`.
-    /// `MissingReference` if the person is not in the register.
-    pub async fn upsert_contact(&self, contact: &ContactRecord) -> Result<(), StoreError> {
-        let sql = "INSERT INTO contacts (pid, mobile, mobile_confirmed_at, email, \
+/// Inserts or replaces a contact entry; binds pid, mobile, mobile_confirmed_at, email,
+/// email_confirmed_at, updated_at.
+pub(super) const UPSERT_CONTACT: &str =
+    "INSERT INTO contacts (pid, mobile, mobile_confirmed_at, email, \
              email_confirmed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (pid) DO UPDATE SET mobile = excluded.mobile, \
              mobile_confirmed_at = excluded.mobile_confirmed_at, email = excluded.email, \
              email_confirmed_at = excluded.email_confirmed_at, updated_at = excluded.updated_at";
-        with_pool!(self, pool => sqlx::query(sql)
+
+impl Store {
+    /// Inserts or replaces the contact details of `contact.pid`.
+    /// `MissingReference` if the person is not in the register.
+    pub async fn upsert_contact(&self, contact: &ContactRecord) -> Result<(), StoreError> {
+        with_pool!(self, pool => sqlx::query(UPSERT_CONTACT)
             .bind(&contact.pid)
             .bind(&contact.mobile)
             .bind(contact.mobile_confirmed_at)

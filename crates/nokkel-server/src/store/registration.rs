@@ -28,12 +28,8 @@ impl Store {
     ) -> Result<RegistrationOutcome, StoreError> {
         let consume = "UPDATE letters SET state = 'used', used_at = $2 \
              WHERE id = $1 AND pid = $3 AND state = 'pending' AND expires_at > $2";
-        let insert_account = "INSERT INTO accounts (pid, kind, password_hash, status, \
-             blocked_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let upsert_contact = "INSERT INTO contacts (pid, mobile, mobile_confirmed_at, email, \
-             email_confirmed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (pid) DO UPDATE SET mobile = excluded.mobile, \
-             mobile_confirmed_at = excluded.mobile_confirmed_at, updated_at = excluded.updated_at";
+        let insert_account = super::accounts::INSERT_ACCOUNT;
+        let upsert_contact = super::contacts::UPSERT_CONTACT;
         let insert_device = "INSERT INTO devices (id, pid, public_jwk, name, platform, \
              uv_methods, counter, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         with_pool!(self, pool => async {

@@ -20,7 +20,7 @@ use nokkel_core::id_number::IdNumber;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::pages::FieldError;
+use super::pages::{errors_for, FieldError};
 use super::{cookies, render, ClientIp, ErrorPage, Page};
 use crate::oidc::{self, Authenticated, AuthorizationRequest};
 use crate::services::login::{self, BrowserSide};
@@ -152,16 +152,6 @@ struct OtpPage {
     errors: Vec<FieldError>,
 }
 
-fn field_errors(field: &'static str, message: &Option<String>) -> Vec<FieldError> {
-    message
-        .iter()
-        .map(|m| FieldError {
-            field,
-            message: m.clone(),
-        })
-        .collect()
-}
-
 fn request_gone(page: Page) -> Response {
     (
         StatusCode::GONE,
@@ -195,7 +185,7 @@ fn pid_page(
     pid_error: Option<String>,
 ) -> Html<String> {
     render(&PidPage {
-        errors: field_errors("pid", &pid_error),
+        errors: errors_for("pid", &pid_error),
         service: request.client_name.clone(),
         request: request.id.clone(),
         wants_pid: request.wants_pid,
@@ -569,7 +559,7 @@ async fn password_submit(
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             render(&PasswordPage {
-                errors: field_errors("password", &message),
+                errors: errors_for("password", &message),
                 service: service.clone(),
                 request: request_id.clone(),
                 page,
@@ -701,7 +691,7 @@ async fn otp_submit(
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&OtpPage {
-                    errors: field_errors("otp", &message),
+                    errors: errors_for("otp", &message),
                     service: service_name(&state, &flow.request).await,
                     request: flow.request.clone(),
                     page,

@@ -103,7 +103,8 @@ struct MobileForm {
     mobile: String,
 }
 
-fn errors_for(field: &'static str, message: &Option<String>) -> Vec<FieldError> {
+/// The error-summary entries for one field's message, if any.
+pub(crate) fn errors_for(field: &'static str, message: &Option<String>) -> Vec<FieldError> {
     message
         .iter()
         .map(|m| FieldError {
