@@ -100,6 +100,7 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
         println!("Demo inbox (letters and SMS): {base}/dev/letters");
     }
     let store = state.store.clone();
+    crate::services::housekeeping::spawn(state.clone());
     let app = crate::web::app(state);
     axum::serve(
         listener,

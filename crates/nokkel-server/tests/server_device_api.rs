@@ -28,6 +28,7 @@ server_tests!(
     long_poll_wakes_when_a_login_starts,
     history_and_devices_list_what_happened,
     contact_register_can_be_read_changed_and_confirmed,
+    housekeeping_expires_unanswered_logins_and_drops_old_windows,
 );
 
 fn browser() -> BrowserSide {
@@ -424,4 +425,23 @@ async fn contact_register_can_be_read_changed_and_confirmed(server: TestServer) 
         Some("+4741234567"),
         "nothing changed"
     );
+}
+
+async fn housekeeping_expires_unanswered_logins_and_drops_old_windows(server: TestServer) {
+    use nokkel_server::services::housekeeping;
+    server.enrolled_device(ADULT, 1).await;
+    let login = start(&server, ADULT).await;
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.logins_expired, 0, "still within its two minutes");
+    assert_eq!(state_of(&server, &login.id).await, "pending");
+    server.clock.advance(3 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.logins_expired, 1);
+    assert_eq!(state_of(&server, &login.id).await, "expired");
+    assert!(
+        swept.rate_windows >= 1,
+        "the order and login windows are gone: {swept:?}"
+    );
+    let again = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(again, housekeeping::Swept::default(), "idempotent");
 }

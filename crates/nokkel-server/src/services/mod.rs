@@ -13,6 +13,7 @@ use crate::store::StoreError;
 pub mod contact;
 pub mod enrolment;
 pub mod events;
+pub mod housekeeping;
 pub mod keys;
 pub mod login;
 pub mod ordering;

@@ -1,0 +1,55 @@
+//! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
+//! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
+//! codes, tokens and requests are deleted, old rate-limit windows are dropped. The request
+//! proof replay cache sweeps itself on insert (`Store::remember_proof`).
+
+use std::time::Duration;
+
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// How often `nokkel serve` sweeps.
+pub const INTERVAL: Duration = Duration::from_secs(300);
+/// Codes are kept this long after expiry, so a late reuse still revokes their tokens.
+const KEEP_CODES_SECONDS: i64 = 24 * 3600;
+/// Rate-limit windows older than this are dropped (the longest window is one day).
+const KEEP_RATE_WINDOWS_SECONDS: i64 = 2 * 86_400;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Pending logins recorded as expired.
+    pub logins_expired: u64,
+    /// OIDC rows deleted.
+    pub oidc_rows: u64,
+    /// Rate-limit windows deleted.
+    pub rate_windows: u64,
+}
+
+/// Runs one sweep.
+pub async fn sweep(state: &AppState) -> Result<Swept, StoreError> {
+    let now = state.clock.unix();
+    Ok(Swept {
+        logins_expired: state.store.expire_logins(now).await?,
+        oidc_rows: state.store.purge_oidc(now, KEEP_CODES_SECONDS).await?,
+        rate_windows: state
+            .store
+            .prune_rate_limits(now - KEEP_RATE_WINDOWS_SECONDS)
+            .await?,
+    })
+}
+
+/// Sweeps every [`INTERVAL`] until the runtime stops. Failures are logged and retried at
+/// the next tick; with several instances each sweeps, which is harmless (idempotent).
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(INTERVAL);
+        loop {
+            ticker.tick().await;
+            match sweep(&state).await {
+                Ok(swept) => tracing::debug!(?swept, "housekeeping"),
+                Err(err) => tracing::warn!(error = %err, "housekeeping failed"),
+            }
+        }
+    });
+}
