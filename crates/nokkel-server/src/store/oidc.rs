@@ -171,36 +171,31 @@ const CODE_COLUMNS: &str = "code_hash, request_id, client_id, redirect_uri, code
 impl Store {
     /// Registers a client; `Conflict` if the id is taken.
     pub async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        );
-        with_pool!(self, pool => sqlx::query(&sql)
-            .bind(&client.id)
-            .bind(&client.name)
-            .bind(&client.secret_hash)
-            .bind(&client.redirect_uris)
-            .bind(&client.post_logout_redirect_uris)
-            .bind(&client.scopes)
-            .bind(client.loopback_any_port)
-            .bind(&client.sector_salt)
-            .bind(client.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        self.write_client(client, "").await
     }
 
     /// Registers a client or updates its settings; an existing client keeps its sector
     /// salt and registration time, so the subject identifiers it sees do not change.
     pub async fn upsert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+        self.write_client(
+            client,
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
              secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
              post_logout_redirect_uris = excluded.post_logout_redirect_uris, \
-             scopes = excluded.scopes, loopback_any_port = excluded.loopback_any_port"
+             scopes = excluded.scopes, loopback_any_port = excluded.loopback_any_port",
+        )
+        .await
+    }
+
+    /// Inserts `client`, with `on_conflict` appended to the statement.
+    async fn write_client(
+        &self,
+        client: &ClientRecord,
+        on_conflict: &str,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){on_conflict}"
         );
         with_pool!(self, pool => sqlx::query(&sql)
             .bind(&client.id)
