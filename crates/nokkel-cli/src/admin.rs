@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::OsRandom;
-use nokkel_server::oidc::{register_client, ClientRegistration};
 use nokkel_server::services::keys;
+use nokkel_server::services::oidc::{register_client, ClientRegistration};
 
 use crate::serve::{self, ServeArgs};
 

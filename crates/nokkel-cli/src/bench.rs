@@ -137,14 +137,16 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         master
     })?;
     nokkel_server::demo::seed(&store, SystemClock.unix()).await?;
-    let state = AppState::build(
-        store.clone(),
-        Arc::new(SystemClock),
-        random,
-        secrets,
-        config,
-    )
-    .await?;
+    let state = AppState::new(
+        nokkel_server::serve::assemble(
+            store.clone(),
+            Arc::new(SystemClock),
+            random,
+            secrets,
+            config,
+        )
+        .await?,
+    );
     let app = nokkel_server::app(state.clone());
 
     eprintln!(

@@ -2,20 +2,16 @@
 //! application. `nokkel serve` (in nokkel-cli) is a thin wrapper around [`serve`].
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod config;
 pub mod demo;
-pub mod dev;
+pub mod http;
 pub mod i18n;
 pub mod letter;
-pub mod oidc;
 pub mod secrets;
 pub mod serve;
 pub mod services;
-pub mod state;
 pub mod store;
-pub mod web;
 
 pub use config::Config;
-pub use state::{AppState, Deps};
-pub use web::app;
+pub use http::{app, AppState};
+pub use services::Deps;

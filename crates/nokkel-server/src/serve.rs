@@ -1,4 +1,5 @@
-//! Running the server: open and migrate the store, load secrets, seed demo data, listen,
+//! Starting and running the server: open and migrate the store, load secrets, seed demo
+//! data, assemble the services' dependencies, listen,
 //! and shut down gracefully on Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
@@ -9,8 +10,11 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, LogFormat};
+use crate::http::AppState;
 use crate::secrets::{SecretsError, ServerSecrets};
-use crate::state::AppState;
+use crate::services::events::{self, Events};
+use crate::services::keys::ServerKeys;
+use crate::services::Deps;
 use crate::store::{Store, StoreError};
 
 /// Why the server could not start.
@@ -72,7 +76,61 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
         let people = crate::demo::seed(&store, clock.unix()).await?;
         tracing::info!(people, "demo population seeded");
     }
-    Ok(AppState::build(store, clock, random, secrets, config).await?)
+    let deps = assemble(store, clock, random, secrets, config).await?;
+    Ok(AppState::new(deps))
+}
+
+/// Assembles what the services need: loads (or on first start creates) the signing keys,
+/// seeds the demo client in demo mode, and starts the cross-instance event listener.
+pub async fn assemble(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    secrets: ServerSecrets,
+    config: Config,
+) -> Result<Deps, StoreError> {
+    let keys = ServerKeys::load_or_create(&store, &secrets, random.as_ref(), clock.unix()).await?;
+    if config.demo {
+        crate::services::oidc::seed_demo_client(
+            &store,
+            &secrets,
+            random.as_ref(),
+            &config.public_url(),
+            clock.unix(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::services::oidc::OidcError::Store(e) => e,
+            other => StoreError::Config(format!("demo client: {other}")),
+        })?;
+    }
+    let events = Arc::new(Events::default());
+    if let Some(mut listener) = store.event_listener(events::CHANNEL).await? {
+        // Other instances' events wake this instance's waiters. The task lives as long
+        // as the runtime; sqlx reconnects the listener by itself after a dropped
+        // connection (notifications sent meanwhile are lost; waiters re-check on timeout).
+        let events = events.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(notification) => events.wake(notification.payload()),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "event listener interrupted");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+    }
+    Ok(Deps {
+        store,
+        clock,
+        random,
+        secrets,
+        config,
+        keys,
+        events,
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM. Prints the URL to open once listening.
@@ -100,8 +158,8 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
         println!("Demo inbox (letters and SMS): {base}/dev/letters");
     }
     let store = state.store.clone();
-    crate::services::housekeeping::spawn(state.clone());
-    let app = crate::web::app(state);
+    crate::services::housekeeping::spawn(state.deps());
+    let app = crate::http::app(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -18,8 +18,8 @@ use nokkel_core::wire::{
     PendingChallengeResponse, ProtocolVersion, RevokeDeviceResponse, StartEnrolmentRequest,
     StartEnrolmentResponse, UpdateContactRequest,
 };
-use nokkel_server::api::device::AccountResponse;
-use nokkel_server::api::{OrderReceipt, OrderRequest, OPENAPI_DOCUMENT};
+use nokkel_server::http::api::device::AccountResponse;
+use nokkel_server::http::api::{OrderReceipt, OrderRequest, OPENAPI_DOCUMENT};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -47,8 +47,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
 
 /// The handler sources whose `.route(..)` calls define the API.
 const ROUTE_SOURCES: &[&str] = &[
-    include_str!("../src/api/mod.rs"),
-    include_str!("../src/api/device.rs"),
+    include_str!("../src/http/api/mod.rs"),
+    include_str!("../src/http/api/device.rs"),
 ];
 
 /// `(method, path)` of every `.route("/api/...", get(..).post(..))` call in the sources,

@@ -6,7 +6,7 @@ use nokkel_core::phone::MobileNumber;
 use serde_json::json;
 
 use super::{audit, ServiceError};
-use crate::state::Deps;
+use crate::services::Deps;
 use crate::store::ContactRecord;
 
 /// Replaces `pid`'s entry. Saving confirms the given values as current (the date is the
@@ -41,4 +41,14 @@ pub async fn update(
     )
     .await;
     Ok(record)
+}
+
+/// `pid`'s entry in the contact register, if any.
+pub async fn entry(deps: &Deps, pid: &str) -> Result<Option<ContactRecord>, ServiceError> {
+    Ok(deps.store.contact(pid).await?)
+}
+
+/// `pid`'s registered mobile number (E.164), if any.
+pub async fn mobile(deps: &Deps, pid: &str) -> Result<Option<String>, ServiceError> {
+    Ok(entry(deps, pid).await?.and_then(|c| c.mobile))
 }

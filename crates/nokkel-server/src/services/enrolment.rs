@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::registration::{self, VerifiedLetter};
 use super::ServiceError;
-use crate::state::Deps;
+use crate::services::Deps;
 use crate::store::{account_kind, DeviceRecord};
 
 #[derive(Serialize, Deserialize)]

@@ -3,9 +3,10 @@
 //! codes, tokens and requests are deleted, old rate-limit windows are dropped. The request
 //! proof replay cache sweeps itself on insert (`Store::remember_proof`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::state::AppState;
+use crate::services::Deps;
 use crate::store::StoreError;
 
 /// How often `nokkel serve` sweeps.
@@ -27,7 +28,7 @@ pub struct Swept {
 }
 
 /// Runs one sweep.
-pub async fn sweep(state: &AppState) -> Result<Swept, StoreError> {
+pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     let now = state.clock.unix();
     Ok(Swept {
         logins_expired: state.store.expire_logins(now).await?,
@@ -41,7 +42,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, StoreError> {
 
 /// Sweeps every [`INTERVAL`] until the runtime stops. Failures are logged and retried at
 /// the next tick; with several instances each sweeps, which is harmless (idempotent).
-pub fn spawn(state: AppState) {
+pub fn spawn(state: Arc<Deps>) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(INTERVAL);
         loop {

@@ -22,14 +22,18 @@ use ring::rand::SystemRandom;
 use serde_json::json;
 
 use super::events::{self, wait_for};
+use super::oidc::{self, Authenticated};
+use super::registration;
 use super::{audit, rate_limit, ServiceError};
-use crate::state::Deps;
+use crate::services::Deps;
 use crate::store::{
     account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage,
 };
 
 /// The reason recorded when a person reports a login as not theirs.
 pub const BLOCKED_REPORTED: &str = "reported_login";
+/// Password tries per person per 15 minutes.
+const PASSWORDS_PER_PERSON: i64 = 5;
 /// Longest long-poll a device may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
@@ -506,6 +510,235 @@ pub async fn history(
             })
         })
         .collect())
+}
+
+/// How a browser login goes on once the person is identified, by their account's kind.
+#[derive(Debug)]
+pub enum LoginStart {
+    /// An SMS user: password, then a code by SMS.
+    Sms,
+    /// An app user: login `login_id` is pending in the app.
+    App {
+        /// The pending login.
+        login_id: String,
+    },
+}
+
+/// Begins the login of `pid` for authorization request `request_id` of `service`.
+pub async fn begin(
+    deps: &Deps,
+    pid: &IdNumber,
+    request_id: &str,
+    service: &str,
+    browser: &BrowserSide,
+) -> Result<LoginStart, ServiceError> {
+    let account = deps
+        .store
+        .account(pid.as_str())
+        .await?
+        .ok_or(ServiceError::NoAccount)?;
+    if account.kind == account_kind::SMS {
+        return Ok(LoginStart::Sms);
+    }
+    let login = start_app_login(deps, pid, Some(request_id), service, browser).await?;
+    Ok(LoginStart::App { login_id: login.id })
+}
+
+/// Login `id` as it is now (a pending login past its expiry is recorded as expired).
+pub async fn current(deps: &Deps, id: &str) -> Result<Option<LoginRecord>, ServiceError> {
+    match deps.store.login(id).await? {
+        Some(login) => Ok(Some(settle_expiry(deps, login).await?)),
+        None => Ok(None),
+    }
+}
+
+/// How an app login ended, as the browser is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginEnd {
+    /// Still waiting for the app.
+    Pending,
+    /// Approved: the code is issued; the browser goes back to the relying party.
+    Completed {
+        /// The relying party's redirect URI with the code.
+        redirect: String,
+    },
+    /// Denied in the app (`reported`: "this wasn't me"); the relying party is told.
+    Denied {
+        /// Whether the person reported the login as not theirs.
+        reported: bool,
+        /// The relying party's redirect URI with `access_denied`, if it could be made.
+        back_url: Option<String>,
+    },
+    /// The person picked the wrong number.
+    WrongNumber,
+    /// Nobody answered in time.
+    Expired,
+    /// Cancelled, or replaced by a newer login.
+    Cancelled,
+    /// The login or its authorization request is gone (finished, expired, unknown).
+    Gone,
+}
+
+/// Ends the browser's side of app login `login_id` for request `request_id`: waits up to
+/// `wait` for an answer still on its way, then turns an approval into the relying party's
+/// code — once: approved → completed happens once, so one approval gives one code.
+/// Returns the ending and the service's name as the login shows it.
+pub async fn finish_app_login(
+    deps: &Deps,
+    request_id: &str,
+    login_id: &str,
+    wait: Duration,
+) -> Result<(LoginEnd, String), ServiceError> {
+    let Some(mut login) = current(deps, login_id).await? else {
+        return Ok((LoginEnd::Gone, String::new()));
+    };
+    if login.state == login_state::PENDING {
+        match wait_decided(deps, &login.id, wait).await? {
+            Some(decided) => login = decided,
+            None => return Ok((LoginEnd::Gone, login.service)),
+        }
+    }
+    let end = finish_decided(deps, request_id, &login).await?;
+    Ok((end, login.service))
+}
+
+async fn finish_decided(
+    deps: &Deps,
+    request_id: &str,
+    login: &LoginRecord,
+) -> Result<LoginEnd, ServiceError> {
+    Ok(match login.state.as_str() {
+        login_state::PENDING => LoginEnd::Pending,
+        login_state::APPROVED => {
+            let now = deps.clock.unix();
+            if !deps
+                .store
+                .decide_login(
+                    &login.id,
+                    login_state::APPROVED,
+                    login_state::COMPLETED,
+                    now,
+                    None,
+                    None,
+                )
+                .await?
+            {
+                return Ok(LoginEnd::Gone);
+            }
+            let who = Authenticated {
+                pid: login.pid.clone(),
+                amr: vec!["app".to_owned()],
+                auth_time: login.decided_at.unwrap_or(now),
+            };
+            match oidc::complete_authorization(deps, request_id, who).await {
+                Ok(redirect) => LoginEnd::Completed { redirect },
+                Err(err) => {
+                    tracing::warn!(error = %err, "approved login could not complete its request");
+                    LoginEnd::Gone
+                }
+            }
+        }
+        login_state::DENIED | login_state::REPORTED => {
+            let back_url = oidc::fail_authorization(
+                deps,
+                request_id,
+                "access_denied",
+                "the login was denied in the app",
+            )
+            .await
+            .ok();
+            LoginEnd::Denied {
+                reported: login.state == login_state::REPORTED,
+                back_url,
+            }
+        }
+        login_state::WRONG_NUMBER => LoginEnd::WrongNumber,
+        login_state::EXPIRED => LoginEnd::Expired,
+        _ => LoginEnd::Cancelled,
+    })
+}
+
+/// The person cancels in the browser: the pending login (if any) is cancelled and the
+/// relying party is told `access_denied`. Returns where the browser goes back to.
+pub async fn cancel_in_browser(
+    deps: &Deps,
+    request_id: &str,
+    login_id: Option<&str>,
+) -> Result<String, ServiceError> {
+    if let Some(login_id) = login_id {
+        // Already decided (or gone) is fine: the relying party is told all the same.
+        let _ = cancel(deps, login_id).await;
+    }
+    oidc::fail_authorization(
+        deps,
+        request_id,
+        "access_denied",
+        "the person cancelled the login",
+    )
+    .await
+    .map_err(|_| ServiceError::SessionExpired)
+}
+
+/// Checks an SMS user's password (5 tries per person per 15 minutes) and sends the login
+/// code to their registered mobile. Returns the code's id for the SMS-code step.
+pub async fn check_password(
+    deps: &Deps,
+    pid: &str,
+    password: String,
+    client_ip: &str,
+) -> Result<String, ServiceError> {
+    rate_limit(
+        deps,
+        &format!("password-pid:{pid}"),
+        900,
+        PASSWORDS_PER_PERSON,
+    )
+    .await
+    .map_err(|_| ServiceError::RateLimited)?;
+    let hash = deps
+        .store
+        .account(pid)
+        .await?
+        .ok_or(ServiceError::SessionExpired)?
+        .password_hash
+        .unwrap_or_default();
+    let ok = tokio::task::spawn_blocking(move || super::password::verify(&password, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        audit(
+            deps,
+            "login_password_wrong",
+            Some(pid),
+            Some(client_ip),
+            json!({}),
+        )
+        .await;
+        return Err(ServiceError::WrongPassword);
+    }
+    let mobile = super::contact::mobile(deps, pid).await?.unwrap_or_default();
+    registration::send_otp(deps, pid, &mobile, "login").await
+}
+
+/// Checks the SMS code of a password login and issues the relying party's code. Returns
+/// the redirect; `Err(SessionExpired)` when the authorization request is gone.
+pub async fn finish_sms_login(
+    deps: &Deps,
+    request_id: &str,
+    pid: &str,
+    otp_id: &str,
+    otp: &str,
+    client_ip: &str,
+) -> Result<String, ServiceError> {
+    registration::check_otp(deps, otp_id, pid, otp, client_ip).await?;
+    let who = Authenticated {
+        pid: pid.to_owned(),
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        auth_time: deps.clock.unix(),
+    };
+    oidc::complete_authorization(deps, request_id, who)
+        .await
+        .map_err(|_| ServiceError::SessionExpired)
 }
 
 #[cfg(test)]

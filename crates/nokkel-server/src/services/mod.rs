@@ -6,16 +6,21 @@ use nokkel_core::id_number::IdNumberError;
 use nokkel_core::phone::PhoneError;
 use thiserror::Error;
 
-use crate::state::Deps;
+pub use deps::Deps;
+
 use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
 pub mod contact;
+mod deps;
+pub mod devices;
 pub mod enrolment;
 pub mod events;
 pub mod housekeeping;
+pub mod inbox;
 pub mod keys;
 pub mod login;
+pub mod oidc;
 pub mod ordering;
 pub mod password;
 pub mod registration;
@@ -60,6 +65,9 @@ pub enum ServiceError {
     /// The password breaks the policy.
     #[error("password rejected: {0}")]
     Password(#[from] password::PasswordProblem),
+    /// The password is wrong.
+    #[error("wrong password")]
+    WrongPassword,
     /// The one-time code is malformed.
     #[error("one-time code must be 6 digits")]
     OtpFormat,
@@ -99,6 +107,12 @@ pub enum ServiceError {
     /// Another answer already decided the challenge.
     #[error("the challenge was already answered")]
     ChallengeTaken,
+    /// The request proof is malformed, expired, for another request or badly signed.
+    #[error("request proof rejected: {0}")]
+    Proof(nokkel_core::statements::StatementError),
+    /// The person has no active device with that id.
+    #[error("no active device with that id on this account")]
+    NoSuchDevice,
     /// The device proof is missing or invalid, or the device is unknown.
     #[error("device not authenticated")]
     Unauthenticated,
@@ -131,10 +145,12 @@ impl ServiceError {
             ServiceError::AlreadyRegistered => "already_registered",
             ServiceError::RateLimited => "rate_limited",
             ServiceError::Password(_) => "weak_password",
+            ServiceError::WrongPassword => "wrong_password",
             ServiceError::OtpFormat => "invalid_otp",
             ServiceError::OtpWrong { .. } => "wrong_otp",
             ServiceError::OtpExpired => "otp_expired",
-            ServiceError::Statement(e) => e.code(),
+            ServiceError::Statement(e) | ServiceError::Proof(e) => e.code(),
+            ServiceError::NoSuchDevice => "no_such_device",
             ServiceError::DeviceNotAllowed => "device_not_allowed",
             ServiceError::Email => "invalid_email",
             ServiceError::NoAccount => "no_account",

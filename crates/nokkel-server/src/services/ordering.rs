@@ -15,7 +15,7 @@ use serde_json::json;
 use time::{Date, Duration};
 
 use super::{audit, random_id, rate_limit, ServiceError};
-use crate::state::Deps;
+use crate::services::Deps;
 use crate::store::{
     address_kind, letter_state, person_status, LetterRecord, NewOrder, PersonRecord,
 };

@@ -21,7 +21,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{audit, password, random_id, rate_limit, ServiceError};
-use crate::state::Deps;
+use crate::services::Deps;
 use crate::store::{
     account_kind, account_status, letter_state, AccountRecord, ContactRecord, LetterRecord,
     NewMessage, OtpRecord,

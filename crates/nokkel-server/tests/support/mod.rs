@@ -84,15 +84,17 @@ impl TestServer {
         if config.demo {
             nokkel_server::demo::seed(&store, START).await.unwrap();
         }
-        let state = AppState::build(
-            store,
-            clock.clone(),
-            Arc::new(SeededRandom::new(42)),
-            ServerSecrets::from_master(&[9; 32]).unwrap(),
-            config,
-        )
-        .await
-        .unwrap();
+        let state = AppState::new(
+            nokkel_server::serve::assemble(
+                store,
+                clock.clone(),
+                Arc::new(SeededRandom::new(42)),
+                ServerSecrets::from_master(&[9; 32]).unwrap(),
+                config,
+            )
+            .await
+            .unwrap(),
+        );
         let app = nokkel_server::app(state.clone());
         TestServer { state, clock, app }
     }

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::http::{render, ErrorPage, Page};
+use crate::services::inbox;
 use crate::store::{LetterRecord, PersonRecord};
-use crate::web::{render, ErrorPage, Page};
 
 const INBOX_LIMIT: i64 = 200;
 
@@ -76,7 +77,7 @@ async fn inbox_letter(state: &AppState, letter: LetterRecord) -> InboxLetter {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .unwrap_or_default();
-    let person = state.store.person(&letter.pid).await.ok().flatten();
+    let person = inbox::addressee(state, &letter.pid).await.ok().flatten();
     InboxLetter {
         name: full_name(person.as_ref()),
         created: rfc3339(letter.created_at).replace('T', " "),
@@ -103,7 +104,7 @@ async fn letters(
     page: Page,
     Query(format): Query<Format>,
 ) -> Response {
-    let records = match state.store.letters_outbox(INBOX_LIMIT).await {
+    let records = match inbox::letters(&state, INBOX_LIMIT).await {
         Ok(records) => records,
         Err(err) => {
             tracing::error!(error = %err, "letters outbox unreadable");
@@ -133,7 +134,7 @@ struct LetterPage {
 }
 
 async fn letter(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let record = match state.store.letter(&id).await {
+    let record = match inbox::letter(&state, &id).await {
         Ok(Some(record)) => record,
         Ok(None) => return ErrorPage::NotFound.into_response(),
         Err(err) => {
@@ -141,7 +142,7 @@ async fn letter(State(state): State<AppState>, Path(id): Path<String>) -> Respon
             return ErrorPage::Internal.into_response();
         }
     };
-    let person = state.store.person(&record.pid).await.ok().flatten();
+    let person = inbox::addressee(&state, &record.pid).await.ok().flatten();
     let expires = record.expires_at;
     let created = record.created_at;
     let inbox = inbox_letter(&state, record).await;
@@ -201,7 +202,7 @@ struct SmsPage {
 }
 
 async fn sms(State(state): State<AppState>, page: Page, Query(format): Query<Format>) -> Response {
-    let records = match state.store.sms_outbox(INBOX_LIMIT).await {
+    let records = match inbox::text_messages(&state, INBOX_LIMIT).await {
         Ok(records) => records,
         Err(err) => {
             tracing::error!(error = %err, "SMS outbox unreadable");
@@ -232,6 +233,6 @@ async fn sms(State(state): State<AppState>, page: Page, Query(format): Query<For
 async fn letter_css() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../static/letter.css"),
+        include_str!("../../static/letter.css"),
     )
 }

@@ -18,16 +18,15 @@ use axum::Router;
 use nokkel_core::calendar::oslo_offset;
 use nokkel_core::id_number::IdNumber;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::pages::{errors_for, FieldError};
 use super::{cookies, render, ClientIp, ErrorPage, Page};
-use crate::oidc::{self, Authenticated, AuthorizationRequest};
-use crate::services::login::{self, BrowserSide};
+use crate::http::AppState;
+use crate::services::login::{self, BrowserSide, LoginEnd, LoginStart};
+use crate::services::oidc::{self, AuthorizationRequest};
 use crate::services::registration::{self, Expiring};
-use crate::services::{audit, password, rate_limit, ServiceError};
-use crate::state::AppState;
-use crate::store::{account_kind, login_state, LoginRecord};
+use crate::services::{contact, ServiceError};
+use crate::store::{login_state, LoginRecord};
 
 /// The cookie carrying the sealed login flow between pages.
 const LOGIN_COOKIE: &str = "nokkel_login";
@@ -35,8 +34,6 @@ const LOGIN_COOKIE: &str = "nokkel_login";
 const FLOW_SECONDS: i64 = 15 * 60;
 /// How long "I have answered in the app" waits for an answer that has not arrived yet.
 const FINISH_WAIT: Duration = Duration::from_secs(20);
-/// Password tries per person per 15 minutes.
-const PASSWORDS_PER_PERSON: i64 = 5;
 
 /// Routes of the login pages.
 pub fn routes() -> Router<AppState> {
@@ -246,11 +243,6 @@ async fn start_submit(
             return refuse(page, &key);
         }
     };
-    let account = match state.store.account(pid.as_str()).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return refuse(page, "login-no-account-error"),
-        Err(err) => return failure(ServiceError::from(err)),
-    };
     let now = state.clock.unix();
     let mut flow = Flow {
         request: request.id.clone(),
@@ -260,23 +252,14 @@ async fn start_submit(
         otp: None,
         exp: now + FLOW_SECONDS,
     };
-    if account.kind == account_kind::SMS {
-        return see_other("/login/password", Some(flow_cookie(&state, Some(&flow))));
-    }
     let browser = browser_side(&headers, &ip);
-    match login::start_app_login(
-        &state,
-        &pid,
-        Some(&request.id),
-        &request.client_name,
-        &browser,
-    )
-    .await
-    {
-        Ok(started) => {
-            flow.login = Some(started.id);
+    match login::begin(&state, &pid, &request.id, &request.client_name, &browser).await {
+        Ok(LoginStart::Sms) => see_other("/login/password", Some(flow_cookie(&state, Some(&flow)))),
+        Ok(LoginStart::App { login_id }) => {
+            flow.login = Some(login_id);
             see_other("/login/app", Some(flow_cookie(&state, Some(&flow))))
         }
+        Err(ServiceError::NoAccount) => refuse(page, "login-no-account-error"),
         Err(ServiceError::AppLoginBlocked) => refuse(page, "login-blocked"),
         Err(ServiceError::NoDevice) => refuse(page, "login-no-device"),
         Err(ServiceError::RateLimited) => refuse(page, "error-rate-limited"),
@@ -301,9 +284,10 @@ fn failure(err: ServiceError) -> Response {
 }
 
 async fn current_login(state: &AppState, flow: &Flow) -> Option<LoginRecord> {
-    let id = flow.login.as_deref()?;
-    let login = state.store.login(id).await.ok().flatten()?;
-    login::settle_expiry(state, login).await.ok()
+    login::current(state, flow.login.as_deref()?)
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
@@ -355,19 +339,16 @@ async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -
     let Some(flow) = flow(&state, &headers) else {
         return request_gone(page);
     };
-    let Some(mut login) = current_login(&state, &flow).await else {
+    let Some(login_id) = flow.login.as_deref() else {
         return request_gone(page);
     };
-    if login.state == login_state::PENDING {
-        // Without JavaScript this link is how the page learns the answer (a timed refresh
-        // would fail WCAG 2.2.1), so it waits a while for an answer still on its way.
-        match login::wait_decided(&state, &login.id, FINISH_WAIT).await {
-            Ok(Some(decided)) => login = decided,
-            Ok(None) => return request_gone(page),
+    // Without JavaScript this link is how the page learns the answer (a timed refresh
+    // would fail WCAG 2.2.1), so it waits a while for an answer still on its way.
+    let (end, service) =
+        match login::finish_app_login(&state, &flow.request, login_id, FINISH_WAIT).await {
+            Ok(finished) => finished,
             Err(err) => return failure(err),
-        }
-    }
-    let service = login.service.clone();
+        };
     let outcome = |page: Page, title: &str, text: &str, retry: bool, back_url: Option<String>| {
         render(&OutcomePage {
             title: page.t(title),
@@ -380,77 +361,39 @@ async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -
         })
         .into_response()
     };
-    match login.state.as_str() {
-        login_state::PENDING => see_other("/login/app", None),
-        login_state::APPROVED => {
-            let now = state.clock.unix();
-            // Approved → completed happens once, so one approval gives one code.
-            match state
-                .store
-                .decide_login(
-                    &login.id,
-                    login_state::APPROVED,
-                    login_state::COMPLETED,
-                    now,
-                    None,
-                    None,
-                )
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return request_gone(page),
-                Err(err) => return failure(err.into()),
-            }
-            let who = Authenticated {
-                pid: login.pid.clone(),
-                amr: vec!["app".to_owned()],
-                auth_time: login.decided_at.unwrap_or(now),
-            };
-            match oidc::complete_authorization(&state, &flow.request, who).await {
-                Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
-                Err(err) => {
-                    tracing::warn!(error = %err, "approved login could not complete its request");
-                    request_gone(page)
-                }
-            }
-        }
-        login_state::DENIED | login_state::REPORTED => {
-            let back = oidc::fail_authorization(
-                &state,
-                &flow.request,
-                "access_denied",
-                "the login was denied in the app",
-            )
-            .await
-            .ok();
-            let text = if login.state == login_state::REPORTED {
+    match end {
+        LoginEnd::Pending => see_other("/login/app", None),
+        LoginEnd::Completed { redirect } => see_other(&redirect, Some(flow_cookie(&state, None))),
+        LoginEnd::Denied { reported, back_url } => {
+            let text = if reported {
                 "login-reported-text"
             } else {
                 "login-denied-text"
             };
-            outcome(page, "login-denied-title", text, false, back)
+            outcome(page, "login-denied-title", text, false, back_url)
         }
-        login_state::WRONG_NUMBER => outcome(
+        LoginEnd::WrongNumber => outcome(
             page,
             "login-wrong-number-title",
             "login-wrong-number-text",
             true,
             None,
         ),
-        login_state::EXPIRED => outcome(
+        LoginEnd::Expired => outcome(
             page,
             "login-expired-title",
             "login-expired-text",
             true,
             None,
         ),
-        _ => outcome(
+        LoginEnd::Cancelled => outcome(
             page,
             "login-cancelled-title",
             "login-cancelled-text",
             true,
             None,
         ),
+        LoginEnd::Gone => request_gone(page),
     }
 }
 
@@ -498,17 +441,8 @@ async fn cancel(
     headers: HeaderMap,
     Form(form): Form<CancelForm>,
 ) -> Response {
-    if let Some(login) = flow(&state, &headers).and_then(|f| f.login) {
-        let _ = login::cancel(&state, &login).await;
-    }
-    match oidc::fail_authorization(
-        &state,
-        &form.request,
-        "access_denied",
-        "the person cancelled the login",
-    )
-    .await
-    {
+    let login = flow(&state, &headers).and_then(|f| f.login);
+    match login::cancel_in_browser(&state, &form.request, login.as_deref()).await {
         Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
         Err(_) => request_gone(page),
     }
@@ -568,47 +502,15 @@ async fn password_submit(
         )
             .into_response()
     };
-    if rate_limit(
-        &state,
-        &format!("password-pid:{}", flow.pid),
-        900,
-        PASSWORDS_PER_PERSON,
-    )
-    .await
-    .is_err()
-    {
-        return wrong(page, "error-rate-limited");
-    }
-    let hash = match state.store.account(&flow.pid).await {
-        Ok(Some(account)) => account.password_hash.unwrap_or_default(),
-        Ok(None) => return request_gone(page),
-        Err(err) => return failure(err.into()),
-    };
-    let given = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        audit(
-            &state,
-            "login_password_wrong",
-            Some(&flow.pid),
-            Some(&ip.text()),
-            json!({}),
-        )
-        .await;
-        return wrong(page, "login-password-wrong");
-    }
-    let mobile = match state.store.contact(&flow.pid).await {
-        Ok(contact) => contact.and_then(|c| c.mobile).unwrap_or_default(),
-        Err(err) => return failure(err.into()),
-    };
-    match registration::send_otp(&state, &flow.pid, &mobile, "login").await {
+    match login::check_password(&state, &flow.pid, form.password, &ip.text()).await {
         Ok(otp) => {
             flow.password_ok = true;
             flow.otp = Some(otp);
             see_other("/login/otp", Some(flow_cookie(&state, Some(&flow))))
         }
+        Err(ServiceError::RateLimited) => wrong(page, "error-rate-limited"),
+        Err(ServiceError::WrongPassword) => wrong(page, "login-password-wrong"),
+        Err(ServiceError::SessionExpired) => request_gone(page),
         Err(err) => failure(err),
     }
 }
@@ -625,13 +527,7 @@ async fn otp_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
     let Some(flow) = flow(&state, &headers).filter(|f| f.password_ok) else {
         return request_gone(page);
     };
-    let mobile = state
-        .store
-        .contact(&flow.pid)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|c| c.mobile);
+    let mobile = contact::mobile(&state, &flow.pid).await.ok().flatten();
     render(&OtpPage {
         page,
         service: service_name(&state, &flow.request).await,
@@ -660,18 +556,18 @@ async fn otp_submit(
         return request_gone(page);
     };
     let otp_id = flow.otp.clone().unwrap_or_default();
-    match registration::check_otp(&state, &otp_id, &flow.pid, &form.otp, &ip.text()).await {
-        Ok(()) => {
-            let who = Authenticated {
-                pid: flow.pid.clone(),
-                amr: vec!["pwd".to_owned(), "otp".to_owned()],
-                auth_time: state.clock.unix(),
-            };
-            match oidc::complete_authorization(&state, &flow.request, who).await {
-                Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
-                Err(_) => request_gone(page),
-            }
-        }
+    match login::finish_sms_login(
+        &state,
+        &flow.request,
+        &flow.pid,
+        &otp_id,
+        &form.otp,
+        &ip.text(),
+    )
+    .await
+    {
+        Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
+        Err(ServiceError::SessionExpired) => request_gone(page),
         Err(err) => {
             let message = Some(match &err {
                 ServiceError::OtpFormat => page.t("error-otp-format"),
@@ -681,13 +577,7 @@ async fn otp_submit(
                 ServiceError::OtpExpired => page.t("error-otp-expired"),
                 _ => return failure(err),
             });
-            let mobile = state
-                .store
-                .contact(&flow.pid)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|c| c.mobile);
+            let mobile = contact::mobile(&state, &flow.pid).await.ok().flatten();
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&OtpPage {

@@ -30,11 +30,12 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use crate::http::cookies::{cookie, set_cookie};
+use crate::http::AppState;
+use crate::http::{render, Page};
+use crate::services::oidc::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::services::registration::{open, seal, Expiring};
-use crate::state::{AppState, Deps};
-use crate::web::cookies::{cookie, set_cookie};
-use crate::web::{render, Page};
+use crate::services::Deps;
 
 /// The cookie carrying the sealed flow state.
 const FLOW_COOKIE: &str = "nokkel_demo_flow";
@@ -274,7 +275,7 @@ async fn finish(deps: &Deps, page: Page, flow: Option<DemoFlow>, query: Callback
                     .append_pair("post_logout_redirect_uri", &format!("{issuer}/demo"))
                     .finish()
             );
-            let client_name = match deps.store.client(DEMO_CLIENT_ID).await {
+            let client_name = match crate::services::oidc::client(deps, DEMO_CLIENT_ID).await {
                 Ok(Some(client)) => client.name,
                 _ => DEMO_CLIENT_ID.to_owned(),
             };

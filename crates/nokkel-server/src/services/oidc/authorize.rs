@@ -1,66 +1,42 @@
-//! The authorization endpoint: validates a code-flow request (PKCE S256 required), stores
-//! it, and sends the browser to the login pages.
+//! The authorization request: validates a code-flow request (PKCE S256 required) and
+//! stores it for the login pages.
 //!
 //! Order matters (RFC 6749 §4.1.2.1): until the client and its redirect URI are known
 //! good, problems are shown on an error page and never redirected, so the endpoint cannot
 //! be used as an open redirector. After that, errors go back to the client.
 
-use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-
 use super::clients::redirect_uri_allowed;
 use super::{error_redirect, random_token, REQUEST_LIFETIME_SECONDS, SCOPES};
-use crate::i18n::Lang;
-use crate::services::audit;
-use crate::state::{AppState, Deps};
+use crate::services::{audit, Deps};
 use crate::store::{AuthorizationRequestRecord, ClientRecord};
-use crate::web::{render, ErrorPage, Page};
 
 /// Longest accepted value of any parameter.
 const MAX_PARAM_LEN: usize = 2048;
 
-/// An error page shown instead of redirecting (unknown client, bad redirect URI). The
-/// detail is technical, in English, for the relying party's developers.
-#[derive(Template)]
-#[template(path = "oidc_error.html")]
-pub(crate) struct OidcErrorPage {
-    pub page: Page,
-    pub title: String,
-    pub text: String,
-    pub detail: String,
-}
-
-pub(crate) fn error_page(page: Page, status: StatusCode, detail: &str) -> Response {
-    let template = OidcErrorPage {
-        title: page.t("oidc-error-title"),
-        text: page.t("oidc-error-text"),
-        detail: page.t1("oidc-error-detail", "detail", detail),
-        page,
-    };
-    (status, render(&template)).into_response()
-}
-
 /// How a rejected request ends.
-enum Rejection {
-    /// Shown on our own page (client or redirect URI not trustworthy).
+#[derive(Debug)]
+pub enum Rejection {
+    /// Shown on our own page (client or redirect URI not trustworthy), with the technical
+    /// detail for the relying party's developers.
     Page(String),
     /// Sent back to the validated redirect URI.
     Redirect {
-        redirect_uri: String,
-        state: Option<String>,
+        /// The redirect URI carrying the error.
+        url: String,
+        /// The OAuth error code.
         error: &'static str,
+        /// What was wrong.
         description: String,
     },
+    /// Something failed inside (logged where it happened).
+    Internal,
 }
 
 /// Parameters as sent; each may appear at most once (RFC 6749 §3.1).
-struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(raw: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self, String> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (name, value) in form_urlencoded::parse(raw) {
             if pairs.iter().any(|(n, _)| *n == name) {
@@ -75,7 +51,7 @@ impl Params {
     }
 
     /// The value of `name`; an empty value counts as absent.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(n, _)| n == name)
@@ -84,82 +60,9 @@ impl Params {
     }
 }
 
-pub(crate) async fn authorize_get(
-    State(state): State<AppState>,
-    page: Page,
-    RawQuery(query): RawQuery,
-) -> Response {
-    authorize(&state, page, query.unwrap_or_default().as_bytes()).await
-}
-
-pub(crate) async fn authorize_post(
-    State(state): State<AppState>,
-    page: Page,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return error_page(
-            page,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request: POST must be application/x-www-form-urlencoded",
-        );
-    }
-    authorize(&state, page, &body).await
-}
-
-async fn authorize(deps: &Deps, page: Page, raw: &[u8]) -> Response {
-    match validate(deps, raw).await {
-        Ok(request) => {
-            let mut target = format!("/login?request={}", request.id);
-            if let Some(lang) = request.ui_locales.as_deref().and_then(preferred_lang) {
-                target.push_str("&lang=");
-                target.push_str(lang.tag());
-            }
-            Redirect::to(&target).into_response()
-        }
-        Err(Ok(Rejection::Page(detail))) => {
-            tracing::info!(detail = %detail, "authorization request refused");
-            error_page(page, StatusCode::BAD_REQUEST, &detail)
-        }
-        Err(Ok(Rejection::Redirect {
-            redirect_uri,
-            state,
-            error,
-            description,
-        })) => {
-            tracing::info!(error, description = %description, "authorization request refused");
-            Redirect::to(&error_redirect(
-                &redirect_uri,
-                error,
-                &description,
-                state.as_deref(),
-                &deps.issuer(),
-            ))
-            .into_response()
-        }
-        Err(Err(())) => ErrorPage::Internal.into_response(),
-    }
-}
-
-/// The first of the space-separated `ui_locales` that Nøkkel speaks (`nb-NO` → nb).
-pub(crate) fn preferred_lang(ui_locales: &str) -> Option<Lang> {
-    ui_locales.split(' ').find_map(|tag| {
-        let primary = tag.split(['-', '_']).next().unwrap_or(tag);
-        Lang::from_tag(&primary.to_ascii_lowercase())
-    })
-}
-
-/// `Err(Ok(_))` is a protocol rejection, `Err(Err(()))` an internal failure (logged).
-async fn validate(
-    deps: &Deps,
-    raw: &[u8],
-) -> Result<AuthorizationRequestRecord, Result<Rejection, ()>> {
-    let page = |detail: String| Err(Ok(Rejection::Page(detail)));
+/// Validates the request's parameters (query or form body, as sent) and stores it.
+pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord, Rejection> {
+    let page = |detail: String| Err(Rejection::Page(detail));
     let params = match Params::parse(raw) {
         Ok(params) => params,
         Err(detail) => return page(format!("invalid_request: {detail}")),
@@ -172,7 +75,7 @@ async fn validate(
         Ok(None) => return page(format!("invalid_client: unknown client {client_id:?}")),
         Err(err) => {
             tracing::error!(error = %err, "client lookup failed");
-            return Err(Err(()));
+            return Err(Rejection::Internal);
         }
     };
     let Some(redirect_uri) = params.get("redirect_uri") else {
@@ -186,13 +89,13 @@ async fn validate(
 
     // From here on the redirect URI is trusted: errors go back to the client.
     let state = params.get("state").map(str::to_owned);
+    let issuer = deps.issuer();
     let back = |error: &'static str, description: &str| {
-        Err(Ok(Rejection::Redirect {
-            redirect_uri: redirect_uri.to_owned(),
-            state: state.clone(),
+        Err(Rejection::Redirect {
+            url: error_redirect(redirect_uri, error, description, state.as_deref(), &issuer),
             error,
             description: description.to_owned(),
-        }))
+        })
     };
     if params.get("request").is_some() {
         return back("request_not_supported", "request objects are not supported");
@@ -317,7 +220,7 @@ async fn validate(
     };
     if let Err(err) = deps.store.insert_authorization_request(&record).await {
         tracing::error!(error = %err, "storing the authorization request failed");
-        return Err(Err(()));
+        return Err(Rejection::Internal);
     }
     audit(
         deps,
@@ -333,14 +236,6 @@ async fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ui_locales_pick_the_first_language_we_speak() {
-        assert_eq!(preferred_lang("de nn-NO en"), Some(Lang::Nn));
-        assert_eq!(preferred_lang("nb-NO"), Some(Lang::Nb));
-        assert_eq!(preferred_lang("EN"), Some(Lang::En));
-        assert_eq!(preferred_lang("fr de"), None);
-    }
 
     #[test]
     fn repeated_parameters_are_refused() {

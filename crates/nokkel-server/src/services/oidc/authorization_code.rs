@@ -1,4 +1,4 @@
-//! The token endpoint: the `authorization_code` grant with client authentication
+//! The `authorization_code` grant (RFC 6749 §4.1.3) with client authentication
 //! (`client_secret_basic`, `client_secret_post`) and PKCE S256.
 //!
 //! Every check runs before the code is consumed, so a rejected request (wrong client,
@@ -6,33 +6,29 @@
 //! redeem the code. A code presented after it was redeemed revokes the tokens issued for
 //! it (RFC 6749 §4.1.2).
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
 use super::clients::{pairwise_sub, secret_matches};
 use super::id_token::{self, IdTokenClaims};
 use super::{has_scope, random_token, ACR_SUBSTANTIAL, TOKEN_LIFETIME_SECONDS};
-use crate::services::audit;
-use crate::state::{AppState, Deps};
+use crate::services::{audit, Deps};
 use crate::store::{AccessTokenRecord, ClientRecord};
-use crate::web::ClientIp;
 
 /// An RFC 6749 §5.2 error response.
 #[derive(Debug)]
-pub(crate) struct TokenError {
-    code: &'static str,
-    description: String,
+pub struct TokenError {
+    /// The RFC 6749 error code.
+    pub code: &'static str,
+    /// What was wrong, for the client's developers.
+    pub description: String,
     /// `invalid_client` after HTTP Basic: 401 with a `WWW-Authenticate` challenge.
-    basic_challenge: bool,
+    pub basic_challenge: bool,
 }
 
 impl TokenError {
-    fn new(code: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &'static str, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
@@ -41,113 +37,44 @@ impl TokenError {
     }
 }
 
-impl IntoResponse for TokenError {
-    fn into_response(self) -> Response {
-        let status = match self.code {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let body = serde_json::json!({ "error": self.code, "error_description": self.description });
-        let mut response = (status, no_store(), axum::Json(body)).into_response();
-        if self.basic_challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"nokkel\", charset=\"UTF-8\""),
-            );
-        }
-        response
-    }
-}
-
-fn no_store() -> [(header::HeaderName, &'static str); 2] {
-    [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::PRAGMA, "no-cache"),
-    ]
-}
-
-fn internal(err: impl std::fmt::Display) -> TokenError {
+pub(crate) fn internal(err: impl std::fmt::Display) -> TokenError {
     tracing::error!(error = %err, "token endpoint failed");
     TokenError::new("server_error", "something went wrong")
 }
 
 /// The form fields; each at most once.
-struct Form(Vec<(String, String)>);
+pub struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
-}
-
-fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Err(TokenError::new(
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (name, value) in form_urlencoded::parse(body) {
-        if pairs.iter().any(|(n, _)| *n == name) {
-            return Err(TokenError::new(
-                "invalid_request",
-                format!("parameter {name} appears more than once"),
-            ));
+    /// Parses a form-urlencoded body; a parameter sent twice is refused.
+    pub fn parse(body: &[u8]) -> Result<Form, TokenError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if pairs.iter().any(|(n, _)| *n == name) {
+                return Err(TokenError::new(
+                    "invalid_request",
+                    format!("parameter {name} appears more than once"),
+                ));
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
         }
-        pairs.push((name.into_owned(), value.into_owned()));
+        Ok(Form(pairs))
     }
-    Ok(Form(pairs))
-}
-
-/// `client_id` and secret from `Authorization: Basic` (each form-urlencoded, RFC 6749
-/// §2.3.1). `Ok(None)` without such a header.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, TokenError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || TokenError {
-        basic_challenge: true,
-        ..TokenError::new("invalid_client", "malformed Basic credentials")
-    };
-    let text = value.to_str().map_err(|_| malformed())?;
-    let Some((scheme, encoded)) = text.split_once(' ') else {
-        return Err(malformed());
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(TokenError {
-            basic_challenge: true,
-            ..TokenError::new("invalid_client", "only the Basic scheme is supported here")
-        });
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let unescape = |s: &str| -> String {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((unescape(id), unescape(secret))))
 }
 
 /// Authenticates the client by exactly one method.
 async fn authenticate(
     deps: &Deps,
-    headers: &HeaderMap,
+    basic: Option<(String, String)>,
     form: &Form,
 ) -> Result<ClientRecord, TokenError> {
-    let basic = basic_credentials(headers)?;
     let (client_id, secret, is_basic) = match (basic, form.get("client_secret")) {
         (Some(_), Some(_)) => {
             return Err(TokenError::new(
@@ -205,31 +132,15 @@ fn verifier_well_formed(verifier: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-pub(crate) async fn token(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match exchange(&state, &ip, &headers, &body).await {
-        Ok(response) => response,
-        Err(err) => {
-            if err.code != "server_error" {
-                tracing::info!(error = err.code, description = %err.description, "token request refused");
-            }
-            err.into_response()
-        }
-    }
-}
-
-async fn exchange(
+/// Exchanges an authorization code for tokens (RFC 6749 §4.1.3), the client authenticated
+/// by `basic` credentials or `client_secret` in the form. `client_ip` is for the audit log.
+pub async fn exchange(
     deps: &Deps,
-    ip: &ClientIp,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, TokenError> {
-    let form = parse_form(headers, body)?;
-    let client = authenticate(deps, headers, &form).await?;
+    client_ip: &str,
+    basic: Option<(String, String)>,
+    form: &Form,
+) -> Result<serde_json::Value, TokenError> {
+    let client = authenticate(deps, basic, form).await?;
     match form.get("grant_type") {
         Some("authorization_code") => {}
         None => return Err(TokenError::new("invalid_request", "grant_type is missing")),
@@ -274,7 +185,7 @@ async fn exchange(
         return Err(invalid_grant("unknown authorization code"));
     };
     if record.used_at.is_some() {
-        return Err(reuse(deps, ip, &record.code_hash, &record.client_id, now).await);
+        return Err(reuse(deps, client_ip, &record.code_hash, &record.client_id, now).await);
     }
     if record.client_id != client.id {
         return Err(invalid_grant("the code was issued to another client"));
@@ -308,7 +219,7 @@ async fn exchange(
         .map_err(internal)?
     {
         // Another request redeemed it between our read and our update.
-        return Err(reuse(deps, ip, &record.code_hash, &record.client_id, now).await);
+        return Err(reuse(deps, client_ip, &record.code_hash, &record.client_id, now).await);
     }
 
     let claims = IdTokenClaims {
@@ -329,7 +240,7 @@ async fn exchange(
         deps,
         "oidc_token_issued",
         Some(&record.pid),
-        Some(&ip.text()),
+        Some(client_ip),
         serde_json::json!({ "client_id": client.id, "request": record.request_id }),
     )
     .await;
@@ -340,13 +251,13 @@ async fn exchange(
         "id_token": id_token,
         "scope": record.scope,
     });
-    Ok((StatusCode::OK, no_store(), axum::Json(body)).into_response())
+    Ok(body)
 }
 
 /// A redeemed code came back: refuse it and revoke what was issued for it.
 async fn reuse(
     deps: &Deps,
-    ip: &ClientIp,
+    client_ip: &str,
     code_hash: &[u8],
     client_id: &str,
     now: i64,
@@ -358,7 +269,7 @@ async fn reuse(
         deps,
         "oidc_code_reused",
         None,
-        Some(&ip.text()),
+        Some(client_ip),
         serde_json::json!({ "client_id": client_id }),
     )
     .await;
@@ -386,18 +297,5 @@ mod tests {
         ));
         assert!(!verifier_well_formed("short"));
         assert!(!verifier_well_formed(&"a+".repeat(30)));
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        let mut headers = HeaderMap::new();
-        let encoded = STANDARD.encode("my%3Aclient:s%C3%A6cret+x");
-        headers.insert(
-            header::AUTHORIZATION,
-            format!("Basic {encoded}").parse().unwrap(),
-        );
-        let (id, secret) = basic_credentials(&headers).unwrap().unwrap();
-        assert_eq!(id, "my:client");
-        assert_eq!(secret, "sæcret x");
     }
 }

@@ -7,7 +7,7 @@ use nokkel_core::jws::{sign_compact, Header, ServerSigner, UnverifiedJws};
 use serde::{Deserialize, Serialize};
 
 use super::OidcError;
-use crate::state::Deps;
+use crate::services::Deps;
 
 /// The JOSE `typ` of ID tokens.
 pub const TYP: &str = "JWT";

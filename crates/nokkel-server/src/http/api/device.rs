@@ -6,16 +6,12 @@ use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Json;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use nokkel_core::statements::{
-    claimed_device_id, verify_request_proof, RequestTarget, TYP_REQUEST_PROOF,
-};
 use nokkel_core::wire::{
     ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
-    DeviceListResponse, DeviceSummary, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
+    DeviceListResponse, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
     RevokeDeviceResponse, UpdateContactRequest, REQUEST_PROOF_HEADER,
 };
 use serde::{Deserialize, Serialize};
@@ -23,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use axum::extract::rejection::JsonRejection;
 
 use super::ApiFailure;
-use crate::services::{login, ServiceError};
-use crate::state::AppState;
+use crate::http::AppState;
+use crate::services::{devices, login, ServiceError};
 use crate::store::DeviceRecord;
 
 /// The device API routes.
@@ -53,55 +49,10 @@ impl FromRequestParts<AppState> for AuthenticatedDevice {
             .get(REQUEST_PROOF_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or(ServiceError::Unauthenticated)?;
-        let device_id = claimed_device_id(proof, TYP_REQUEST_PROOF).map_err(proof_failure)?;
-        let device = state
-            .store
-            .device(device_id.as_str())
-            .await?
-            .ok_or(ServiceError::Unauthenticated)?;
-        if device.revoked_at.is_some() {
-            return Err(ServiceError::DeviceRevoked.into());
-        }
-        let key = login::device_public_key(&device)?;
-        let issuer = state.issuer();
-        // The URL as seen at the public address: the issuer plus the path, no query.
-        let url = format!("{issuer}{}", parts.uri.path());
-        let now = state.clock.unix();
-        let verified = verify_request_proof(
-            proof,
-            &key,
-            &RequestTarget {
-                issuer: &issuer,
-                method: parts.method.as_str(),
-                url: &url,
-                access_token: None,
-            },
-            now,
-        )
-        .map_err(proof_failure)?;
-        if !state
-            .store
-            .remember_proof(
-                &device.id,
-                verified.jti(),
-                verified.remember_jti_until(),
-                now,
-            )
-            .await?
-        {
-            return Err(ServiceError::ReplayedProof.into());
-        }
+        let device =
+            devices::authenticate(state, proof, parts.method.as_str(), parts.uri.path()).await?;
         Ok(AuthenticatedDevice(device))
     }
-}
-
-/// A bad request proof is an authentication failure (401), with the statement's code.
-fn proof_failure(err: nokkel_core::statements::StatementError) -> ApiFailure {
-    ApiFailure::new(
-        StatusCode::UNAUTHORIZED,
-        err.code(),
-        format!("request proof rejected: {err}"),
-    )
 }
 
 #[derive(Deserialize)]
@@ -157,26 +108,9 @@ async fn devices(
     State(state): State<AppState>,
     AuthenticatedDevice(device): AuthenticatedDevice,
 ) -> Result<Json<DeviceListResponse>, ApiFailure> {
-    let mut records = state.store.devices_for(&device.pid).await?;
-    records.retain(|d| d.revoked_at.is_none());
-    records.sort_by_key(|d| d.created_at);
-    let devices = records
-        .into_iter()
-        .filter_map(|d| {
-            Some(DeviceSummary {
-                device_id: nokkel_core::keys::DeviceId::parse(&d.id).ok()?,
-                platform: serde_json::from_value(serde_json::Value::String(d.platform.clone()))
-                    .ok()?,
-                this_device: d.id == device.id,
-                name: d.name,
-                enrolled_at: d.created_at,
-                last_used_at: d.last_used_at,
-            })
-        })
-        .collect();
     Ok(Json(DeviceListResponse {
         v: ProtocolVersion,
-        devices,
+        devices: devices::list(&state, &device).await?,
     }))
 }
 
@@ -185,26 +119,9 @@ async fn revoke(
     AuthenticatedDevice(device): AuthenticatedDevice,
     Path(id): Path<String>,
 ) -> Result<Json<RevokeDeviceResponse>, ApiFailure> {
-    let now = state.clock.unix();
-    if !state.store.revoke_device(&device.pid, &id, now).await? {
-        return Err(ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "no_such_device",
-            "no active device with that id on this account",
-        ));
-    }
-    crate::services::audit(
-        &state,
-        "device_revoked",
-        Some(&device.pid),
-        None,
-        serde_json::json!({ "device_id": id, "by": device.id }),
-    )
-    .await;
     Ok(Json(RevokeDeviceResponse {
         v: ProtocolVersion,
-        device_id: nokkel_core::keys::DeviceId::parse(&id)
-            .map_err(|_| ServiceError::Unauthenticated)?,
+        device_id: devices::revoke(&state, &device, &id).await?,
     }))
 }
 
@@ -235,14 +152,9 @@ pub struct AccountResponse {
 }
 
 async fn account_status(state: &AppState, pid: &str) -> Result<AccountResponse, ApiFailure> {
-    let account = state
-        .store
-        .account(pid)
-        .await?
-        .ok_or(ServiceError::NoAccount)?;
     Ok(AccountResponse {
         v: ProtocolVersion,
-        app_login_blocked: account.status == crate::store::account_status::BLOCKED,
+        app_login_blocked: devices::app_login_blocked(state, pid).await?,
     })
 }
 
@@ -285,7 +197,7 @@ async fn contact(
     AuthenticatedDevice(device): AuthenticatedDevice,
 ) -> Result<Json<ContactDetails>, ApiFailure> {
     Ok(Json(contact_details(
-        state.store.contact(&device.pid).await?,
+        crate::services::contact::entry(&state, &device.pid).await?,
     )))
 }
 

@@ -13,9 +13,9 @@ use nokkel_core::wire::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::http::AppState;
+use crate::http::ClientIp;
 use crate::services::{enrolment, ordering, ServiceError};
-use crate::state::AppState;
-use crate::web::ClientIp;
 
 pub mod device;
 
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The OpenAPI 3.1 description of this API, compiled in from `static/openapi.json`.
-pub const OPENAPI_DOCUMENT: &str = include_str!("../../static/openapi.json");
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../../static/openapi.json");
 
 /// `GET /api/v1/openapi.json`.
 async fn openapi() -> impl IntoResponse {
@@ -94,11 +94,13 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
             ServiceError::DeviceNotAllowed | ServiceError::AppLoginBlocked => StatusCode::FORBIDDEN,
             ServiceError::Unauthenticated
+            | ServiceError::Proof(_)
             | ServiceError::DeviceRevoked
             | ServiceError::ReplayedProof => StatusCode::UNAUTHORIZED,
-            ServiceError::NoPendingChallenge | ServiceError::NoAccount | ServiceError::NoDevice => {
-                StatusCode::NOT_FOUND
-            }
+            ServiceError::NoPendingChallenge
+            | ServiceError::NoAccount
+            | ServiceError::NoDevice
+            | ServiceError::NoSuchDevice => StatusCode::NOT_FOUND,
             ServiceError::ChallengeTaken | ServiceError::WrongMethod => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };

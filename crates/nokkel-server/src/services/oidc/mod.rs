@@ -10,22 +10,18 @@
 //!
 //! docs/OIDC.md describes the endpoints, parameters, claims and error codes.
 
-use axum::routing::{get, post};
-use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use thiserror::Error;
 
 use crate::services::audit;
-use crate::state::{AppState, Deps};
-use crate::store::{AuthorizationCodeRecord, AuthorizationRequestRecord, StoreError};
+use crate::services::Deps;
+use crate::store::{AuthorizationCodeRecord, AuthorizationRequestRecord, ClientRecord, StoreError};
 
-mod authorize;
+pub mod authorization_code;
+pub mod authorize;
 pub mod clients;
-mod demo;
-mod endpoints;
 pub mod id_token;
-mod token;
 
 pub use clients::{register_client, seed_demo_client, ClientRegistration, RegisteredClient};
 
@@ -266,32 +262,92 @@ pub async fn fail_authorization(
     ))
 }
 
-/// The provider's routes; the demo relying party's too when `demo` is set.
-pub fn routes(demo: bool) -> Router<AppState> {
-    let router = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(endpoints::discovery),
-        )
-        .route("/oauth/jwks", get(endpoints::jwks))
-        .route(
-            "/oauth/authorize",
-            get(authorize::authorize_get).post(authorize::authorize_post),
-        )
-        .route("/oauth/token", post(token::token))
-        .route(
-            "/oauth/userinfo",
-            get(endpoints::userinfo).post(endpoints::userinfo),
-        )
-        .route(
-            "/oauth/logout",
-            get(endpoints::logout_get).post(endpoints::logout_post),
-        );
-    if demo {
-        router.merge(demo::routes())
-    } else {
-        router
+/// The public ID-token keys as JWKs: every key not retired, including keys that will only
+/// start signing later (so relying parties know them in time).
+pub async fn published_keys(deps: &Deps) -> Result<Vec<serde_json::Value>, OidcError> {
+    let keys = deps
+        .keys
+        .id_tokens
+        .published(&deps.store, &deps.secrets, deps.clock.unix())
+        .await?;
+    Ok(keys
+        .iter()
+        .map(|k| {
+            let jwk = k.key.public_key().to_jwk();
+            serde_json::json!({
+                "kty": jwk.kty, "crv": jwk.crv, "x": jwk.x, "y": jwk.y,
+                "kid": k.key.kid(), "use": "sig", "alg": "ES256",
+            })
+        })
+        .collect())
+}
+
+/// Userinfo (OIDC Core §5.3) for a live access token: the same `sub` as the ID token, and
+/// `pid` with scope `pid`. `None` when the token is unknown, expired or revoked.
+pub async fn userinfo(
+    deps: &Deps,
+    access_token: &str,
+) -> Result<Option<serde_json::Value>, OidcError> {
+    let hash = deps.secrets.token_hash(access_token);
+    let Some(record) = deps
+        .store
+        .live_access_token(&hash, deps.clock.unix())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(client) = deps.store.client(&record.client_id).await? else {
+        return Ok(None);
+    };
+    let mut body = serde_json::json!({ "sub": clients::pairwise_sub(&client, &record.pid) });
+    if has_scope(&record.scope, "pid") {
+        body["pid"] = serde_json::json!(record.pid);
     }
+    Ok(Some(body))
+}
+
+/// The registered client `id`, if any.
+pub async fn client(deps: &Deps, id: &str) -> Result<Option<ClientRecord>, OidcError> {
+    Ok(deps.store.client(id).await?)
+}
+
+/// Why a post-logout redirect is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutRefusal {
+    /// Neither `id_token_hint` nor `client_id` names a known client.
+    UnknownClient,
+    /// The URI is not registered for the client.
+    NotRegistered,
+}
+
+/// RP-Initiated Logout: checks that `target` is a registered post-logout URI of client
+/// `client_id` and records the logout. Nøkkel keeps no single sign-on session, so there is
+/// nothing else to end.
+pub async fn post_logout(
+    deps: &Deps,
+    client_id: Option<&str>,
+    pid: Option<&str>,
+    target: &str,
+) -> Result<Result<(), LogoutRefusal>, OidcError> {
+    let client = match client_id {
+        Some(id) => deps.store.client(id).await?,
+        None => None,
+    };
+    let Some(client) = client else {
+        return Ok(Err(LogoutRefusal::UnknownClient));
+    };
+    if !clients::post_logout_uri_allowed(&client, target) {
+        return Ok(Err(LogoutRefusal::NotRegistered));
+    }
+    audit(
+        deps,
+        "oidc_logout",
+        pid,
+        None,
+        serde_json::json!({ "client_id": client.id }),
+    )
+    .await;
+    Ok(Ok(()))
 }
 
 /// Whether the space-separated `scope` contains `wanted`.

@@ -9,11 +9,9 @@ use axum::Json;
 use serde_json::json;
 
 use super::authorize::error_page;
-use super::clients::{pairwise_sub, post_logout_uri_allowed};
-use super::{has_scope, id_token, ACR_SUBSTANTIAL, SCOPES};
-use crate::services::audit;
-use crate::state::{AppState, Deps};
-use crate::web::{render, ErrorPage, Page};
+use crate::http::{render, AppState, ErrorPage, Page};
+use crate::services::oidc::{self, id_token, LogoutRefusal, ACR_SUBSTANTIAL, SCOPES};
+use crate::services::Deps;
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3).
 pub fn discovery_document(issuer: &str) -> serde_json::Value {
@@ -56,28 +54,13 @@ pub(crate) async fn discovery(State(state): State<AppState>) -> Response {
 /// The public ID-token keys as a JWK Set: every key not retired, including keys that
 /// will only start signing later (so relying parties know them in time).
 pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
-    let keys = match state
-        .keys
-        .id_tokens
-        .published(&state.store, &state.secrets, state.clock.unix())
-        .await
-    {
+    let keys = match oidc::published_keys(&state).await {
         Ok(keys) => keys,
         Err(err) => {
             tracing::error!(error = %err, "JWKS: keys could not be read");
             return ErrorPage::Internal.into_response();
         }
     };
-    let keys: Vec<serde_json::Value> = keys
-        .iter()
-        .map(|k| {
-            let jwk = k.key.public_key().to_jwk();
-            json!({
-                "kty": jwk.kty, "crv": jwk.crv, "x": jwk.x, "y": jwk.y,
-                "kid": k.key.kid(), "use": "sig", "alg": "ES256",
-            })
-        })
-        .collect();
     (
         // Short enough that a rotated key spreads well within its publish-ahead time.
         [(header::CACHE_CONTROL, "public, max-age=300")],
@@ -111,31 +94,14 @@ pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) 
     let Some(token) = token else {
         return bearer_error(None);
     };
-    let hash = state.secrets.token_hash(&token);
-    let record = match state
-        .store
-        .live_access_token(&hash, state.clock.unix())
-        .await
-    {
-        Ok(Some(record)) => record,
+    let body = match oidc::userinfo(&state, &token).await {
+        Ok(Some(body)) => body,
         Ok(None) => return bearer_error(Some("invalid_token")),
         Err(err) => {
             tracing::error!(error = %err, "userinfo: token lookup failed");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let client = match state.store.client(&record.client_id).await {
-        Ok(Some(client)) => client,
-        Ok(None) => return bearer_error(Some("invalid_token")),
-        Err(err) => {
-            tracing::error!(error = %err, "userinfo: client lookup failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let mut body = json!({ "sub": pairwise_sub(&client, &record.pid) });
-    if has_scope(&record.scope, "pid") {
-        body["pid"] = json!(record.pid);
-    }
     (
         [
             (header::CACHE_CONTROL, "no-store"),
@@ -211,38 +177,27 @@ async fn logout(deps: &Deps, page: Page, raw: &[u8]) -> Response {
         }
     }
     if let Some(target) = get("post_logout_redirect_uri") {
-        let client = match &client_id {
-            Some(id) => match deps.store.client(id).await {
-                Ok(client) => client,
-                Err(err) => {
-                    tracing::error!(error = %err, "logout: client lookup failed");
-                    return ErrorPage::Internal.into_response();
-                }
-            },
-            None => None,
-        };
-        let Some(client) = client else {
-            return error_page(
-                page,
-                StatusCode::BAD_REQUEST,
-                "invalid_request: post_logout_redirect_uri needs id_token_hint or client_id",
-            );
-        };
-        if !post_logout_uri_allowed(&client, target) {
-            return error_page(
-                page,
-                StatusCode::BAD_REQUEST,
-                "invalid_request: post_logout_redirect_uri is not registered for this client",
-            );
+        match oidc::post_logout(deps, client_id.as_deref(), pid.as_deref(), target).await {
+            Ok(Ok(())) => {}
+            Ok(Err(LogoutRefusal::UnknownClient)) => {
+                return error_page(
+                    page,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request: post_logout_redirect_uri needs id_token_hint or client_id",
+                )
+            }
+            Ok(Err(LogoutRefusal::NotRegistered)) => {
+                return error_page(
+                    page,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request: post_logout_redirect_uri is not registered for this client",
+                )
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "logout: client lookup failed");
+                return ErrorPage::Internal.into_response();
+            }
         }
-        audit(
-            deps,
-            "oidc_logout",
-            pid.as_deref(),
-            None,
-            json!({ "client_id": client.id }),
-        )
-        .await;
         let mut url = match url::Url::parse(target) {
             Ok(url) => url,
             Err(_) => return ErrorPage::Internal.into_response(),

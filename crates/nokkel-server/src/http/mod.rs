@@ -1,5 +1,8 @@
-//! The web layer: the router, per-request context (language, CSRF token), security headers,
-//! error pages, and the page handlers. Handlers are thin: they parse, call a service, render.
+//! The HTTP edge: the router (`app`), per-request context (language, CSRF token), security
+//! headers, error pages, shared extractors (client address, page context), and its children:
+//! the citizen's pages, the login pages, the JSON API, the OpenID Connect endpoints and the
+//! demo inbox. Handlers are thin: they parse, call a service, render. Nothing below this
+//! module imports it.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -17,11 +20,16 @@ use base64::Engine;
 use subtle::ConstantTimeEq;
 
 use crate::i18n::{Lang, LANG_COOKIE};
-use crate::state::AppState;
 
+pub mod api;
 pub mod cookies;
+pub mod dev;
 pub mod login;
+pub mod oidc;
 pub mod pages;
+mod state;
+
+pub use state::AppState;
 
 /// The cookie holding the double-submit CSRF token.
 pub const CSRF_COOKIE: &str = "nokkel_csrf";
@@ -414,9 +422,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(login::routes())
-        .merge(crate::api::routes())
-        .merge(crate::dev::routes(state.config.demo))
-        .merge(crate::oidc::routes(state.config.demo))
+        .merge(api::routes())
+        .merge(dev::routes(state.config.demo))
+        .merge(oidc::routes(state.config.demo))
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(stylesheet))
         .route("/static/login.js", get(login_script))

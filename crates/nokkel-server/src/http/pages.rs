@@ -11,10 +11,10 @@ use nokkel_core::phone::COMMON_REGIONS;
 use serde::Deserialize;
 
 use super::{cookies, render, ClientIp, ErrorPage, Page};
+use crate::http::AppState;
 use crate::services::ordering::{self, Receipt};
 use crate::services::registration::{self, SmsPending, VerifiedLetter};
 use crate::services::ServiceError;
-use crate::state::AppState;
 
 /// The cookie carrying the sealed registration state between steps.
 const FLOW_COOKIE: &str = "nokkel_reg";

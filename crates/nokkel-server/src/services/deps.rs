@@ -1,0 +1,48 @@
+//! What every service is given: store, clock, randomness, secrets, settings, keys and
+//! wake-ups. Built once at start-up (or per test) and passed explicitly, never global.
+
+use std::sync::Arc;
+
+use nokkel_core::clock::Clock;
+use nokkel_core::id_number::SyntheticPolicy;
+use nokkel_core::random::Random;
+
+use crate::config::Config;
+use crate::secrets::ServerSecrets;
+use crate::services::events::Events;
+use crate::services::keys::ServerKeys;
+use crate::store::Store;
+
+/// Everything a service needs. Services borrow it; they know nothing of HTTP.
+pub struct Deps {
+    /// Persistence.
+    pub store: Store,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// Cryptographically secure randomness.
+    pub random: Arc<dyn Random>,
+    /// Peppers and sealing keys.
+    pub secrets: ServerSecrets,
+    /// The configuration the server was started with.
+    pub config: Config,
+    /// The server's signing keys.
+    pub keys: ServerKeys,
+    /// Wake-ups for waiting browsers and long-polling devices.
+    pub events: Arc<Events>,
+}
+
+impl Deps {
+    /// Whether synthetic identity numbers are accepted (only in demo mode).
+    pub fn synthetic_policy(&self) -> SyntheticPolicy {
+        if self.config.demo {
+            SyntheticPolicy::Accept
+        } else {
+            SyntheticPolicy::Reject
+        }
+    }
+
+    /// The public base URL, which is also the OpenID Connect issuer.
+    pub fn issuer(&self) -> String {
+        self.config.public_url()
+    }
+}

@@ -1,0 +1,115 @@
+//! A person's devices as the device API sees them: authenticating a device by its request
+//! proof (with the replay cache), listing the person's devices, revoking one, and whether
+//! the account's app logins are paused.
+
+use nokkel_core::keys::DeviceId;
+use nokkel_core::statements::TYP_REQUEST_PROOF;
+use nokkel_core::statements::{claimed_device_id, verify_request_proof, RequestTarget};
+use nokkel_core::wire::DeviceSummary;
+use serde_json::json;
+
+use super::login::device_public_key;
+use super::{audit, Deps, ServiceError};
+use crate::store::{account_status, DeviceRecord};
+
+/// The device that signed `proof` for the request `method` `path`, once the proof checks
+/// out against its enrolled key and has not been seen before.
+pub async fn authenticate(
+    deps: &Deps,
+    proof: &str,
+    method: &str,
+    path: &str,
+) -> Result<DeviceRecord, ServiceError> {
+    let device_id = claimed_device_id(proof, TYP_REQUEST_PROOF).map_err(ServiceError::Proof)?;
+    let device = deps
+        .store
+        .device(device_id.as_str())
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if device.revoked_at.is_some() {
+        return Err(ServiceError::DeviceRevoked);
+    }
+    let key = device_public_key(&device)?;
+    let issuer = deps.issuer();
+    // The URL as seen at the public address: the issuer plus the path, no query.
+    let url = format!("{issuer}{path}");
+    let now = deps.clock.unix();
+    let verified = verify_request_proof(
+        proof,
+        &key,
+        &RequestTarget {
+            issuer: &issuer,
+            method,
+            url: &url,
+            access_token: None,
+        },
+        now,
+    )
+    .map_err(ServiceError::Proof)?;
+    if !deps
+        .store
+        .remember_proof(
+            &device.id,
+            verified.jti(),
+            verified.remember_jti_until(),
+            now,
+        )
+        .await?
+    {
+        return Err(ServiceError::ReplayedProof);
+    }
+    Ok(device)
+}
+
+/// The person's active devices, oldest first, marking the one asking.
+pub async fn list(deps: &Deps, asking: &DeviceRecord) -> Result<Vec<DeviceSummary>, ServiceError> {
+    let mut records = deps.store.devices_for(&asking.pid).await?;
+    records.retain(|d| d.revoked_at.is_none());
+    records.sort_by_key(|d| d.created_at);
+    Ok(records
+        .into_iter()
+        .filter_map(|d| {
+            Some(DeviceSummary {
+                device_id: DeviceId::parse(&d.id).ok()?,
+                platform: serde_json::from_value(serde_json::Value::String(d.platform.clone()))
+                    .ok()?,
+                this_device: d.id == asking.id,
+                name: d.name,
+                enrolled_at: d.created_at,
+                last_used_at: d.last_used_at,
+            })
+        })
+        .collect())
+}
+
+/// Revokes the person's device `id` (a lost phone), asked by another of their devices or
+/// by itself. `Err(NoSuchDevice)` when the person has no active device with that id.
+pub async fn revoke(
+    deps: &Deps,
+    asking: &DeviceRecord,
+    id: &str,
+) -> Result<DeviceId, ServiceError> {
+    let now = deps.clock.unix();
+    if !deps.store.revoke_device(&asking.pid, id, now).await? {
+        return Err(ServiceError::NoSuchDevice);
+    }
+    audit(
+        deps,
+        "device_revoked",
+        Some(&asking.pid),
+        None,
+        json!({ "device_id": id, "by": asking.id }),
+    )
+    .await;
+    DeviceId::parse(id).map_err(|_| ServiceError::Unauthenticated)
+}
+
+/// Whether the person's app logins are paused after a report.
+pub async fn app_login_blocked(deps: &Deps, pid: &str) -> Result<bool, ServiceError> {
+    let account = deps
+        .store
+        .account(pid)
+        .await?
+        .ok_or(ServiceError::NoAccount)?;
+    Ok(account.status == account_status::BLOCKED)
+}
