@@ -9,6 +9,7 @@ mod bench;
 mod device;
 mod id;
 mod serve;
+mod synthetic;
 
 /// Nøkkel: an open national electronic ID.
 #[derive(Debug, Parser)]
