@@ -86,6 +86,16 @@ pub enum PopulationCommand {
         #[command(flatten)]
         store: ServeArgs,
     },
+    /// Write synthetic people (valid synthetic identity numbers, domestic addresses) as
+    /// CSV for `import`: test and benchmark servers in demo mode only.
+    Generate {
+        /// How many people.
+        #[arg(long)]
+        count: usize,
+        /// The same seed gives the same people.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Opens the configured store and secrets and runs `task` on them.
@@ -200,6 +210,16 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     );
                 }
             })
+        }
+        AdminCommand::Population(PopulationCommand::Generate { count, seed }) => {
+            let mut out = std::io::stdout().lock();
+            match crate::synthetic::write_population(count, seed, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("nokkel admin population generate: {err}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         AdminCommand::Population(PopulationCommand::Import { file, store }) => {
             let result = (|| -> anyhow::Result<usize> {

@@ -9,6 +9,9 @@
 //! against the published key. Requests go through the real axum app (`tower::oneshot`),
 //! so everything but socket I/O and HTTP parsing is measured. Simulated devices sign with
 //! ring so the load generator, on the same cores, costs little next to the server.
+//!
+//! With `--url` the same logins go over real sockets to a server running in its own
+//! process (see [`remote`]).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,18 +41,46 @@ use nokkel_server::{AppState, Config};
 use ring::rand::SystemRandom;
 use tower::ServiceExt;
 
+mod cpu;
+mod people;
+mod remote;
+
 /// Options of `nokkel bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Concurrent logins in flight (each its own person, browser and phone).
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// How long to measure, in seconds (after a 1-second warm-up).
+    /// How long to measure, in seconds (after the warm-up).
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Warm-up before measuring, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u64,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Log in over HTTP to the server at this URL (`nokkel serve --demo` in its own
+    /// process) instead of an in-process one.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// With --url: threads of the load generator (1: all on one thread, the cheapest).
+    #[arg(long, default_value_t = 1, requires = "url")]
+    pub generator_threads: usize,
+    /// With --url: the server's process id, to measure its CPU time per login.
+    #[arg(long, requires = "url")]
+    pub server_pid: Option<u32>,
+    /// With --url: how many people to log in (at least --concurrency, the default).
+    #[arg(long, requires = "url")]
+    pub people: Option<usize>,
+    /// With --url: population CSV (`nokkel admin population generate`) already imported
+    /// into the server; the people to enrol come from here.
+    #[arg(long, requires = "url")]
+    pub population: Option<std::path::PathBuf>,
+    /// With --url: the enrolled people and their device keys, reused by later runs
+    /// (default: the population file's name with `.bench-state.json`).
+    #[arg(long, requires = "url")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 const ISSUER: &str = "http://bench.nokkel.test";
@@ -58,17 +89,32 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// Runs the benchmark.
 pub fn run(args: BenchArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Over HTTP the generator runs on one thread unless told otherwise: no cross-thread
+    // wake-ups per request, and at most one core taken from the server it shares the
+    // machine with.
+    let runtime = if args.url.is_some() && args.generator_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if args.url.is_some() {
+            builder.worker_threads(args.generator_threads);
+        }
+        builder.enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("nokkel bench: {err}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(bench(args)) {
+    let result = match args.url.clone() {
+        Some(url) => runtime.block_on(remote::run(&args, &url)),
+        None => runtime.block_on(bench(args)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("nokkel bench: {err:#}");
@@ -160,7 +206,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     // Warm-up, then measure.
-    let deadline_warm = Instant::now() + Duration::from_secs(1);
+    let deadline_warm = Instant::now() + Duration::from_secs(args.warmup);
     let measure_for = Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     for mut worker in workers {

@@ -9,6 +9,7 @@ mod bench;
 mod device;
 mod id;
 mod serve;
+mod synthetic;
 
 /// Nøkkel: an open national electronic ID.
 #[derive(Debug, Parser)]
@@ -30,7 +31,7 @@ enum Command {
     Id(id::IdCommand),
     /// A software authenticator for testers (demo servers only).
     Device(device::DeviceArgs),
-    /// Measure complete app-approved logins per second against an in-process server.
+    /// Measure complete app-approved logins per second (in process, or --url over HTTP).
     Bench(bench::BenchArgs),
 }
 

@@ -160,6 +160,14 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     let store = state.store.clone();
     crate::services::housekeeping::spawn(state.deps());
     let app = crate::http::app(state);
+    // Without TCP_NODELAY a small write that follows an unacknowledged one (the
+    // server-sent event after the stream's headers, a body after its headers) waits for
+    // the peer's delayed ACK: up to 40 ms on Linux between approval and the browser.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -1,0 +1,130 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `nokkel bench --url` against `nokkel serve --demo` in its own process: it prepares its
+//! people over HTTP, completes logins over real sockets and reports the server's CPU time
+//! and crypto floor. No timing thresholds: speed is measured, not asserted.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nokkel");
+
+/// `nokkel` without any NOKKEL_* variables of the environment (the server refuses
+/// unknown ones).
+fn nokkel() -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("NOKKEL_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+#[test]
+fn bench_over_http_completes_logins_and_measures_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let population = dir.path().join("people.csv");
+
+    let out = nokkel()
+        .args([
+            "admin",
+            "population",
+            "generate",
+            "--count",
+            "6",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&population, &out.stdout).unwrap();
+    let out = nokkel()
+        .args(["admin", "population", "import"])
+        .arg(&population)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut server = nokkel()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        // Each bench person logs in far more often than a person would.
+        .env("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
+                let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("nokkel serve --demo did not print its URL within 60 s");
+
+    let run = |state_expected: bool| {
+        let state = dir.path().join("people.bench-state.json");
+        assert_eq!(state.exists(), state_expected);
+        let out = nokkel()
+            .args(["bench", "--url", &url, "--seconds", "1", "--warmup", "1"])
+            .args(["--concurrency", "2", "--json", "--server-pid"])
+            .arg(server.id().to_string())
+            .arg("--population")
+            .arg(&population)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(result["logins"].as_u64().unwrap() > 0, "{result}");
+        assert_eq!(result["errors"], 0, "{result} {stderr}");
+        assert!(
+            result["server_cpu"]["us_per_login"].as_f64().unwrap() > 0.0,
+            "{result}"
+        );
+        assert!(
+            result["generator_cpu"]["us_per_login"].as_f64().unwrap() > 0.0,
+            "{result}"
+        );
+        assert!(
+            result["crypto_floor"]["us_per_login"].as_f64().unwrap() > 0.0,
+            "{result}"
+        );
+        assert!(
+            result["login_ms"]["p50"].as_f64().unwrap() > 0.0,
+            "{result}"
+        );
+        // It holds device keys: owner only.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "state file mode {mode:o}");
+    };
+    // The first run enrols its people; the second reuses them from the state file.
+    run(false);
+    run(true);
+
+    let _ = server.kill();
+    let _ = server.wait();
+}
