@@ -9,6 +9,8 @@
 //!   the real store crate, `ios` against `apple_shim`, signatures copied from
 //!   security-framework 3.7.0 for what exists only on Apple platforms.
 
+pub mod biometric;
+
 #[cfg(all(nokkel_mobile_check = "android", not(feature = "mobile-check")))]
 compile_error!("NOKKEL_MOBILE_CHECK=android needs the feature `mobile-check` (the Android store)");
 
