@@ -15,6 +15,8 @@ mod plugin_shim;
 #[cfg(any(target_os = "ios", nokkel_mobile_check = "ios"))]
 pub mod protected_keychain;
 pub mod qr_scan;
+#[cfg(any(target_os = "android", nokkel_mobile_check = "android"))]
+pub mod strong_biometrics;
 
 #[cfg(any(
     target_os = "android",
