@@ -5,8 +5,8 @@
 //! |---|---|---|
 //! | Linux | Secret Service (`NOKKEL_TEST_FILE_VAULT=1`: a file in the app's data folder) | app passcode (Argon2id wraps the key) |
 //! | macOS, Windows | a file in the app's data folder | app passcode |
-//! | Android | keyring-core's Android store | biometric cipher ([`crate::mobile::biometric_cipher`]) |
-//! | iOS | protected keychain item | the keychain's Face ID / Touch ID prompt ([`crate::mobile::protected_keychain`]) |
+//! | Android | keyring-core's Android store | biometric cipher (`mobile::biometric_cipher`), or app passcode |
+//! | iOS | this-device-only keychain item | the item's Face ID / Touch ID prompt, current biometry set only (`mobile::protected_keychain`), or app passcode |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nokkel_client::mobile::biometric::PromptText;
 use nokkel_client::{
     ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, UserVerification,
     UserVerifier,
@@ -25,6 +26,7 @@ use crate::authenticator::{
     Passcode, UserProof, Verification,
 };
 use crate::error::AppError;
+use crate::prompts::{self, Lang, Purpose};
 
 impl From<ClientError> for AppError {
     fn from(error: ClientError) -> Self {
@@ -38,8 +40,8 @@ impl From<ClientError> for AppError {
 pub trait Verifiers: Send + Sync {
     /// The app-passcode verifier for a passcode just typed.
     fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier>;
-    /// The platform's face/finger verifier, if it has one.
-    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError>;
+    /// The platform's face/finger verifier, if it has one, showing `prompt`.
+    fn biometric(&self, prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError>;
 }
 
 /// Desktop: the passcode only, with wrong attempts counted in the data folder.
@@ -51,6 +53,13 @@ impl DesktopVerifiers {
     /// Counts passcode attempts in `attempts_file`.
     pub fn new(attempts_file: PathBuf) -> Self {
         Self { attempts_file }
+    }
+
+    /// Counts passcode attempts in the app's data folder (phones).
+    pub fn in_data_dir<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Self {
+        use tauri::Manager;
+        let dir = app.path().app_data_dir().unwrap_or_default();
+        Self::new(dir.join("passcode-attempts.json"))
     }
 }
 
@@ -66,7 +75,7 @@ impl Verifiers for DesktopVerifiers {
         ))
     }
 
-    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError> {
+    fn biometric(&self, _prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError> {
         Err(AppError::new(
             "verification_unavailable",
             "this device has no face or fingerprint verification",
@@ -84,6 +93,8 @@ struct AppFlags {
 pub struct ClientAuthenticator {
     home: nokkel_client::Authenticator,
     platform: Platform,
+    /// The page's language, for the platform prompt's texts.
+    lang: Mutex<Lang>,
     verifiers: Arc<dyn Verifiers>,
     flags_file: PathBuf,
     device: Mutex<Option<Arc<Device>>>,
@@ -125,16 +136,24 @@ impl ClientAuthenticator {
             flags_file: state_dir.join("app-flags.json"),
             home: nokkel_client::Authenticator::new(state_dir, vault),
             platform: this_platform(),
+            lang: Mutex::new(Lang::default()),
             verifiers,
             device: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
         }
     }
 
-    fn verifier(&self, proof: &UserProof) -> Result<Box<dyn UserVerifier>, AppError> {
+    fn verifier(
+        &self,
+        proof: &UserProof,
+        purpose: Purpose<'_>,
+    ) -> Result<Box<dyn UserVerifier>, AppError> {
         match proof {
             UserProof::Passcode(code) => Ok(self.verifiers.passcode(code)),
-            UserProof::Biometric => self.verifiers.biometric(),
+            UserProof::Biometric => {
+                let lang = *lock(&self.lang);
+                self.verifiers.biometric(prompts::prompt(lang, purpose))
+            }
         }
     }
 
@@ -214,7 +233,7 @@ impl Authenticator for ClientAuthenticator {
         proof: UserProof,
         server: &str,
     ) -> Result<DeviceStatus, AppError> {
-        let verifier = self.verifier(&proof)?;
+        let verifier = self.verifier(&proof, Purpose::Enrol)?;
         let form = EnrolmentForm {
             server,
             pid: &activation.pid,
@@ -224,12 +243,14 @@ impl Authenticator for ClientAuthenticator {
         };
         self.home.enrol(&form, verifier.as_ref()).await?;
         self.save_flags(&AppFlags::default())?;
+        // Opening right after enrolment shows the prompt again (the key must be unwrapped).
+        let verifier = self.verifier(&proof, Purpose::Unlock)?;
         self.open(verifier).await?;
         self.status().await
     }
 
     async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
-        let verifier = self.verifier(&proof)?;
+        let verifier = self.verifier(&proof, Purpose::Unlock)?;
         self.open(verifier).await?;
         self.status().await
     }
@@ -285,7 +306,8 @@ impl Authenticator for ClientAuthenticator {
             .get(challenge_id)
             .cloned()
             .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?;
-        let verifier = self.verifier(&proof)?;
+        let service = request.details().service;
+        let verifier = self.verifier(&proof, Purpose::Approve { service: &service })?;
         match device.approve(request, number, verifier.as_ref()).await {
             Ok(_) => {
                 self.forget_request(challenge_id);
@@ -351,5 +373,42 @@ impl Authenticator for ClientAuthenticator {
         self.home.forget()?;
         let _ = std::fs::remove_file(&self.flags_file);
         self.status().await
+    }
+
+    fn set_language(&self, lang: Lang) {
+        *lock(&self.lang) = lang;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nokkel_client::FileVault;
+
+    use super::*;
+
+    #[test]
+    fn the_prompt_follows_the_page_language() {
+        struct Spy(Mutex<Vec<PromptText>>);
+        impl Verifiers for Spy {
+            fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier> {
+                DesktopVerifiers::new("unused".into()).passcode(passcode)
+            }
+            fn biometric(&self, prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError> {
+                lock(&self.0).push(prompt);
+                Err(AppError::new("verification_unavailable", "spy"))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spy = Arc::new(Spy(Mutex::default()));
+        let authenticator = ClientAuthenticator::new(
+            dir.path().to_path_buf(),
+            Arc::new(FileVault::new(dir.path().join("k"))),
+            spy.clone(),
+        );
+        authenticator.set_language(Lang::Nn);
+        let _ = authenticator.verifier(&UserProof::Biometric, Purpose::Approve { service: "NAV" });
+        let prompts = lock(&spy.0);
+        assert_eq!(prompts[0].reason, "Stadfest innlogginga til NAV");
+        assert_eq!(prompts[0].cancel, "Avbryt");
     }
 }

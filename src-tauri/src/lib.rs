@@ -13,6 +13,7 @@ pub mod device;
 pub mod error;
 pub mod mock;
 pub mod passcode;
+pub mod prompts;
 pub mod verification;
 
 #[cfg(any(mobile, nokkel_mobile_check = "android", nokkel_mobile_check = "ios"))]
@@ -55,6 +56,7 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::deny,
         commands::history,
         commands::deactivate,
+        commands::set_language,
     ])
 }
 

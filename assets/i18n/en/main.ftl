@@ -327,3 +327,9 @@ app-error-contact_unavailable = Contact details cannot be saved in the app yet. 
 app-error-locked = Open the app with your passcode first.
 app-error-number_not_offered = Pick one of the three numbers shown.
 app-verify-passcode-hint = The passcode you chose for this app.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Protect your Nøkkel key with your face or fingerprint
+app-prompt-reason-unlock = Open Nøkkel
+app-prompt-reason-approve = Confirm the login to { $service }

@@ -327,3 +327,9 @@ app-error-contact_unavailable = Kontaktopplysninger kan ikke lagres i appen enn�
 app-error-locked = Åpne appen med koden din først.
 app-error-number_not_offered = Velg ett av de tre tallene som vises.
 app-verify-passcode-hint = Koden du valgte for denne appen.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Beskytt Nøkkel-nøkkelen din med ansikt eller fingeravtrykk
+app-prompt-reason-unlock = Åpne Nøkkel
+app-prompt-reason-approve = Bekreft innloggingen til { $service }

@@ -327,3 +327,9 @@ app-error-contact_unavailable = Kontaktopplysningar kan ikkje lagrast i appen en
 app-error-locked = Opne appen med koden din først.
 app-error-number_not_offered = Vel eitt av dei tre tala som blir viste.
 app-verify-passcode-hint = Koden du valde for denne appen.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Vern Nøkkel-nøkkelen din med andlet eller fingeravtrykk
+app-prompt-reason-unlock = Opne Nøkkel
+app-prompt-reason-approve = Stadfest innlogginga til { $service }
