@@ -191,4 +191,9 @@ pub trait Authenticator: Send + Sync {
     async fn deactivate(&self) -> Result<DeviceStatus, AppError>;
     /// The page's language, for the texts of the platform's face/finger prompt.
     fn set_language(&self, _lang: Lang) {}
+    /// Starts over on this device when its key can no longer be opened (`key_invalidated`
+    /// after a biometric change): deletes the local state and key without asking the
+    /// server, which cannot be asked without the key. The person activates again with a
+    /// new letter.
+    async fn reset_here(&self) -> Result<DeviceStatus, AppError>;
 }

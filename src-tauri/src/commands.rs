@@ -271,6 +271,13 @@ pub fn set_language(state: State<'_, AppState>, lang: Lang) {
     state.authenticator.set_language(lang);
 }
 
+/// Starts over on this phone after `key_invalidated`: deletes the local state and key
+/// (the server cannot be told without the key); the app then offers activation.
+#[tauri::command]
+pub async fn reset_device(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
+    state.authenticator.reset_here().await
+}
+
 /// A device name: trimmed, 1–64 characters, no control characters.
 fn device_name_rule(name: &str) -> Result<String, AppError> {
     let name = name.trim();

@@ -378,13 +378,124 @@ impl Authenticator for ClientAuthenticator {
     fn set_language(&self, lang: Lang) {
         *lock(&self.lang) = lang;
     }
+
+    async fn reset_here(&self) -> Result<DeviceStatus, AppError> {
+        *lock(&self.device) = None;
+        lock(&self.pending).clear();
+        let _ = std::fs::remove_file(&self.flags_file);
+        self.home.reset_here()?;
+        self.status().await
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use nokkel_client::FileVault;
+    use nokkel_client::mobile::biometric::{
+        AndroidBiometricVerifier, BiometricCipher, PluginRejection,
+    };
+    use nokkel_client::{FileVault, ProtectedKey, VaultError};
+    use nokkel_core::keys::DeviceKey;
+    use rand::{rngs::StdRng, SeedableRng};
+    use zeroize::Zeroizing;
 
     use super::*;
+
+    /// Answers like tauri-plugin-biometric: "encrypts" by reversing, or rejects with `code`.
+    struct Plugin(Option<&'static str>);
+
+    impl BiometricCipher for Plugin {
+        fn encrypt(&self, _: &PromptText, text: &str) -> Result<String, PluginRejection> {
+            match self.0 {
+                Some(code) => Err(PluginRejection::with_code(code)),
+                None => Ok(text.chars().rev().collect()),
+            }
+        }
+        fn decrypt(
+            &self,
+            prompt: &PromptText,
+            text: &str,
+        ) -> Result<Zeroizing<String>, PluginRejection> {
+            self.encrypt(prompt, text).map(Zeroizing::new)
+        }
+    }
+
+    fn message_ids(ftl: &str) -> Vec<&str> {
+        ftl.lines()
+            .filter_map(|l| l.split_once(" = ").map(|(id, _)| id))
+            .collect()
+    }
+
+    #[test]
+    fn each_plugin_rejection_reaches_the_page_as_its_own_code_with_its_own_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = FileVault::new(dir.path().join("device-key"));
+        let key = DeviceKey::generate(&mut StdRng::seed_from_u64(13));
+        vault
+            .store(
+                &AndroidBiometricVerifier::new(Plugin(None))
+                    .protect(&key)
+                    .unwrap(),
+            )
+            .unwrap();
+        let messages = [
+            include_str!("../../assets/i18n/nb/main.ftl"),
+            include_str!("../../assets/i18n/nn/main.ftl"),
+            include_str!("../../assets/i18n/en/main.ftl"),
+        ]
+        .map(message_ids);
+        let cases = [
+            ("userCancel", "verification_cancelled"),
+            ("authenticationFailed", "biometry_not_recognised"),
+            ("biometryLockout", "biometry_lockout"),
+            ("biometryNotEnrolled", "biometry_not_enrolled"),
+            ("", "key_invalidated"),
+            ("biometryNotAvailable", "verification_unavailable"),
+        ];
+        for (plugin_code, app_code) in cases {
+            let verifier = AndroidBiometricVerifier::new(Plugin(Some(plugin_code)));
+            let error = verifier.unlock(&vault, "Open Nøkkel").unwrap_err();
+            let shown = AppError::from(ClientError::from(error));
+            assert_eq!(shown.code, app_code, "plugin code {plugin_code:?}");
+            // The page has a message (and, for key_invalidated, a screen) per code.
+            for ids in &messages {
+                assert!(ids.contains(&format!("app-error-{app_code}").as_str()));
+            }
+        }
+    }
+
+    /// A vault whose store cannot even delete (e.g. a restored, undecryptable one).
+    struct BrokenVault;
+
+    impl KeyVault for BrokenVault {
+        fn store(&self, _: &ProtectedKey) -> Result<(), VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+        fn load(&self) -> Result<Option<ProtectedKey>, VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+        fn delete(&self) -> Result<(), VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn starting_over_always_ends_at_a_fresh_activation_even_when_the_key_store_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("app-flags.json"),
+            br#"{"contact_done":true}"#,
+        )
+        .unwrap();
+        let authenticator = ClientAuthenticator::new(
+            dir.path().to_path_buf(),
+            Arc::new(BrokenVault),
+            Arc::new(DesktopVerifiers::new(dir.path().join("attempts.json"))),
+        );
+        let status = authenticator.reset_here().await.unwrap();
+        assert!(!status.enrolled);
+        assert!(!status.contact_done);
+        assert!(!dir.path().join("app-flags.json").exists());
+    }
 
     #[test]
     fn the_prompt_follows_the_page_language() {

@@ -57,6 +57,7 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::history,
         commands::deactivate,
         commands::set_language,
+        commands::reset_device,
     ])
 }
 
