@@ -343,3 +343,5 @@ app-keylost-next = Start over on this phone, then activate the app with a new ac
 app-keylost-start-over = Start over on this phone
 app-keylost-confirm = This deletes Nøkkel's data on this phone. Do you want to continue?
 app-keylost-confirm-yes = Yes, start over
+app-enrol-scan-active = Point the camera at the QR code in the letter.
+app-enrol-scan-cancel = Stop scanning

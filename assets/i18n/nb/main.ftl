@@ -343,3 +343,5 @@ app-keylost-next = Start på nytt på denne telefonen, og aktiver appen med et n
 app-keylost-start-over = Start på nytt på denne telefonen
 app-keylost-confirm = Dette sletter Nøkkel-dataene på denne telefonen. Vil du fortsette?
 app-keylost-confirm-yes = Ja, start på nytt
+app-enrol-scan-active = Hold kameraet mot QR-koden i brevet.
+app-enrol-scan-cancel = Avbryt skanningen

@@ -343,3 +343,5 @@ app-keylost-next = Start på nytt på denne telefonen, og aktiver appen med eit 
 app-keylost-start-over = Start på nytt på denne telefonen
 app-keylost-confirm = Dette slettar Nøkkel-dataa på denne telefonen. Vil du halde fram?
 app-keylost-confirm-yes = Ja, start på nytt
+app-enrol-scan-active = Hald kameraet mot QR-koden i brevet.
+app-enrol-scan-cancel = Avbryt skanninga
