@@ -411,3 +411,19 @@ describe('the phone prompt: each answer has its own message, and a way out', () 
     await waitFor(() => expect(fake.calls.some((c) => c.cmd === 'set_language' && c.args.lang === 'en')).toBe(true));
   });
 });
+
+describe('a key missing for another reason', () => {
+  it('says so, instead of blaming a fingerprint, and offers the same way out', async () => {
+    const fake = installFake({ ...READY, unlocked: false });
+    fake.override('unlock', () => {
+      throw { code: 'no_device_key', message: 'no key' };
+    });
+    render(App);
+    await userEvent.type(await screen.findByLabelText('Passcode'), PASSCODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Open' }));
+    await expectHeading('Set up Nøkkel again on this phone');
+    expect(screen.getByText(/The key on this device is missing/)).toBeTruthy();
+    expect(screen.queryByText(/have changed/)).toBeNull();
+    expect(screen.getByRole('button', { name: 'Start over on this phone' })).toBeTruthy();
+  });
+});
