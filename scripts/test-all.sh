@@ -23,6 +23,9 @@ NOKKEL_TEST_BIN="$CARGO_TARGET_DIR/debug/nokkel" npm test --prefix tests/browser
 # The app (issue 6). `cargo test --workspace` above already ran nokkel-app's command tests
 # (Tauri's mock runtime); here: the UI's own tests, the real desktop build, and the app
 # driven end to end under Xvfb against `nokkel serve --demo`.
+step "app: Android and iOS code type-checked and linted on this host (cfg nokkel_mobile_check)"
+scripts/mobile-check.sh android ios
+
 step "app UI: type check and unit tests (svelte-check, vitest with mockIPC)"
 npm run check --prefix ui
 npm test --prefix ui

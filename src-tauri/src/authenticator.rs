@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::prompts::Lang;
 
 /// Whether the app is activated, and with what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -188,4 +189,11 @@ pub trait Authenticator: Send + Sync {
     async fn history(&self) -> Result<Vec<HistoryItem>, AppError>;
     /// Revokes this device at the server and deletes its key.
     async fn deactivate(&self) -> Result<DeviceStatus, AppError>;
+    /// The page's language, for the texts of the platform's face/finger prompt.
+    fn set_language(&self, _lang: Lang) {}
+    /// Starts over on this device when its key can no longer be opened (`key_invalidated`
+    /// after a biometric change): deletes the local state and key without asking the
+    /// server, which cannot be asked without the key. The person activates again with a
+    /// new letter.
+    async fn reset_here(&self) -> Result<DeviceStatus, AppError>;
 }

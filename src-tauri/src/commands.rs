@@ -13,6 +13,7 @@ use crate::authenticator::{
     Passcode, UserProof, Verification,
 };
 use crate::error::AppError;
+use crate::prompts::Lang;
 use crate::{passcode, verification};
 
 /// What the commands share: the device side and the build's settings.
@@ -262,6 +263,19 @@ pub async fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>, App
 #[tauri::command]
 pub async fn deactivate(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
     state.authenticator.deactivate().await
+}
+
+/// The page's language (`nb`, `nn`, `en`), so the phone's face/finger prompt speaks it.
+#[tauri::command]
+pub fn set_language(state: State<'_, AppState>, lang: Lang) {
+    state.authenticator.set_language(lang);
+}
+
+/// Starts over on this phone after `key_invalidated`: deletes the local state and key
+/// (the server cannot be told without the key); the app then offers activation.
+#[tauri::command]
+pub async fn reset_device(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
+    state.authenticator.reset_here().await
 }
 
 /// A device name: trimmed, 1–64 characters, no control characters.

@@ -5,8 +5,8 @@
 //! |---|---|---|
 //! | Linux | Secret Service (`NOKKEL_TEST_FILE_VAULT=1`: a file in the app's data folder) | app passcode (Argon2id wraps the key) |
 //! | macOS, Windows | a file in the app's data folder | app passcode |
-//! | Android | keyring-core's Android store | biometric cipher ([`crate::mobile::biometric_cipher`]) |
-//! | iOS | protected keychain item | the keychain's Face ID / Touch ID prompt ([`crate::mobile::protected_keychain`]) |
+//! | Android | keyring-core's Android store | biometric cipher (`mobile::biometric_cipher`), or app passcode |
+//! | iOS | this-device-only keychain item | the item's Face ID / Touch ID prompt, current biometry set only (`mobile::protected_keychain`), or app passcode |
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nokkel_client::mobile::biometric::PromptText;
 use nokkel_client::{
     ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, UserVerification,
     UserVerifier,
@@ -25,6 +26,7 @@ use crate::authenticator::{
     Passcode, UserProof, Verification,
 };
 use crate::error::AppError;
+use crate::prompts::{self, Lang, Purpose};
 
 impl From<ClientError> for AppError {
     fn from(error: ClientError) -> Self {
@@ -38,8 +40,8 @@ impl From<ClientError> for AppError {
 pub trait Verifiers: Send + Sync {
     /// The app-passcode verifier for a passcode just typed.
     fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier>;
-    /// The platform's face/finger verifier, if it has one.
-    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError>;
+    /// The platform's face/finger verifier, if it has one, showing `prompt`.
+    fn biometric(&self, prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError>;
 }
 
 /// Desktop: the passcode only, with wrong attempts counted in the data folder.
@@ -51,6 +53,13 @@ impl DesktopVerifiers {
     /// Counts passcode attempts in `attempts_file`.
     pub fn new(attempts_file: PathBuf) -> Self {
         Self { attempts_file }
+    }
+
+    /// Counts passcode attempts in the app's data folder (phones).
+    pub fn in_data_dir<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Self {
+        use tauri::Manager;
+        let dir = app.path().app_data_dir().unwrap_or_default();
+        Self::new(dir.join("passcode-attempts.json"))
     }
 }
 
@@ -66,7 +75,7 @@ impl Verifiers for DesktopVerifiers {
         ))
     }
 
-    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError> {
+    fn biometric(&self, _prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError> {
         Err(AppError::new(
             "verification_unavailable",
             "this device has no face or fingerprint verification",
@@ -84,6 +93,8 @@ struct AppFlags {
 pub struct ClientAuthenticator {
     home: nokkel_client::Authenticator,
     platform: Platform,
+    /// The page's language, for the platform prompt's texts.
+    lang: Mutex<Lang>,
     verifiers: Arc<dyn Verifiers>,
     flags_file: PathBuf,
     device: Mutex<Option<Arc<Device>>>,
@@ -125,16 +136,24 @@ impl ClientAuthenticator {
             flags_file: state_dir.join("app-flags.json"),
             home: nokkel_client::Authenticator::new(state_dir, vault),
             platform: this_platform(),
+            lang: Mutex::new(Lang::default()),
             verifiers,
             device: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
         }
     }
 
-    fn verifier(&self, proof: &UserProof) -> Result<Box<dyn UserVerifier>, AppError> {
+    fn verifier(
+        &self,
+        proof: &UserProof,
+        purpose: Purpose<'_>,
+    ) -> Result<Box<dyn UserVerifier>, AppError> {
         match proof {
             UserProof::Passcode(code) => Ok(self.verifiers.passcode(code)),
-            UserProof::Biometric => self.verifiers.biometric(),
+            UserProof::Biometric => {
+                let lang = *lock(&self.lang);
+                self.verifiers.biometric(prompts::prompt(lang, purpose))
+            }
         }
     }
 
@@ -214,7 +233,7 @@ impl Authenticator for ClientAuthenticator {
         proof: UserProof,
         server: &str,
     ) -> Result<DeviceStatus, AppError> {
-        let verifier = self.verifier(&proof)?;
+        let verifier = self.verifier(&proof, Purpose::Enrol)?;
         let form = EnrolmentForm {
             server,
             pid: &activation.pid,
@@ -224,12 +243,14 @@ impl Authenticator for ClientAuthenticator {
         };
         self.home.enrol(&form, verifier.as_ref()).await?;
         self.save_flags(&AppFlags::default())?;
+        // Opening right after enrolment shows the prompt again (the key must be unwrapped).
+        let verifier = self.verifier(&proof, Purpose::Unlock)?;
         self.open(verifier).await?;
         self.status().await
     }
 
     async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
-        let verifier = self.verifier(&proof)?;
+        let verifier = self.verifier(&proof, Purpose::Unlock)?;
         self.open(verifier).await?;
         self.status().await
     }
@@ -285,7 +306,8 @@ impl Authenticator for ClientAuthenticator {
             .get(challenge_id)
             .cloned()
             .ok_or_else(|| AppError::new("no_pending_challenge", "no such pending login"))?;
-        let verifier = self.verifier(&proof)?;
+        let service = request.details().service;
+        let verifier = self.verifier(&proof, Purpose::Approve { service: &service })?;
         match device.approve(request, number, verifier.as_ref()).await {
             Ok(_) => {
                 self.forget_request(challenge_id);
@@ -351,5 +373,153 @@ impl Authenticator for ClientAuthenticator {
         self.home.forget()?;
         let _ = std::fs::remove_file(&self.flags_file);
         self.status().await
+    }
+
+    fn set_language(&self, lang: Lang) {
+        *lock(&self.lang) = lang;
+    }
+
+    async fn reset_here(&self) -> Result<DeviceStatus, AppError> {
+        *lock(&self.device) = None;
+        lock(&self.pending).clear();
+        let _ = std::fs::remove_file(&self.flags_file);
+        self.home.reset_here()?;
+        self.status().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nokkel_client::mobile::biometric::{
+        AndroidBiometricVerifier, BiometricCipher, PluginRejection,
+    };
+    use nokkel_client::{FileVault, ProtectedKey, VaultError};
+    use nokkel_core::keys::DeviceKey;
+    use rand::{rngs::StdRng, SeedableRng};
+    use zeroize::Zeroizing;
+
+    use super::*;
+
+    /// Answers like tauri-plugin-biometric: "encrypts" by reversing, or rejects with `code`.
+    struct Plugin(Option<&'static str>);
+
+    impl BiometricCipher for Plugin {
+        fn encrypt(&self, _: &PromptText, text: &str) -> Result<String, PluginRejection> {
+            match self.0 {
+                Some(code) => Err(PluginRejection::with_code(code)),
+                None => Ok(text.chars().rev().collect()),
+            }
+        }
+        fn decrypt(
+            &self,
+            prompt: &PromptText,
+            text: &str,
+        ) -> Result<Zeroizing<String>, PluginRejection> {
+            self.encrypt(prompt, text).map(Zeroizing::new)
+        }
+    }
+
+    fn message_ids(ftl: &str) -> Vec<&str> {
+        ftl.lines()
+            .filter_map(|l| l.split_once(" = ").map(|(id, _)| id))
+            .collect()
+    }
+
+    #[test]
+    fn each_plugin_rejection_reaches_the_page_as_its_own_code_with_its_own_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = FileVault::new(dir.path().join("device-key"));
+        let key = DeviceKey::generate(&mut StdRng::seed_from_u64(13));
+        vault
+            .store(
+                &AndroidBiometricVerifier::new(Plugin(None))
+                    .protect(&key)
+                    .unwrap(),
+            )
+            .unwrap();
+        let messages = [
+            include_str!("../../assets/i18n/nb/main.ftl"),
+            include_str!("../../assets/i18n/nn/main.ftl"),
+            include_str!("../../assets/i18n/en/main.ftl"),
+        ]
+        .map(message_ids);
+        let cases = [
+            ("userCancel", "verification_cancelled"),
+            ("authenticationFailed", "biometry_not_recognised"),
+            ("biometryLockout", "biometry_lockout"),
+            ("biometryNotEnrolled", "biometry_not_enrolled"),
+            ("", "key_invalidated"),
+            ("biometryNotAvailable", "verification_unavailable"),
+        ];
+        for (plugin_code, app_code) in cases {
+            let verifier = AndroidBiometricVerifier::new(Plugin(Some(plugin_code)));
+            let error = verifier.unlock(&vault, "Open Nøkkel").unwrap_err();
+            let shown = AppError::from(ClientError::from(error));
+            assert_eq!(shown.code, app_code, "plugin code {plugin_code:?}");
+            // The page has a message (and, for key_invalidated, a screen) per code.
+            for ids in &messages {
+                assert!(ids.contains(&format!("app-error-{app_code}").as_str()));
+            }
+        }
+    }
+
+    /// A vault whose store cannot even delete (e.g. a restored, undecryptable one).
+    struct BrokenVault;
+
+    impl KeyVault for BrokenVault {
+        fn store(&self, _: &ProtectedKey) -> Result<(), VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+        fn load(&self) -> Result<Option<ProtectedKey>, VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+        fn delete(&self) -> Result<(), VaultError> {
+            Err(VaultError::Unavailable("broken".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn starting_over_always_ends_at_a_fresh_activation_even_when_the_key_store_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("app-flags.json"),
+            br#"{"contact_done":true}"#,
+        )
+        .unwrap();
+        let authenticator = ClientAuthenticator::new(
+            dir.path().to_path_buf(),
+            Arc::new(BrokenVault),
+            Arc::new(DesktopVerifiers::new(dir.path().join("attempts.json"))),
+        );
+        let status = authenticator.reset_here().await.unwrap();
+        assert!(!status.enrolled);
+        assert!(!status.contact_done);
+        assert!(!dir.path().join("app-flags.json").exists());
+    }
+
+    #[test]
+    fn the_prompt_follows_the_page_language() {
+        struct Spy(Mutex<Vec<PromptText>>);
+        impl Verifiers for Spy {
+            fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier> {
+                DesktopVerifiers::new("unused".into()).passcode(passcode)
+            }
+            fn biometric(&self, prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError> {
+                lock(&self.0).push(prompt);
+                Err(AppError::new("verification_unavailable", "spy"))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spy = Arc::new(Spy(Mutex::default()));
+        let authenticator = ClientAuthenticator::new(
+            dir.path().to_path_buf(),
+            Arc::new(FileVault::new(dir.path().join("k"))),
+            spy.clone(),
+        );
+        authenticator.set_language(Lang::Nn);
+        let _ = authenticator.verifier(&UserProof::Biometric, Purpose::Approve { service: "NAV" });
+        let prompts = lock(&spy.0);
+        assert_eq!(prompts[0].reason, "Stadfest innlogginga til NAV");
+        assert_eq!(prompts[0].cancel, "Avbryt");
     }
 }

@@ -3,7 +3,8 @@
 //! All behaviour sits behind [`authenticator::Authenticator`]: [`device::ClientAuthenticator`]
 //! over `nokkel-client` in real use, [`mock::MockAuthenticator`] under `NOKKEL_TEST_MOCK=1`.
 //! The commands are thin and testable with Tauri's mock runtime. Mobile-only code lives in
-//! `mobile` (compiled for Android and iOS only).
+//! `mobile`: compiled for Android and iOS, and type-checked on the Linux host under
+//! `nokkel_mobile_check` (scripts/mobile-check.sh).
 #![forbid(unsafe_code)]
 
 pub mod authenticator;
@@ -12,9 +13,10 @@ pub mod device;
 pub mod error;
 pub mod mock;
 pub mod passcode;
+pub mod prompts;
 pub mod verification;
 
-#[cfg(mobile)]
+#[cfg(any(mobile, nokkel_mobile_check = "android", nokkel_mobile_check = "ios"))]
 pub mod mobile;
 
 use std::path::Path;
@@ -54,6 +56,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::deny,
         commands::history,
         commands::deactivate,
+        commands::set_language,
+        commands::reset_device,
     ])
 }
 
@@ -129,11 +133,11 @@ fn platform_authenticator<R: Runtime>(
     app: &AppHandle<R>,
     dir: &Path,
 ) -> Result<device::ClientAuthenticator, AppError> {
-    let (vault, verifiers) = mobile::vault_and_verifiers(app.clone())?;
+    let keys = mobile::vault_and_verifiers(app.clone())?;
     Ok(device::ClientAuthenticator::new(
         dir.to_path_buf(),
-        vault,
-        verifiers,
+        keys.vault,
+        keys.verifiers,
     ))
 }
 

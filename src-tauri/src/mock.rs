@@ -265,4 +265,10 @@ impl Authenticator for MockAuthenticator {
         *state = State::default();
         Ok(status(&state))
     }
+
+    async fn reset_here(&self) -> Result<DeviceStatus, AppError> {
+        let mut state = self.lock();
+        *state = State::default();
+        Ok(status(&state))
+    }
 }

@@ -298,3 +298,21 @@ fn deactivation_forgets_the_device() {
         "not_enrolled"
     );
 }
+
+#[test]
+fn the_page_sets_the_prompt_language_and_can_start_over() {
+    let t = app(true);
+    assert!(t.call("set_language", json!({"lang": "nn"})).is_ok());
+    assert!(
+        t.call("set_language", json!({"lang": "de"})).is_err(),
+        "only nb, nn and en"
+    );
+    t.enrol(PASSCODE).unwrap();
+    let status = t.call("device_status", json!({})).unwrap();
+    assert_eq!(status["enrolled"], true);
+    let status = t.call("reset_device", json!({})).unwrap();
+    assert_eq!(status["enrolled"], false);
+    assert_eq!(status["unlocked"], false);
+    // Activation works again afterwards, without clearing anything else.
+    assert_eq!(t.enrol(PASSCODE).unwrap()["enrolled"], true);
+}

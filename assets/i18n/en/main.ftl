@@ -327,3 +327,21 @@ app-error-contact_unavailable = Contact details cannot be saved in the app yet. 
 app-error-locked = Open the app with your passcode first.
 app-error-number_not_offered = Pick one of the three numbers shown.
 app-verify-passcode-hint = The passcode you chose for this app.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Protect your Nøkkel key with your face or fingerprint
+app-prompt-reason-unlock = Open Nøkkel
+app-prompt-reason-approve = Confirm the login to { $service }
+app-error-biometry_not_recognised = Your face or fingerprint was not recognised. Try again.
+app-error-biometry_lockout = Face and fingerprint are blocked after too many attempts. Lock the phone and unlock it with its PIN, pattern or password, then try again.
+app-error-biometry_not_enrolled = No face or fingerprint is set up on this phone. Add one in the phone's settings, then try again.
+app-error-key_invalidated = The key on this phone was locked away after a change to its fingerprints, face or screen lock.
+app-keylost-title = Set up Nøkkel again on this phone
+app-keylost-what = The fingerprints, face or screen lock on this phone have changed. For your safety the phone then locks away the key that confirmed your logins, and nobody can open it again: not you, and not us.
+app-keylost-next = Start over on this phone, then activate the app with a new activation letter. Nothing can be approved with the old key.
+app-keylost-start-over = Start over on this phone
+app-keylost-confirm = This deletes Nøkkel's data on this phone. Do you want to continue?
+app-keylost-confirm-yes = Yes, start over
+app-enrol-scan-active = Point the camera at the QR code in the letter.
+app-enrol-scan-cancel = Stop scanning

@@ -327,3 +327,21 @@ app-error-contact_unavailable = Kontaktopplysninger kan ikke lagres i appen enn�
 app-error-locked = Åpne appen med koden din først.
 app-error-number_not_offered = Velg ett av de tre tallene som vises.
 app-verify-passcode-hint = Koden du valgte for denne appen.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Beskytt Nøkkel-nøkkelen din med ansikt eller fingeravtrykk
+app-prompt-reason-unlock = Åpne Nøkkel
+app-prompt-reason-approve = Bekreft innloggingen til { $service }
+app-error-biometry_not_recognised = Ansiktet eller fingeravtrykket ble ikke gjenkjent. Prøv igjen.
+app-error-biometry_lockout = Ansikt og fingeravtrykk er sperret etter for mange forsøk. Lås telefonen og lås den opp med PIN-kode, mønster eller passord, og prøv igjen.
+app-error-biometry_not_enrolled = Ingen ansikt eller fingeravtrykk er lagt inn på denne telefonen. Legg til et i telefonens innstillinger, og prøv igjen.
+app-error-key_invalidated = Nøkkelen på denne telefonen ble låst etter en endring i fingeravtrykk, ansikt eller skjermlås.
+app-keylost-title = Sett opp Nøkkel på nytt på denne telefonen
+app-keylost-what = Fingeravtrykk, ansikt eller skjermlås på denne telefonen er endret. Av sikkerhetshensyn låser telefonen da nøkkelen som bekreftet innloggingene dine, og ingen kan åpne den igjen, verken du eller vi.
+app-keylost-next = Start på nytt på denne telefonen, og aktiver appen med et nytt aktiveringsbrev. Den gamle nøkkelen kan ikke godkjenne noe.
+app-keylost-start-over = Start på nytt på denne telefonen
+app-keylost-confirm = Dette sletter Nøkkel-dataene på denne telefonen. Vil du fortsette?
+app-keylost-confirm-yes = Ja, start på nytt
+app-enrol-scan-active = Hold kameraet mot QR-koden i brevet.
+app-enrol-scan-cancel = Avbryt skanningen

@@ -327,3 +327,21 @@ app-error-contact_unavailable = Kontaktopplysningar kan ikkje lagrast i appen en
 app-error-locked = Opne appen med koden din først.
 app-error-number_not_offered = Vel eitt av dei tre tala som blir viste.
 app-verify-passcode-hint = Koden du valde for denne appen.
+
+## App: the phone's face/finger prompt, its errors, starting over (issue 13)
+app-prompt-title = Nøkkel
+app-prompt-reason-enrol = Vern Nøkkel-nøkkelen din med andlet eller fingeravtrykk
+app-prompt-reason-unlock = Opne Nøkkel
+app-prompt-reason-approve = Stadfest innlogginga til { $service }
+app-error-biometry_not_recognised = Andletet eller fingeravtrykket vart ikkje kjent att. Prøv igjen.
+app-error-biometry_lockout = Andlet og fingeravtrykk er sperra etter for mange forsøk. Lås telefonen og lås han opp med PIN-kode, mønster eller passord, og prøv igjen.
+app-error-biometry_not_enrolled = Det er ikkje lagt inn andlet eller fingeravtrykk på denne telefonen. Legg til eitt i innstillingane på telefonen, og prøv igjen.
+app-error-key_invalidated = Nøkkelen på denne telefonen vart låst etter ei endring i fingeravtrykk, andlet eller skjermlås.
+app-keylost-title = Set opp Nøkkel på nytt på denne telefonen
+app-keylost-what = Fingeravtrykk, andlet eller skjermlås på denne telefonen er endra. Av omsyn til tryggleiken låser telefonen då nøkkelen som stadfesta innloggingane dine, og ingen kan opne han att, verken du eller vi.
+app-keylost-next = Start på nytt på denne telefonen, og aktiver appen med eit nytt aktiveringsbrev. Den gamle nøkkelen kan ikkje godkjenne noko.
+app-keylost-start-over = Start på nytt på denne telefonen
+app-keylost-confirm = Dette slettar Nøkkel-dataa på denne telefonen. Vil du halde fram?
+app-keylost-confirm-yes = Ja, start på nytt
+app-enrol-scan-active = Hald kameraet mot QR-koden i brevet.
+app-enrol-scan-cancel = Avbryt skanninga

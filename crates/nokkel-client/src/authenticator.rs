@@ -300,6 +300,20 @@ impl Authenticator {
         self.vault.delete()?;
         self.state.delete()
     }
+
+    /// Starts over on this device when its key can no longer be used (a new fingerprint or
+    /// a removed screen lock invalidated the platform key that protects it), without
+    /// telling the server, which cannot be asked without that key. The state goes first:
+    /// once it is gone the app offers a new activation whatever the key store does. A key
+    /// that cannot be deleted now is replaced by the next enrolment, so its failure is
+    /// logged, not returned: the person must never be stuck here.
+    pub fn reset_here(&self) -> Result<(), ClientError> {
+        self.state.delete()?;
+        if let Err(error) = self.vault.delete() {
+            tracing::warn!(code = error.code(), "old device key not deleted: {error}");
+        }
+        Ok(())
+    }
 }
 
 /// `GET /api/v1/account` and `POST /api/v1/account/resume` answer.

@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `0x00` | none: the 32-byte scalar | [`TestVerifier`] (and the iOS design, where the keychain item itself demands Face ID) |
 //! | `0x01` | AES-256-GCM under an Argon2id key derived from the passcode | [`PasscodeVerifier`] |
-//! | `0x02` | Android Keystore AES key that requires biometrics | [`crate::mobile`] (Android) |
+//! | `0x02` | Android Keystore AES key that requires biometrics | [`crate::mobile::biometric`] (Android) |
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,6 @@ pub(crate) const TAG_PLAIN: u8 = 0x00;
 /// Tag of a passcode-wrapped key.
 pub(crate) const TAG_PASSCODE_V1: u8 = 0x01;
 /// Tag of an Android biometric-cipher-wrapped key.
-#[cfg_attr(not(target_os = "android"), allow(dead_code))]
 pub(crate) const TAG_ANDROID_BIOMETRIC: u8 = 0x02;
 
 /// Why user verification failed. Never contains the passcode or key material.
@@ -68,10 +67,26 @@ pub enum VerifyError {
         /// Minimum length.
         min: usize,
     },
-    /// The user cancelled the prompt.
+    /// The user (or the system) cancelled the prompt: trying again may work.
     #[error("verification cancelled")]
     Cancelled,
-    /// The platform cannot verify the user (no biometrics enrolled, plugin missing, ...).
+    /// The face or finger was shown but not recognised: trying again may work.
+    #[error("face or fingerprint not recognised")]
+    NotRecognised,
+    /// Too many failed attempts: the phone blocks face/finger until its screen lock (PIN,
+    /// pattern, password) is used once.
+    #[error("face or fingerprint is locked after too many attempts")]
+    BiometryLockout,
+    /// The phone has no face or fingerprint enrolled (or no screen lock): the person must
+    /// add one in the phone's settings.
+    #[error("no face or fingerprint is set up on this phone")]
+    BiometryNotEnrolled,
+    /// The key that protects the device key is gone for good: a fingerprint or face was
+    /// added, or the screen lock was removed (Android Keystore key invalidated; iOS
+    /// keychain item bound to the previous biometry set). Only starting over helps.
+    #[error("the key protecting the device key was invalidated by a change to the phone's biometrics or screen lock")]
+    KeyInvalidated,
+    /// The platform cannot verify the user (no biometric hardware, plugin missing, ...).
     #[error("user verification unavailable: {0}")]
     Unavailable(String),
     /// The stored key is damaged.
@@ -90,6 +105,10 @@ impl VerifyError {
             Self::PasscodeLocked { .. } => "passcode_locked",
             Self::WeakPasscode { .. } => "weak_passcode",
             Self::Cancelled => "verification_cancelled",
+            Self::NotRecognised => "biometry_not_recognised",
+            Self::BiometryLockout => "biometry_lockout",
+            Self::BiometryNotEnrolled => "biometry_not_enrolled",
+            Self::KeyInvalidated => "key_invalidated",
             Self::Unavailable(_) => "verification_unavailable",
             Self::Corrupt(_) => "key_corrupt",
         }

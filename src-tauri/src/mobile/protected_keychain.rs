@@ -1,35 +1,42 @@
-//! iOS: the device key in a protected keychain item whose access control demands user
-//! presence; reading it makes iOS show Face ID / Touch ID.
+//! iOS: the device key in a this-device-only keychain item that opens only for Face ID /
+//! Touch ID of the current biometry set (`nokkel_client::mobile::ios`); reading it makes
+//! iOS show its prompt with the reason text in the person's language (`crate::prompts`).
 //!
-//! Relies on `nokkel_client::mobile::ios::{vault, KeychainPresenceVerifier}`, which use
-//! apple-native-keyring-store 1.0.2 (feature `protected`):
-//! `apple_native_keyring_store::protected::Store::new()` and the entry modifier
-//! `access-policy` = `require-user-presence` (`kSecAttrAccessibleWhenUnlocked` +
-//! `SecAccessControl` flag `USER_PRESENCE`). The prompt's text is
-//! `NSFaceIDUsageDescription` in `src-tauri/Info.ios.plist`.
-//!
-//! `USER_PRESENCE` also accepts the phone's passcode and does not say which was used, so
-//! approvals state `device_credential` (docs/SECURITY.md). The app passcode is not offered
-//! on iOS: the keychain prompt is the verification.
+//! Where the phone has no Face ID / Touch ID, the app passcode wraps the key as on the
+//! desktop and the item is still this-device-only, so a passcode typed on iOS is used,
+//! never ignored. Approvals say `biometric` or `passcode` truthfully.
 
-use nokkel_client::mobile::ios::KeychainPresenceVerifier;
+use nokkel_client::mobile::biometric::PromptText;
+use nokkel_client::mobile::ios::KeychainBiometryVerifier;
 use nokkel_client::UserVerifier;
+use tauri::{AppHandle, Runtime};
 
 use crate::authenticator::Passcode;
-use crate::device::Verifiers;
+use crate::device::{DesktopVerifiers, Verifiers};
 use crate::error::AppError;
 
-/// iOS's verifier: the keychain's own prompt.
-pub struct IosVerifiers;
+/// iOS's verifiers: the keychain's biometry prompt, or the app passcode.
+pub struct IosVerifiers {
+    passcode: DesktopVerifiers,
+}
+
+impl IosVerifiers {
+    /// Verifiers for this app (passcode attempts counted in its data folder).
+    pub fn new<R: Runtime>(app: &AppHandle<R>) -> Self {
+        Self {
+            passcode: DesktopVerifiers::in_data_dir(app),
+        }
+    }
+}
 
 impl Verifiers for IosVerifiers {
-    fn passcode(&self, _passcode: &Passcode) -> Box<dyn UserVerifier> {
-        // The keychain item's access control is the protection on iOS; a typed passcode is
-        // never asked for, and the keychain prompt still runs on every read.
-        Box::new(KeychainPresenceVerifier::new())
+    fn passcode(&self, passcode: &Passcode) -> Box<dyn UserVerifier> {
+        self.passcode.passcode(passcode)
     }
 
-    fn biometric(&self) -> Result<Box<dyn UserVerifier>, AppError> {
-        Ok(Box::new(KeychainPresenceVerifier::new()))
+    fn biometric(&self, prompt: PromptText) -> Result<Box<dyn UserVerifier>, AppError> {
+        Ok(Box::new(
+            KeychainBiometryVerifier::new().with_prompt(prompt),
+        ))
     }
 }

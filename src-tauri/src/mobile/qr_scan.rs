@@ -2,10 +2,12 @@
 //!
 //! Relies on tauri-plugin-barcode-scanner 2.5.3, whose Rust side is only
 //! `tauri_plugin_barcode_scanner::init::<R>() -> TauriPlugin<R>` (the crate is
-//! `#![cfg(mobile)]`). The scan itself is the plugin's JavaScript API, npm
-//! `@tauri-apps/plugin-barcode-scanner` 2.5.3 (same version as the crate, or `tauri build`
-//! refuses): `scan({ formats: [Format.QRCode] })` resolving to `{ content, format }`, used in
-//! `ui/src/lib/scan.ts`. The page may call it because `capabilities/mobile.json` grants
+//! `#![cfg(mobile)]`; `plugin_shim::barcode_scanner` stands in for it in the host check).
+//! The scan itself is the plugin's JavaScript API, npm `@tauri-apps/plugin-barcode-scanner`
+//! 2.5.3 (same version as the crate, or `tauri build` refuses), used in
+//! `ui/src/lib/scan.ts`: `scan({ formats: [Format.QRCode], windowed: true })` shows the
+//! camera behind the transparent page, which keeps a Cancel button on top that calls
+//! `cancel()`. The page may call them because `capabilities/mobile.json` grants
 //! `barcode-scanner:allow-scan`, `allow-cancel`, `allow-check-permissions` and
 //! `allow-request-permissions` on `android`/`iOS` only. The camera permission string is
 //! `NSCameraUsageDescription` in `src-tauri/Info.ios.plist`; Android declares
@@ -14,6 +16,8 @@
 //! The QR code carries only the activation code; the app still runs it through
 //! `check_code` (core's `ActivationCode::parse`) before using it.
 
+#[cfg(not(mobile))]
+use super::plugin_shim::barcode_scanner as tauri_plugin_barcode_scanner;
 use tauri::{Builder, Runtime};
 
 /// Registers the barcode-scanner plugin.

@@ -73,6 +73,11 @@ export function installStub(scenario) {
     history: () => s.history,
     deactivate: () => s.status,
     set_server_url: ({ url }) => url,
+    set_language: () => null,
+    reset_device: () => {
+      s.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
+      return s.status;
+    },
   };
   window.__TAURI_INTERNALS__ = {
     metadata: { currentWindow: { label: 'main' }, currentWebview: { windowLabel: 'main', label: 'main' } },

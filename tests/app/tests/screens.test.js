@@ -164,6 +164,31 @@ const SHOTS = {
   ],
   contact: [{ status: { ...READY, contactDone: false } }, async (page) => h1(page, 'Hvordan kan vi nå deg?')],
   unlock: [{ status: { ...READY, unlocked: false } }, async (page) => h1(page, 'Åpne Nøkkel')],
+  // Issue 13: a phone prompt that failed says what to do next; a key the phone locked
+  // away (a new fingerprint) leads to starting over.
+  'unlock-lockout': [
+    {
+      status: { ...READY, unlocked: false, verification: 'biometric' },
+      failures: { unlock: { code: 'biometry_lockout', message: 'locked' } },
+    },
+    async (page) => {
+      await h1(page, 'Åpne Nøkkel');
+      await page.getByRole('button', { name: 'Åpne' }).click();
+      await page.getByRole('alert').waitFor();
+    },
+  ],
+  'key-lost': [
+    {
+      status: { ...READY, unlocked: false, verification: 'biometric' },
+      failures: { unlock: { code: 'key_invalidated', message: 'invalidated' } },
+    },
+    async (page) => {
+      await page.getByRole('button', { name: 'Åpne' }).click();
+      await h1(page, 'Sett opp Nøkkel på nytt på denne telefonen');
+      await page.getByRole('button', { name: 'Start på nytt på denne telefonen' }).click();
+      await page.getByRole('button', { name: 'Ja, start på nytt' }).waitFor();
+    },
+  ],
   'home-empty': [{ status: READY }, async (page) => h1(page, 'Nøkkel er klar')],
   request: [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Logge inn i Skatteetaten?')],
   'request-en': [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Log in to Skatteetaten?'), 'en-GB'],

@@ -94,6 +94,8 @@ export const api = {
   deny: (challengeId: string, report: boolean) => call<Outcome>('deny', { challengeId, report }),
   history: () => call<HistoryItem[]>('history'),
   deactivate: () => call<DeviceStatus>('deactivate'),
+  setLanguage: (lang: string) => call<null>('set_language', { lang }),
+  resetDevice: () => call<DeviceStatus>('reset_device'),
 };
 
 /** Failures the person can fix by trying again later: shown with a "Try again" button. */
@@ -106,7 +108,14 @@ export const TRANSIENT = new Set([
   'internal',
   'rate_limited',
   'verification_cancelled',
+  'biometry_not_recognised',
+  'biometry_lockout',
+  'biometry_not_enrolled',
 ]);
+
+/** The key on this device can never be opened again (a biometric change locked it away, or
+ * it is missing or damaged): only starting over on this phone helps (screen KeyLost). */
+export const KEY_LOST = new Set(['key_invalidated', 'no_device_key', 'key_protection_mismatch', 'vault_corrupt']);
 
 /** Enrolment answers that concern the identity number or the code the person typed. */
 export const ACTIVATION_FIELD = new Set([

@@ -1,12 +1,20 @@
 // Scanning the activation letter's QR code, on Android and iOS only (see
 // src-tauri/src/mobile/qr_scan.rs). The plugin is loaded on demand so the desktop bundle
 // does not carry it; its result still goes through check_code.
+//
+// `windowed: true` keeps the page in front of the camera (tauri-plugin-barcode-scanner
+// 2.5.3 BarcodeScannerPlugin.kt `setupCamera`: `webView.bringToFront()` and a transparent
+// background), so the page can show a Cancel button; `cancel()` rejects the pending scan
+// with "cancelled" on both platforms.
 
 export function canScan(platform: string): boolean {
   return platform === 'android' || platform === 'ios';
 }
 
-/** The QR code's text, or null when the person cancelled. */
+/** The class that makes the page transparent over the camera, with only the scan bar. */
+export const SCANNING_CLASS = 'scanning';
+
+/** The QR code's text, or null when the person cancelled or refused the camera. */
 export async function scanLetter(): Promise<string | null> {
   const { scan, Format, checkPermissions, requestPermissions } = await import(
     '@tauri-apps/plugin-barcode-scanner'
@@ -14,6 +22,20 @@ export async function scanLetter(): Promise<string | null> {
   let permission = await checkPermissions();
   if (permission !== 'granted') permission = await requestPermissions();
   if (permission !== 'granted') return null;
-  const result = await scan({ formats: [Format.QRCode], windowed: false });
-  return result?.content ?? null;
+  document.documentElement.classList.add(SCANNING_CLASS);
+  try {
+    const result = await scan({ formats: [Format.QRCode], windowed: true });
+    return result?.content ?? null;
+  } catch (e) {
+    if (String(e).includes('cancelled')) return null;
+    throw e;
+  } finally {
+    document.documentElement.classList.remove(SCANNING_CLASS);
+  }
+}
+
+/** Stops a running scan; the pending scanLetter() then resolves to null. */
+export async function cancelScan(): Promise<void> {
+  const { cancel } = await import('@tauri-apps/plugin-barcode-scanner');
+  await cancel();
 }

@@ -106,6 +106,11 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
     },
+    set_language: () => null,
+    reset_device: () => {
+      fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
+      return fake.status;
+    },
   };
   mockIPC(async (cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;

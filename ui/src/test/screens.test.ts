@@ -308,3 +308,122 @@ describe('history and settings', () => {
     await expectHeading('Welcome to Nøkkel');
   });
 });
+
+describe('the phone prompt: each answer has its own message, and a way out', () => {
+  const BIOMETRIC = { ...READY, unlocked: false, verification: 'biometric' as const };
+
+  // Codes from nokkel-client's VerifyError (one per biometric plugin rejection code, see
+  // crates/nokkel-client/src/mobile/biometric.rs) and the text that tells the next step.
+  const MESSAGES: [string, RegExp][] = [
+    ['verification_cancelled', /The check was cancelled/],
+    ['biometry_not_recognised', /was not recognised\. Try again/],
+    ['biometry_lockout', /unlock it with its PIN, pattern or password/],
+    ['biometry_not_enrolled', /Add one in the phone's settings/],
+    ['verification_unavailable', /cannot check your face or fingerprint/],
+  ];
+
+  for (const [code, text] of MESSAGES) {
+    it(`opening: ${code} stays on the screen with its next step`, async () => {
+      const fake = installFake(BIOMETRIC);
+      fake.override('unlock', () => {
+        throw { code, message: code };
+      });
+      render(App);
+      await expectHeading('Open Nøkkel');
+      await userEvent.click(screen.getByRole('button', { name: 'Open' }));
+      expect((await screen.findByRole('alert')).textContent).toMatch(text);
+      expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Open Nøkkel');
+    });
+  }
+
+  it('approving: lockout keeps the request and says what to do', async () => {
+    const fake = installFake({ ...READY, verification: 'biometric' });
+    fake.request = request();
+    fake.override('approve', () => {
+      throw { code: 'biometry_lockout', message: 'locked' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: '64' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm with face or fingerprint' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/unlock it with its PIN/);
+    expect(alert.textContent).toMatch(/kept/);
+  });
+
+  it('after a fingerprint was added: explains, starts over on this phone, and reaches activation', async () => {
+    const fake = installFake(BIOMETRIC);
+    let attempts = 0;
+    fake.override('unlock', () => {
+      attempts += 1;
+      throw { code: 'key_invalidated', message: 'invalidated' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Open' }));
+    await expectHeading('Set up Nøkkel again on this phone');
+    expect(screen.getByText(/have changed/)).toBeTruthy();
+    // Not a loop: nothing on this screen asks for the finger again.
+    expect(screen.queryByRole('button', { name: 'Open' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Start over on this phone' }));
+    // A second, explicit yes before anything is deleted.
+    expect(fake.calls.some((c) => c.cmd === 'reset_device')).toBe(false);
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, start over' }));
+    await expectHeading('Welcome to Nøkkel');
+    expect(fake.calls.filter((c) => c.cmd === 'reset_device')).toHaveLength(1);
+    expect(attempts).toBe(1);
+    await userEvent.click(screen.getByRole('button', { name: 'Activate the app' }));
+    await expectHeading('Activate the app');
+  });
+
+  it('approving with an invalidated key goes to the same way out', async () => {
+    const fake = installFake({ ...READY, verification: 'biometric' });
+    fake.request = request();
+    fake.override('approve', () => {
+      throw { code: 'key_invalidated', message: 'invalidated' };
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: '27' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Confirm with face or fingerprint' }));
+    await expectHeading('Set up Nøkkel again on this phone');
+  });
+
+  it('offers the passcode when the phone cannot protect the key with face or finger', async () => {
+    const fake = installFake();
+    fake.override('biometric_status', () => ({ available: true, kind: 'fingerprint' }));
+    fake.override('enrol', ({ method }) => {
+      if (method === 'biometric') throw { code: 'verification_unavailable', message: 'weak only' };
+      fake.status = { ...fake.status, enrolled: true, unlocked: true, verification: 'passcode' };
+      return fake.status;
+    });
+    render(App);
+    await userEvent.click(await screen.findByRole('button', { name: 'Activate the app' }));
+    await userEvent.type(screen.getByLabelText('National identity number or D-number'), '14838514058');
+    await userEvent.type(screen.getByLabelText('Activation code'), GOOD_CODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    await userEvent.click(await screen.findByRole('button', { name: 'Use fingerprint' }));
+    expect(await screen.findByLabelText('Passcode')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Use fingerprint' })).toBeNull();
+  });
+
+  it('tells Rust the page language, for the prompt texts', async () => {
+    const fake = installFake(READY);
+    render(App);
+    await expectHeading('Nøkkel is ready');
+    await waitFor(() => expect(fake.calls.some((c) => c.cmd === 'set_language' && c.args.lang === 'en')).toBe(true));
+  });
+});
+
+describe('a key missing for another reason', () => {
+  it('says so, instead of blaming a fingerprint, and offers the same way out', async () => {
+    const fake = installFake({ ...READY, unlocked: false });
+    fake.override('unlock', () => {
+      throw { code: 'no_device_key', message: 'no key' };
+    });
+    render(App);
+    await userEvent.type(await screen.findByLabelText('Passcode'), PASSCODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Open' }));
+    await expectHeading('Set up Nøkkel again on this phone');
+    expect(screen.getByText(/The key on this device is missing/)).toBeTruthy();
+    expect(screen.queryByText(/have changed/)).toBeNull();
+    expect(screen.getByRole('button', { name: 'Start over on this phone' })).toBeTruthy();
+  });
+});

@@ -1,5 +1,6 @@
 //! A vault in an OS keyring through keyring-core: the Secret Service on Linux desktops,
-//! and the same type over the Android and Apple stores on phones (see [`crate::mobile`]).
+//! and the same type over the Android store on Android (see [`crate::mobile`]; iOS uses
+//! its own keychain item, `mobile::ios`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +14,7 @@ use super::{KeyVault, ProtectedKey, VaultError};
 ///
 /// The store is passed in (never keyring-core's global default store), so tests and apps
 /// choose it explicitly: `zbus_secret_service_keyring_store::Store::new()` on Linux,
-/// `android_native_keyring_store::Store::new()` on Android,
-/// `apple_native_keyring_store::protected::Store::new()` on iOS.
+/// `android_native_keyring_store::Store::new()` on Android.
 pub struct KeyringVault {
     store: Arc<CredentialStore>,
     service: String,
@@ -52,8 +52,7 @@ impl KeyringVault {
         Ok(Self::new(store, service, user))
     }
 
-    /// Adds a store-specific entry modifier, e.g. `access-policy` =
-    /// `require-user-presence` for the Apple protected store.
+    /// Adds a store-specific entry modifier (keyring-core's `build` modifiers).
     pub fn with_modifier(mut self, key: &str, value: &str) -> Self {
         self.modifiers.push((key.to_owned(), value.to_owned()));
         self
