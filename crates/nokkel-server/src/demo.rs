@@ -3,7 +3,7 @@
 
 use crate::services::password;
 use crate::store::{
-    account_kind, account_status, people::parse_population, AccountRecord, ContactRecord, Store,
+    people::parse_population, AccountKind, AccountRecord, AccountStatus, ContactRecord, Store,
     StoreError,
 };
 
@@ -28,10 +28,10 @@ pub async fn seed(store: &Store, now: i64) -> Result<usize, StoreError> {
             continue;
         }
         let kind = match row.registered.as_deref() {
-            Some("app") => account_kind::APP,
-            _ => account_kind::SMS,
+            Some("app") => AccountKind::App,
+            _ => AccountKind::Sms,
         };
-        let password_hash = if kind == account_kind::SMS {
+        let password_hash = if kind == AccountKind::Sms {
             password::hash(DEMO_SMS_PASSWORD)
         } else {
             None
@@ -39,9 +39,9 @@ pub async fn seed(store: &Store, now: i64) -> Result<usize, StoreError> {
         store
             .create_account(&AccountRecord {
                 pid: pid.clone(),
-                kind: kind.to_owned(),
+                kind,
                 password_hash,
-                status: account_status::ACTIVE.to_owned(),
+                status: AccountStatus::Active,
                 blocked_reason: None,
                 created_at: now,
                 updated_at: now,

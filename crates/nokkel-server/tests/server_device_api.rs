@@ -46,7 +46,15 @@ async fn start(server: &TestServer, pid: &str) -> LoginRecord {
 }
 
 async fn state_of(server: &TestServer, id: &str) -> String {
-    server.state.store.login(id).await.unwrap().unwrap().state
+    server
+        .state
+        .store
+        .login(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .to_string()
 }
 
 fn number(login: &LoginRecord) -> u8 {

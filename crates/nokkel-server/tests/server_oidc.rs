@@ -17,7 +17,9 @@ use http_body_util::BodyExt;
 use nokkel_core::jws::UnverifiedJws;
 use nokkel_core::keys::{PublicJwk, PublicKey};
 use nokkel_server::services::keys::rotate_id_token_key;
-use nokkel_server::services::oidc::{self, Authenticated, ClientRegistration, OidcError};
+use nokkel_server::services::oidc::{
+    self, Authenticated, AuthorizationError, ClientRegistration, OidcError,
+};
 use nokkel_server::Config;
 use serde_json::Value;
 use support::*;
@@ -929,17 +931,15 @@ async fn login_seam_shows_completes_once_and_fails(server: TestServer) {
         Err(OidcError::RequestNotPending)
     ));
     assert!(matches!(
-        oidc::fail_authorization(&server.state, &id, "access_denied", "no").await,
+        oidc::fail_authorization(&server.state, &id, AuthorizationError::AccessDenied, "no").await,
         Err(OidcError::RequestNotPending)
     ));
 
     // A denied login goes back with the error and the client's state.
     let id = start(&server, &flow).await;
-    assert!(matches!(
-        oidc::fail_authorization(&server.state, &id, "made_up", "x").await,
-        Err(OidcError::InvalidErrorCode(_))
-    ));
-    let url = oidc::fail_authorization(&server.state, &id, "access_denied", "The user said no")
+    assert!("made_up".parse::<AuthorizationError>().is_err());
+    let error = "access_denied".parse::<AuthorizationError>().unwrap();
+    let url = oidc::fail_authorization(&server.state, &id, error, "The user said no")
         .await
         .unwrap();
     let q = query_of(&url);

@@ -57,7 +57,7 @@ async fn login_started_on_a_and_approved_through_b_completes_on_a_at_once() {
         let decided = login::wait_decided(&state_a, &id, Duration::from_secs(60))
             .await
             .unwrap();
-        (begun.elapsed(), decided.map(|l| l.state))
+        (begun.elapsed(), decided.map(|l| l.state.to_string()))
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::http::AppState;
 use crate::http::{render, ErrorPage, Page};
 use crate::services::inbox;
-use crate::store::{LetterRecord, PersonRecord};
+use crate::store::{LetterRecord, LetterState, PersonRecord};
 
 const INBOX_LIMIT: i64 = 200;
 
@@ -48,7 +48,7 @@ struct InboxLetter {
     pid: String,
     name: String,
     code: String,
-    state: String,
+    state: LetterState,
     created_at: String,
     expires_at: String,
     delivered_by: String,

@@ -26,7 +26,7 @@ use crate::services::login::{self, BrowserSide, LoginEnd, LoginStart};
 use crate::services::oidc::{self, AuthorizationRequest};
 use crate::services::registration::{self, Expiring};
 use crate::services::{contact, ServiceError};
-use crate::store::{login_state, LoginRecord};
+use crate::store::{LoginRecord, LoginState};
 
 /// The cookie carrying the sealed login flow between pages.
 const LOGIN_COOKIE: &str = "nokkel_login";
@@ -297,7 +297,7 @@ async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
     let Some(login) = current_login(&state, &flow).await else {
         return request_gone(page);
     };
-    if login.state != login_state::PENDING {
+    if login.state != LoginState::Pending {
         return see_other("/login/finish", None);
     }
     let expires = time::OffsetDateTime::from_unix_timestamp(login.expires_at)
@@ -325,8 +325,8 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
         // Up to the challenge's lifetime plus a little; the page falls back to its link.
         let decided = login::wait_decided(&state, &login_id, Duration::from_secs(130)).await;
         let state_name = match decided {
-            Ok(Some(login)) => login.state,
-            _ => "unknown".to_owned(),
+            Ok(Some(login)) => login.state.as_str(),
+            _ => "unknown",
         };
         Ok::<_, Infallible>(Event::default().event("decided").data(state_name))
     });

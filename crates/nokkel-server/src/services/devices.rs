@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::login::device_public_key;
 use super::{audit, Deps, ServiceError};
-use crate::store::{account_status, DeviceRecord};
+use crate::store::{AccountStatus, DeviceRecord};
 
 /// The device that signed `proof` for the request `method` `path`, once the proof checks
 /// out against its enrolled key and has not been seen before.
@@ -111,5 +111,5 @@ pub async fn app_login_blocked(deps: &Deps, pid: &str) -> Result<bool, ServiceEr
         .account(pid)
         .await?
         .ok_or(ServiceError::NoAccount)?;
-    Ok(account.status == account_status::BLOCKED)
+    Ok(account.status == AccountStatus::Blocked)
 }

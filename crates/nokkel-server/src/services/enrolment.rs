@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::registration::{self, VerifiedLetter};
 use super::ServiceError;
 use crate::services::Deps;
-use crate::store::{account_kind, DeviceRecord};
+use crate::store::{AccountKind, DeviceRecord};
 
 #[derive(Serialize, Deserialize)]
 struct EnrolmentTicket {
@@ -98,7 +98,7 @@ pub async fn finish(
     registration::complete(
         deps,
         &ticket.letter,
-        account_kind::APP,
+        AccountKind::App,
         None,
         None,
         Some(&device),

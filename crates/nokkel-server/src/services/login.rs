@@ -22,12 +22,13 @@ use ring::rand::SystemRandom;
 use serde_json::json;
 
 use super::events::{self, wait_for};
-use super::oidc::{self, Authenticated};
+use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
 use super::{audit, rate_limit, ServiceError};
 use crate::services::Deps;
 use crate::store::{
-    account_kind, account_status, login_state, DeviceRecord, LoginRecord, NewMessage,
+    AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState,
+    LoginTransition, NewMessage,
 };
 
 /// The reason recorded when a person reports a login as not theirs.
@@ -83,10 +84,10 @@ pub async fn start_app_login(
         .account(pid.as_str())
         .await?
         .ok_or(ServiceError::NoAccount)?;
-    if account.kind != account_kind::APP {
+    if account.kind != AccountKind::App {
         return Err(ServiceError::WrongMethod);
     }
-    if account.status == account_status::BLOCKED {
+    if account.status == AccountStatus::Blocked {
         return Err(ServiceError::AppLoginBlocked);
     }
     let devices = deps.store.devices_for(pid.as_str()).await?;
@@ -117,14 +118,14 @@ pub async fn start_app_login(
         id: pending.challenge_id().to_owned(),
         request_id: request_id.map(str::to_owned),
         pid: pid.as_str().to_owned(),
-        method: "app".to_owned(),
+        method: LoginMethod::App,
         service: service.to_owned(),
         browser: browser_name,
         os,
         place: None,
         number: i64::from(pending.number()),
         pending: serde_json::to_string(&pending).map_err(|_| ServiceError::SessionExpired)?,
-        state: login_state::PENDING.to_owned(),
+        state: LoginState::Pending,
         created_at: now,
         expires_at: pending.expires_at(),
         decided_at: None,
@@ -203,9 +204,9 @@ async fn answerable(
         .store
         .login(challenge_id)
         .await?
-        .filter(|l| l.pid == device.pid && l.method == "app")
+        .filter(|l| l.pid == device.pid && l.method == LoginMethod::App)
         .ok_or(ServiceError::NoPendingChallenge)?;
-    if login.state != login_state::PENDING {
+    if login.state != LoginState::Pending {
         return Err(ServiceError::ChallengeTaken);
     }
     let pending =
@@ -235,8 +236,7 @@ pub async fn approve(
                 .store
                 .decide_login(
                     &login.id,
-                    login_state::PENDING,
-                    login_state::WRONG_NUMBER,
+                    LoginTransition::WRONG_NUMBER,
                     now,
                     Some(&device.id),
                     None,
@@ -273,8 +273,7 @@ pub async fn approve(
         .store
         .decide_login(
             &login.id,
-            login_state::PENDING,
-            login_state::APPROVED,
+            LoginTransition::APPROVE,
             now,
             Some(&device.id),
             Some(&uv_name),
@@ -337,28 +336,21 @@ pub async fn deny(
     {
         return Err(ServiceError::ChallengeTaken);
     }
-    let (state, outcome) = if verified.report() {
-        (login_state::REPORTED, ChallengeOutcome::Reported)
+    let (transition, outcome) = if verified.report() {
+        (LoginTransition::REPORT, ChallengeOutcome::Reported)
     } else {
-        (login_state::DENIED, ChallengeOutcome::Denied)
+        (LoginTransition::DENY, ChallengeOutcome::Denied)
     };
     if !deps
         .store
-        .decide_login(
-            &login.id,
-            login_state::PENDING,
-            state,
-            now,
-            Some(&device.id),
-            None,
-        )
+        .decide_login(&login.id, transition, now, Some(&device.id), None)
         .await?
     {
         return Err(ServiceError::ChallengeTaken);
     }
     audit(
         deps,
-        &format!("login_{state}"),
+        &format!("login_{}", transition.to()),
         Some(&login.pid),
         None,
         json!({ "login_id": login.id, "device_id": device.id }),
@@ -376,7 +368,7 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     deps.store
         .set_account_status(
             &login.pid,
-            account_status::BLOCKED,
+            AccountStatus::Blocked,
             Some(BLOCKED_REPORTED),
             now,
         )
@@ -410,7 +402,7 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
 pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(), ServiceError> {
     let now = deps.clock.unix();
     deps.store
-        .set_account_status(&device.pid, account_status::ACTIVE, None, now)
+        .set_account_status(&device.pid, AccountStatus::Active, None, now)
         .await?;
     audit(
         deps,
@@ -432,8 +424,8 @@ pub async fn wait_decided(
     let key = events::login_key(id);
     let decided = wait_for(&deps.events, &key, timeout, || async {
         let login = deps.store.login(id).await.ok().flatten()?;
-        let expired = login.state == login_state::PENDING && login.expires_at <= deps.clock.unix();
-        (login.state != login_state::PENDING || expired).then_some(login)
+        let expired = login.state == LoginState::Pending && login.expires_at <= deps.clock.unix();
+        (login.state != LoginState::Pending || expired).then_some(login)
     })
     .await;
     match decided {
@@ -445,7 +437,7 @@ pub async fn wait_decided(
 /// A pending login past its expiry is recorded as expired.
 pub async fn settle_expiry(deps: &Deps, login: LoginRecord) -> Result<LoginRecord, ServiceError> {
     let now = deps.clock.unix();
-    if login.state == login_state::PENDING && login.expires_at <= now {
+    if login.state == LoginState::Pending && login.expires_at <= now {
         deps.store.expire_login(&login.id, now).await?;
         return Ok(deps.store.login(&login.id).await?.unwrap_or(login));
     }
@@ -457,14 +449,7 @@ pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
     let now = deps.clock.unix();
     let cancelled = deps
         .store
-        .decide_login(
-            id,
-            login_state::PENDING,
-            login_state::CANCELLED,
-            now,
-            None,
-            None,
-        )
+        .decide_login(id, LoginTransition::CANCEL, now, None, None)
         .await?;
     if cancelled {
         publish(deps, &events::login_key(id)).await;
@@ -483,16 +468,16 @@ pub async fn history(
     Ok(logins
         .into_iter()
         .filter_map(|l| {
-            let outcome = match l.state.as_str() {
-                login_state::APPROVED | login_state::COMPLETED => HistoryOutcome::Approved,
-                login_state::DENIED => HistoryOutcome::Denied,
-                login_state::REPORTED => HistoryOutcome::Reported,
-                login_state::WRONG_NUMBER => HistoryOutcome::WrongNumber,
-                login_state::EXPIRED => HistoryOutcome::Expired,
-                login_state::CANCELLED => HistoryOutcome::Cancelled,
-                _ if l.expires_at <= now => HistoryOutcome::Expired,
+            let outcome = match l.state {
+                LoginState::Approved | LoginState::Completed => HistoryOutcome::Approved,
+                LoginState::Denied => HistoryOutcome::Denied,
+                LoginState::Reported => HistoryOutcome::Reported,
+                LoginState::WrongNumber => HistoryOutcome::WrongNumber,
+                LoginState::Expired => HistoryOutcome::Expired,
+                LoginState::Cancelled => HistoryOutcome::Cancelled,
+                LoginState::Pending if l.expires_at <= now => HistoryOutcome::Expired,
                 // Still pending: it shows as the pending request, not in the history.
-                _ => return None,
+                LoginState::Pending => return None,
             };
             Some(HistoryEntry {
                 at: l.created_at,
@@ -537,7 +522,7 @@ pub async fn begin(
         .account(pid.as_str())
         .await?
         .ok_or(ServiceError::NoAccount)?;
-    if account.kind == account_kind::SMS {
+    if account.kind == AccountKind::Sms {
         return Ok(LoginStart::Sms);
     }
     let login = start_app_login(deps, pid, Some(request_id), service, browser).await?;
@@ -592,7 +577,7 @@ pub async fn finish_app_login(
     let Some(mut login) = current(deps, login_id).await? else {
         return Ok((LoginEnd::Gone, String::new()));
     };
-    if login.state == login_state::PENDING {
+    if login.state == LoginState::Pending {
         match wait_decided(deps, &login.id, wait).await? {
             Some(decided) => login = decided,
             None => return Ok((LoginEnd::Gone, login.service)),
@@ -607,20 +592,13 @@ async fn finish_decided(
     request_id: &str,
     login: &LoginRecord,
 ) -> Result<LoginEnd, ServiceError> {
-    Ok(match login.state.as_str() {
-        login_state::PENDING => LoginEnd::Pending,
-        login_state::APPROVED => {
+    Ok(match login.state {
+        LoginState::Pending => LoginEnd::Pending,
+        LoginState::Approved => {
             let now = deps.clock.unix();
             if !deps
                 .store
-                .decide_login(
-                    &login.id,
-                    login_state::APPROVED,
-                    login_state::COMPLETED,
-                    now,
-                    None,
-                    None,
-                )
+                .decide_login(&login.id, LoginTransition::COMPLETE, now, None, None)
                 .await?
             {
                 return Ok(LoginEnd::Gone);
@@ -638,23 +616,23 @@ async fn finish_decided(
                 }
             }
         }
-        login_state::DENIED | login_state::REPORTED => {
+        LoginState::Denied | LoginState::Reported => {
             let back_url = oidc::fail_authorization(
                 deps,
                 request_id,
-                "access_denied",
+                AuthorizationError::AccessDenied,
                 "the login was denied in the app",
             )
             .await
             .ok();
             LoginEnd::Denied {
-                reported: login.state == login_state::REPORTED,
+                reported: login.state == LoginState::Reported,
                 back_url,
             }
         }
-        login_state::WRONG_NUMBER => LoginEnd::WrongNumber,
-        login_state::EXPIRED => LoginEnd::Expired,
-        _ => LoginEnd::Cancelled,
+        LoginState::WrongNumber => LoginEnd::WrongNumber,
+        LoginState::Expired => LoginEnd::Expired,
+        LoginState::Cancelled | LoginState::Completed => LoginEnd::Cancelled,
     })
 }
 
@@ -672,7 +650,7 @@ pub async fn cancel_in_browser(
     oidc::fail_authorization(
         deps,
         request_id,
-        "access_denied",
+        AuthorizationError::AccessDenied,
         "the person cancelled the login",
     )
     .await

@@ -16,9 +16,7 @@ use time::{Date, Duration};
 
 use super::{audit, random_id, rate_limit, ServiceError};
 use crate::services::Deps;
-use crate::store::{
-    address_kind, letter_state, person_status, LetterRecord, NewOrder, PersonRecord,
-};
+use crate::store::{AddressKind, LetterRecord, LetterState, NewOrder, PersonRecord, PersonStatus};
 
 /// Orders per client address per hour before the form refuses (a busy office NAT stays
 /// well under this; a script enumerating numbers does not).
@@ -126,7 +124,7 @@ pub async fn order_letter(
                 code_hash,
                 code_sealed,
                 mobile: mobile.e164().to_owned(),
-                state: letter_state::PENDING.to_owned(),
+                state: LetterState::Pending,
                 failed_attempts: 0,
                 created_at: now.unix_timestamp(),
                 expires_at: (now + validity).unix_timestamp(),
@@ -186,12 +184,12 @@ async fn decide(
         .map(oslo_date);
     Ok(decide_order(&OrderFacts {
         birth_date,
-        address: match person.address_kind.as_str() {
-            address_kind::DOMESTIC => RegisteredAddress::Domestic,
-            address_kind::FOREIGN => RegisteredAddress::Abroad,
-            _ => RegisteredAddress::None,
+        address: match person.address_kind {
+            AddressKind::Domestic => RegisteredAddress::Domestic,
+            AddressKind::Foreign => RegisteredAddress::Abroad,
+            AddressKind::Missing => RegisteredAddress::None,
         },
-        deceased: person.status == person_status::DECEASED,
+        deceased: person.status == PersonStatus::Deceased,
         has_account,
         outstanding_letter_ordered_on,
         today,

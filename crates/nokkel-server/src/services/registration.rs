@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use super::{audit, password, random_id, rate_limit, ServiceError};
 use crate::services::Deps;
 use crate::store::{
-    account_kind, account_status, letter_state, AccountRecord, ContactRecord, LetterRecord,
+    AccountKind, AccountRecord, AccountStatus, ContactRecord, LetterRecord, LetterState,
     NewMessage, OtpRecord,
 };
 
@@ -153,7 +153,7 @@ pub async fn verify_letter(
     let letters = deps.store.letters_for(pid.as_str()).await?;
     let Some(letter) = letters
         .iter()
-        .find(|l| l.state == letter_state::PENDING && l.expires_at > now)
+        .find(|l| l.state == LetterState::Pending && l.expires_at > now)
     else {
         return Err(refusal_without_pending(&letters, now));
     };
@@ -208,9 +208,9 @@ pub async fn verify_letter(
 fn refusal_without_pending(letters: &[LetterRecord], now: i64) -> ServiceError {
     // The newest letter tells the person what to do next.
     match letters.first() {
-        Some(l) if l.state == letter_state::LOCKED => ServiceError::LetterLocked,
-        Some(l) if l.state == letter_state::USED => ServiceError::LetterUsed,
-        Some(l) if l.state == letter_state::PENDING && l.expires_at <= now => {
+        Some(l) if l.state == LetterState::Locked => ServiceError::LetterLocked,
+        Some(l) if l.state == LetterState::Used => ServiceError::LetterUsed,
+        Some(l) if l.state == LetterState::Pending && l.expires_at <= now => {
             ServiceError::LetterExpired
         }
         _ => ServiceError::NoLetter,
@@ -293,8 +293,8 @@ pub async fn send_otp(
 pub struct Registered {
     /// The new account holder.
     pub pid: String,
-    /// `sms` or `app`.
-    pub kind: &'static str,
+    /// How they log in.
+    pub kind: AccountKind,
 }
 
 /// Step 3 for SMS users: checks the SMS code, then creates the account, consumes the
@@ -318,7 +318,7 @@ pub async fn finish_sms_user(
     complete(
         deps,
         &letter,
-        account_kind::SMS,
+        AccountKind::Sms,
         Some(pending.password_hash),
         Some(now),
         None,
@@ -380,7 +380,7 @@ pub async fn check_otp(
 pub(crate) async fn complete(
     deps: &Deps,
     letter: &VerifiedLetter,
-    kind: &'static str,
+    kind: AccountKind,
     password_hash: Option<String>,
     mobile_confirmed_at: Option<i64>,
     device: Option<&crate::store::DeviceRecord>,
@@ -389,9 +389,9 @@ pub(crate) async fn complete(
     let now = deps.clock.unix();
     let account = AccountRecord {
         pid: letter.pid.clone(),
-        kind: kind.to_owned(),
+        kind,
         password_hash,
-        status: account_status::ACTIVE.to_owned(),
+        status: AccountStatus::Active,
         blocked_reason: None,
         created_at: now,
         updated_at: now,
@@ -413,8 +413,8 @@ pub(crate) async fn complete(
         crate::store::RegistrationOutcome::LetterUnavailable => {
             // Another registration with the same letter won, or it expired meanwhile.
             return Err(match deps.store.letter(&letter.letter_id).await? {
-                Some(l) if l.state == letter_state::USED => ServiceError::LetterUsed,
-                Some(l) if l.state == letter_state::LOCKED => ServiceError::LetterLocked,
+                Some(l) if l.state == LetterState::Used => ServiceError::LetterUsed,
+                Some(l) if l.state == LetterState::Locked => ServiceError::LetterLocked,
                 _ => ServiceError::LetterExpired,
             });
         }

@@ -2,22 +2,26 @@
 
 use std::fmt;
 
-use super::{with_pool, Store, StoreError};
+use super::{text_enum, with_pool, Store, StoreError};
 
-/// Values of [`AccountRecord::kind`].
-pub mod account_kind {
-    /// Password + SMS one-time code.
-    pub const SMS: &str = "sms";
-    /// Authenticator app.
-    pub const APP: &str = "app";
+text_enum! {
+    /// How the account holder logs in.
+    pub enum AccountKind {
+        /// Password + SMS one-time code.
+        Sms = "sms",
+        /// Authenticator app.
+        App = "app",
+    }
 }
 
-/// Values of [`AccountRecord::status`].
-pub mod account_status {
-    /// May log in.
-    pub const ACTIVE: &str = "active";
-    /// May not log in until unblocked (`blocked_reason` says why).
-    pub const BLOCKED: &str = "blocked";
+text_enum! {
+    /// Whether the account may log in.
+    pub enum AccountStatus {
+        /// May log in.
+        Active = "active",
+        /// May not log in until unblocked (`blocked_reason` says why).
+        Blocked = "blocked",
+    }
 }
 
 /// A user account.
@@ -25,12 +29,12 @@ pub mod account_status {
 pub struct AccountRecord {
     /// Identity number of the account holder.
     pub pid: String,
-    /// One of [`account_kind`].
-    pub kind: String,
+    /// How they log in.
+    pub kind: AccountKind,
     /// Argon2id PHC string (SMS users), made by the service.
     pub password_hash: Option<String>,
-    /// One of [`account_status`].
-    pub status: String,
+    /// Whether they may log in.
+    pub status: AccountStatus,
     /// Why the account is blocked (a short code), if it is.
     pub blocked_reason: Option<String>,
     /// When the account was created (unix seconds).
@@ -69,9 +73,9 @@ impl Store {
     pub async fn create_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
         with_pool!(self, pool => sqlx::query(INSERT_ACCOUNT)
             .bind(&account.pid)
-            .bind(&account.kind)
+            .bind(account.kind)
             .bind(&account.password_hash)
-            .bind(&account.status)
+            .bind(account.status)
             .bind(&account.blocked_reason)
             .bind(account.created_at)
             .bind(account.updated_at)
@@ -92,12 +96,12 @@ impl Store {
         )
     }
 
-    /// Sets the account's status (one of [`account_status`]) and reason.
+    /// Sets the account's status and reason.
     /// `NotFound` if there is no account.
     pub async fn set_account_status(
         &self,
         pid: &str,
-        status: &str,
+        status: AccountStatus,
         blocked_reason: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {

@@ -3,18 +3,21 @@
 
 use std::fmt;
 
-use super::{redacted, with_pool, Store, StoreError};
+use super::{redacted, text_enum, with_pool, Store, StoreError};
 
-/// Values of [`LetterRecord::state`].
-pub mod letter_state {
-    /// Sent, not yet used: the only state in which the code can register.
-    pub const PENDING: &str = "pending";
-    /// The code registered an account.
-    pub const USED: &str = "used";
-    /// Too many wrong codes were tried.
-    pub const LOCKED: &str = "locked";
-    /// Replaced or withdrawn.
-    pub const REVOKED: &str = "revoked";
+text_enum! {
+    /// Where an activation letter stands. Only a pending letter's code registers; every
+    /// other state is final (the moves are conditional `UPDATE`s in this module).
+    pub enum LetterState {
+        /// Sent, not yet used: the only state in which the code can register.
+        Pending = "pending",
+        /// The code registered an account.
+        Used = "used",
+        /// Too many wrong codes were tried.
+        Locked = "locked",
+        /// Replaced or withdrawn.
+        Revoked = "revoked",
+    }
 }
 
 /// One activation letter.
@@ -30,8 +33,8 @@ pub struct LetterRecord {
     pub code_sealed: Vec<u8>,
     /// The mobile number given when ordering (E.164).
     pub mobile: String,
-    /// One of [`letter_state`].
-    pub state: String,
+    /// Where it stands.
+    pub state: LetterState,
     /// Wrong codes tried against this letter.
     pub failed_attempts: i64,
     /// When the letter was ordered (unix seconds).
@@ -92,7 +95,7 @@ impl Store {
             .bind(&letter.code_hash)
             .bind(&letter.code_sealed)
             .bind(&letter.mobile)
-            .bind(&letter.state)
+            .bind(letter.state)
             .bind(letter.failed_attempts)
             .bind(letter.created_at)
             .bind(letter.expires_at)
@@ -164,14 +167,14 @@ impl Store {
              state = CASE WHEN state = 'pending' AND failed_attempts + 1 >= $2 \
                           THEN 'locked' ELSE state END \
              WHERE id = $1 RETURNING failed_attempts, state";
-        let (attempts, state): (i64, String) = with_pool!(self, pool => sqlx::query_as(sql)
+        let (attempts, state): (i64, LetterState) = with_pool!(self, pool => sqlx::query_as(sql)
             .bind(letter_id)
             .bind(max_attempts)
             .fetch_one(pool)
             .await)?;
         Ok(AttemptCount {
             attempts,
-            locked: state == letter_state::LOCKED,
+            locked: state == LetterState::Locked,
         })
     }
 

@@ -2,26 +2,75 @@
 //! state machine is enforced with conditional updates, so of concurrent answers exactly
 //! one decides a login. Also the replay cache for device request proofs.
 
-use super::{with_pool, Store, StoreError};
+use super::{text_enum, with_pool, Store, StoreError};
 
-/// Values of [`LoginRecord::state`].
-pub mod login_state {
-    /// Waiting for the person (app approval, or password and SMS code).
-    pub const PENDING: &str = "pending";
-    /// Approved in the app (or password and code were right); not yet turned into a code.
-    pub const APPROVED: &str = "approved";
-    /// Denied in the app.
-    pub const DENIED: &str = "denied";
-    /// Denied and reported as "this wasn't me".
-    pub const REPORTED: &str = "reported";
-    /// The app user picked another number than the browser showed.
-    pub const WRONG_NUMBER: &str = "wrong_number";
-    /// Nobody answered in time.
-    pub const EXPIRED: &str = "expired";
-    /// Cancelled in the browser, or replaced by a newer login of the same person.
-    pub const CANCELLED: &str = "cancelled";
-    /// Approved and handed to the relying party (the authorization code was issued).
-    pub const COMPLETED: &str = "completed";
+text_enum! {
+    /// Where a login transaction stands. It moves only by a [`LoginTransition`].
+    pub enum LoginState {
+        /// Waiting for the person (app approval, or password and SMS code).
+        Pending = "pending",
+        /// Approved in the app (or password and code were right); not yet turned into a code.
+        Approved = "approved",
+        /// Denied in the app.
+        Denied = "denied",
+        /// Denied and reported as "this wasn't me".
+        Reported = "reported",
+        /// The app user picked another number than the browser showed.
+        WrongNumber = "wrong_number",
+        /// Nobody answered in time.
+        Expired = "expired",
+        /// Cancelled in the browser, or replaced by a newer login of the same person.
+        Cancelled = "cancelled",
+        /// Approved and handed to the relying party (the authorization code was issued).
+        Completed = "completed",
+    }
+}
+
+text_enum! {
+    /// How a login is answered.
+    pub enum LoginMethod {
+        /// Approved in the authenticator app.
+        App = "app",
+        /// Password and SMS code.
+        Sms = "sms",
+    }
+}
+
+/// A move of a login from one state to another. Only the moves named here exist (the
+/// fields are private), so an illegal transition cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginTransition {
+    from: LoginState,
+    to: LoginState,
+}
+
+impl LoginTransition {
+    /// The app approved it.
+    pub const APPROVE: Self = Self::new(LoginState::Pending, LoginState::Approved);
+    /// The app denied it.
+    pub const DENY: Self = Self::new(LoginState::Pending, LoginState::Denied);
+    /// The app denied it and reported it as not theirs.
+    pub const REPORT: Self = Self::new(LoginState::Pending, LoginState::Reported);
+    /// The app picked the wrong number.
+    pub const WRONG_NUMBER: Self = Self::new(LoginState::Pending, LoginState::WrongNumber);
+    /// The browser cancelled it.
+    pub const CANCEL: Self = Self::new(LoginState::Pending, LoginState::Cancelled);
+    /// An approved login became the relying party's code (once).
+    pub const COMPLETE: Self = Self::new(LoginState::Approved, LoginState::Completed);
+
+    const fn new(from: LoginState, to: LoginState) -> Self {
+        Self { from, to }
+    }
+
+    /// The state the login must be in.
+    pub const fn from(self) -> LoginState {
+        self.from
+    }
+
+    /// The state it moves to.
+    pub const fn to(self) -> LoginState {
+        self.to
+    }
 }
 
 /// One login transaction.
@@ -33,8 +82,8 @@ pub struct LoginRecord {
     pub request_id: Option<String>,
     /// Who is logging in.
     pub pid: String,
-    /// `app` or `sms`.
-    pub method: String,
+    /// How it is answered.
+    pub method: LoginMethod,
     /// The relying party's display name.
     pub service: String,
     /// Browser from the User-Agent.
@@ -47,8 +96,8 @@ pub struct LoginRecord {
     pub number: i64,
     /// nokkel-core's serialized `PendingLogin` (server-side only; never sent out).
     pub pending: String,
-    /// One of [`login_state`].
-    pub state: String,
+    /// Where it stands.
+    pub state: LoginState,
     /// When the login started (unix seconds).
     pub created_at: i64,
     /// When the challenge expires.
@@ -86,14 +135,14 @@ impl Store {
                 .bind(&login.id)
                 .bind(&login.request_id)
                 .bind(&login.pid)
-                .bind(&login.method)
+                .bind(login.method)
                 .bind(&login.service)
                 .bind(&login.browser)
                 .bind(&login.os)
                 .bind(&login.place)
                 .bind(login.number)
                 .bind(&login.pending)
-                .bind(&login.state)
+                .bind(login.state)
                 .bind(login.created_at)
                 .bind(login.expires_at)
                 .bind(login.decided_at)
@@ -137,14 +186,13 @@ impl Store {
         )
     }
 
-    /// Moves a login from `from` to `to` if, and only if, it is in `from` (and, when
-    /// leaving `pending`, not expired at `now`). One conditional `UPDATE`: of concurrent
-    /// callers exactly one gets `true`.
+    /// Moves a login by `transition` if, and only if, it is in the transition's `from`
+    /// state (and, when leaving `pending`, not expired at `now`). One conditional `UPDATE`:
+    /// of concurrent callers exactly one gets `true`.
     pub async fn decide_login(
         &self,
         id: &str,
-        from: &str,
-        to: &str,
+        transition: LoginTransition,
         now: i64,
         device_id: Option<&str>,
         uv: Option<&str>,
@@ -154,8 +202,8 @@ impl Store {
              WHERE id = $1 AND state = $2 AND ($2 <> 'pending' OR expires_at > $4)";
         let affected = with_pool!(self, pool => sqlx::query(sql)
             .bind(id)
-            .bind(from)
-            .bind(to)
+            .bind(transition.from())
+            .bind(transition.to())
             .bind(now)
             .bind(device_id)
             .bind(uv)

@@ -53,25 +53,28 @@ mod rate_limit;
 mod registration;
 mod schema;
 mod server_keys;
+mod text_enum;
 
-pub use accounts::{account_kind, account_status, AccountRecord};
+pub use accounts::{AccountKind, AccountRecord, AccountStatus};
 pub use audit::{AuditRecord, NewAuditEvent};
 pub use contacts::ContactRecord;
 pub use devices::DeviceRecord;
 pub use error::StoreError;
-pub use letters::{letter_state, AttemptCount, LetterRecord};
-pub use logins::{login_state, LoginRecord};
+pub use letters::{AttemptCount, LetterRecord, LetterState};
+pub use logins::{LoginMethod, LoginRecord, LoginState, LoginTransition};
 pub use oidc::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationRequestRecord, ClientRecord,
 };
 pub use orders::{NewOrder, OrderRecord, OrderSubject};
 pub use otp::OtpRecord;
 pub use outbox::{MessageRecord, NewMessage};
-pub use people::{address_kind, person_status, CsvError, PersonRecord, PopulationRow, RowError};
+pub use people::{AddressKind, CsvError, PersonRecord, PersonStatus, PopulationRow, RowError};
 pub use rate_limit::RateCount;
 pub use registration::RegistrationOutcome;
 pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
 pub use server_keys::ServerKeyRecord;
+pub(crate) use text_enum::text_enum;
+pub use text_enum::UnknownValue;
 
 /// The SQLite database's file name inside the server's data directory.
 pub const SQLITE_FILE_NAME: &str = "nokkel.db";

@@ -9,28 +9,32 @@ use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
 use time::macros::format_description;
 use time::Date;
 
-use super::{with_pool, Store, StoreError};
+use super::{text_enum, with_pool, Store, StoreError};
 
-/// Values of [`PersonRecord::address_kind`].
-pub mod address_kind {
-    /// An address in Norway: address line, four-digit postal code and city.
-    pub const DOMESTIC: &str = "domestic";
-    /// An address abroad: address line, city and an ISO 3166 country code other than NO.
-    pub const FOREIGN: &str = "foreign";
-    /// No known address: no letter can be sent.
-    pub const NONE: &str = "none";
+text_enum! {
+    /// What kind of address the register holds.
+    pub enum AddressKind {
+        /// An address in Norway: address line, four-digit postal code and city.
+        Domestic = "domestic",
+        /// An address abroad: address line, city and an ISO 3166 country code other than NO.
+        Foreign = "foreign",
+        /// No known address: no letter can be sent.
+        Missing = "none",
+    }
 }
 
-/// Values of [`PersonRecord::status`].
-pub mod person_status {
-    /// Registered as resident in Norway.
-    pub const RESIDENT: &str = "resident";
-    /// Holds a D-number (not registered as resident).
-    pub const D_NUMBER: &str = "d_number";
-    /// Has emigrated.
-    pub const EMIGRATED: &str = "emigrated";
-    /// Deceased.
-    pub const DECEASED: &str = "deceased";
+text_enum! {
+    /// The person's status in the register.
+    pub enum PersonStatus {
+        /// Registered as resident in Norway.
+        Resident = "resident",
+        /// Holds a D-number (not registered as resident).
+        DNumber = "d_number",
+        /// Has emigrated.
+        Emigrated = "emigrated",
+        /// Deceased.
+        Deceased = "deceased",
+    }
 }
 
 /// One person in the population register.
@@ -44,8 +48,8 @@ pub struct PersonRecord {
     pub family_name: String,
     /// Birth date, ISO 8601 (`YYYY-MM-DD`).
     pub birth_date: String,
-    /// One of [`address_kind`].
-    pub address_kind: String,
+    /// What kind of address the register holds.
+    pub address_kind: AddressKind,
     /// Street address (none when `address_kind` is `none`).
     pub address_line: Option<String>,
     /// Postal code (four digits in Norway; optional abroad).
@@ -54,8 +58,8 @@ pub struct PersonRecord {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2 country code (`NO` for domestic addresses).
     pub country: Option<String>,
-    /// One of [`person_status`].
-    pub status: String,
+    /// The person's status in the register.
+    pub status: PersonStatus,
 }
 
 /// A row of a population CSV: the person and, for demo data, the kind of account the
@@ -177,19 +181,30 @@ pub fn parse_population(text: &str) -> Result<Vec<PopulationRow>, CsvError> {
             .and_then(|i| record.get(i))
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
+        let address_kind = field(4)
+            .parse::<AddressKind>()
+            .map_err(|_| "address_kind must be domestic, foreign or none".to_owned());
+        let status = field(9)
+            .parse::<PersonStatus>()
+            .map_err(|_| "status must be resident, d_number, emigrated or deceased".to_owned());
         let person = PersonRecord {
             pid: field(0),
             given_name: field(1),
             family_name: field(2),
             birth_date: field(3),
-            address_kind: field(4),
+            address_kind: *address_kind.as_ref().unwrap_or(&AddressKind::Missing),
             address_line: optional(field(5)),
             postal_code: optional(field(6)),
             city: optional(field(7)),
             country: optional(field(8)).map(|c| c.to_ascii_uppercase()),
-            status: field(9),
+            status: *status.as_ref().unwrap_or(&PersonStatus::Resident),
         };
-        let checked = validate_person(&person).and_then(|()| match registered.as_deref() {
+        // The same order of complaints as the fields: who, then the address, then status.
+        let checked = validate_identity(&person)
+            .and(address_kind.map(|_| ()))
+            .and_then(|()| validate_address(&person))
+            .and(status.map(|_| ()));
+        let checked = checked.and_then(|()| match registered.as_deref() {
             None | Some("sms") | Some("app") => Ok(()),
             Some(_) => Err("`registered` must be `sms`, `app` or empty".to_owned()),
         });
@@ -227,8 +242,9 @@ fn optional(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 
-/// Checks one person's fields. Messages name the field, never its value.
-pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
+/// Checks a person's identity number, names and birth date. Messages name the field,
+/// never its value.
+fn validate_identity(person: &PersonRecord) -> Result<(), String> {
     let id =
         IdNumber::parse(&person.pid, SyntheticPolicy::Accept).map_err(|e| format!("pid: {e}"))?;
     if id.as_str() != person.pid {
@@ -247,9 +263,14 @@ pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
             return Err("birth_date does not match the identity number".to_owned());
         }
     }
+    Ok(())
+}
+
+/// The address fields fit the address kind.
+fn validate_address(person: &PersonRecord) -> Result<(), String> {
     let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    match person.address_kind.as_str() {
-        address_kind::DOMESTIC => {
+    match person.address_kind {
+        AddressKind::Domestic => {
             if !has(&person.address_line) || !has(&person.city) {
                 return Err("a domestic address needs address_line and city".to_owned());
             }
@@ -264,7 +285,7 @@ pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
                 return Err("a domestic address has country NO (or empty)".to_owned());
             }
         }
-        address_kind::FOREIGN => {
+        AddressKind::Foreign => {
             if !has(&person.address_line) || !has(&person.city) {
                 return Err("a foreign address needs address_line and city".to_owned());
             }
@@ -277,7 +298,7 @@ pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
                 );
             }
         }
-        address_kind::NONE => {
+        AddressKind::Missing => {
             if has(&person.address_line)
                 || has(&person.postal_code)
                 || has(&person.city)
@@ -286,15 +307,8 @@ pub(crate) fn validate_person(person: &PersonRecord) -> Result<(), String> {
                 return Err("address_kind none must have empty address fields".to_owned());
             }
         }
-        _ => return Err("address_kind must be domestic, foreign or none".to_owned()),
     }
-    match person.status.as_str() {
-        person_status::RESIDENT
-        | person_status::D_NUMBER
-        | person_status::EMIGRATED
-        | person_status::DECEASED => Ok(()),
-        _ => Err("status must be resident, d_number, emigrated or deceased".to_owned()),
-    }
+    Ok(())
 }
 
 const UPSERT_PERSON: &str = "INSERT INTO people (pid, given_name, family_name, birth_date, \
@@ -317,7 +331,7 @@ macro_rules! bind_person {
             .bind(&$person.given_name)
             .bind(&$person.family_name)
             .bind(&$person.birth_date)
-            .bind(&$person.address_kind)
+            .bind($person.address_kind)
             .bind(&$person.address_line)
             .bind(&$person.postal_code)
             .bind(&$person.city)

@@ -47,9 +47,9 @@ impl Store {
             }
             let created = sqlx::query(insert_account)
                 .bind(&account.pid)
-                .bind(&account.kind)
+                .bind(account.kind)
                 .bind(&account.password_hash)
-                .bind(&account.status)
+                .bind(account.status)
                 .bind(&account.blocked_reason)
                 .bind(account.created_at)
                 .bind(account.updated_at)

@@ -13,9 +13,9 @@ store_tests!(
 fn account(pid: &str) -> AccountRecord {
     AccountRecord {
         pid: pid.to_owned(),
-        kind: "sms".to_owned(),
+        kind: "sms".parse().unwrap(),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
-        status: "active".to_owned(),
+        status: "active".parse().unwrap(),
         blocked_reason: None,
         created_at: NOW,
         updated_at: NOW,
@@ -29,7 +29,7 @@ async fn account_is_created_once_per_person(store: Store) {
     assert_eq!(store.account(INGRID).await.unwrap(), Some(account(INGRID)));
 
     let mut app = account(INGRID);
-    app.kind = "app".to_owned();
+    app.kind = "app".parse().unwrap();
     app.password_hash = None;
     assert!(matches!(
         store.create_account(&app).await,
@@ -44,7 +44,12 @@ async fn status_and_password_changes_are_stored(store: Store) {
     two_people(&store).await;
     store.create_account(&account(OLA)).await.unwrap();
     store
-        .set_account_status(OLA, "blocked", Some("denied_login"), NOW + 5)
+        .set_account_status(
+            OLA,
+            "blocked".parse().unwrap(),
+            Some("denied_login"),
+            NOW + 5,
+        )
         .await
         .unwrap();
     let blocked = store.account(OLA).await.unwrap().unwrap();
@@ -53,7 +58,7 @@ async fn status_and_password_changes_are_stored(store: Store) {
     assert_eq!((blocked.created_at, blocked.updated_at), (NOW, NOW + 5));
 
     store
-        .set_account_status(OLA, "active", None, NOW + 6)
+        .set_account_status(OLA, "active".parse().unwrap(), None, NOW + 6)
         .await
         .unwrap();
     store
@@ -68,7 +73,9 @@ async fn status_and_password_changes_are_stored(store: Store) {
     assert_eq!(active.password_hash.as_deref(), Some("$argon2id$new"));
 
     assert!(matches!(
-        store.set_account_status(INGRID, "blocked", None, NOW).await,
+        store
+            .set_account_status(INGRID, "blocked".parse().unwrap(), None, NOW)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(

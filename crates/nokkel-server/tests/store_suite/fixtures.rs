@@ -16,12 +16,12 @@ pub fn person(pid: &str, given_name: &str) -> PersonRecord {
         given_name: given_name.to_owned(),
         family_name: "Nordmann".to_owned(),
         birth_date: "1985-03-14".to_owned(),
-        address_kind: "domestic".to_owned(),
+        address_kind: "domestic".parse().unwrap(),
         address_line: Some("Storgata 1".to_owned()),
         postal_code: Some("0155".to_owned()),
         city: Some("Oslo".to_owned()),
         country: Some("NO".to_owned()),
-        status: "resident".to_owned(),
+        status: "resident".parse().unwrap(),
     }
 }
 
@@ -42,7 +42,7 @@ pub fn letter(id: &str, pid: &str, created_at: i64) -> LetterRecord {
         code_hash: vec![0xAA; 32],
         code_sealed: vec![0xBB; 48],
         mobile: "+4791234567".to_owned(),
-        state: "pending".to_owned(),
+        state: "pending".parse().unwrap(),
         failed_attempts: 0,
         created_at,
         expires_at: created_at + 30 * 86_400,

@@ -16,7 +16,7 @@ async fn upsert_inserts_then_replaces_register_data(store: Store) {
     store.upsert_person(&ingrid, NOW).await.unwrap();
     assert_eq!(store.person(INGRID).await.unwrap(), Some(ingrid.clone()));
 
-    ingrid.address_kind = "none".to_owned();
+    ingrid.address_kind = "none".parse().unwrap();
     ingrid.address_line = None;
     ingrid.postal_code = None;
     ingrid.city = None;

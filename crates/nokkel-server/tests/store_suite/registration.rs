@@ -16,9 +16,9 @@ store_tests!(
 fn account(pid: &str, kind: &str) -> AccountRecord {
     AccountRecord {
         pid: pid.to_owned(),
-        kind: kind.to_owned(),
+        kind: kind.parse().unwrap(),
         password_hash: None,
-        status: "active".to_owned(),
+        status: "active".parse().unwrap(),
         blocked_reason: None,
         created_at: NOW,
         updated_at: NOW,

@@ -83,7 +83,7 @@ async fn authorize(deps: &Deps, page: Page, raw: &[u8]) -> Response {
             error,
             description,
         }) => {
-            tracing::info!(error, description = %description, "authorization request refused");
+            tracing::info!(error = error.as_str(), description = %description, "authorization request refused");
             Redirect::to(&url).into_response()
         }
         Err(Rejection::Internal) => ErrorPage::Internal.into_response(),

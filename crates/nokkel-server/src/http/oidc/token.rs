@@ -10,13 +10,16 @@ use base64::Engine;
 
 use crate::http::{AppState, ClientIp};
 use crate::services::oidc::authorization_code::{exchange, Form, TokenError};
+use crate::services::oidc::TokenErrorCode;
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         let status = match self.code {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            TokenErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            TokenErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            TokenErrorCode::InvalidRequest
+            | TokenErrorCode::InvalidGrant
+            | TokenErrorCode::UnsupportedGrantType => StatusCode::BAD_REQUEST,
         };
         let body = serde_json::json!({ "error": self.code, "error_description": self.description });
         let mut response = (status, no_store(), axum::Json(body)).into_response();
@@ -44,7 +47,7 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenError> {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return Err(TokenError::new(
-            "invalid_request",
+            TokenErrorCode::InvalidRequest,
             "the body must be application/x-www-form-urlencoded",
         ));
     }
@@ -59,7 +62,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
     };
     let malformed = || TokenError {
         basic_challenge: true,
-        ..TokenError::new("invalid_client", "malformed Basic credentials")
+        ..TokenError::new(TokenErrorCode::InvalidClient, "malformed Basic credentials")
     };
     let text = value.to_str().map_err(|_| malformed())?;
     let Some((scheme, encoded)) = text.split_once(' ') else {
@@ -68,7 +71,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(TokenError {
             basic_challenge: true,
-            ..TokenError::new("invalid_client", "only the Basic scheme is supported here")
+            ..TokenError::new(
+                TokenErrorCode::InvalidClient,
+                "only the Basic scheme is supported here",
+            )
         });
     }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
@@ -96,8 +102,8 @@ pub(crate) async fn token(
     match result {
         Ok(body) => (StatusCode::OK, no_store(), axum::Json(body)).into_response(),
         Err(err) => {
-            if err.code != "server_error" {
-                tracing::info!(error = err.code, description = %err.description, "token request refused");
+            if err.code != TokenErrorCode::ServerError {
+                tracing::info!(error = err.code.as_str(), description = %err.description, "token request refused");
             }
             err.into_response()
         }

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::clients::{pairwise_sub, secret_matches};
 use super::id_token::{self, IdTokenClaims};
-use super::{has_scope, random_token, ACR_SUBSTANTIAL, TOKEN_LIFETIME_SECONDS};
+use super::{has_scope, random_token, TokenErrorCode, ACR_SUBSTANTIAL, TOKEN_LIFETIME_SECONDS};
 use crate::services::{audit, Deps};
 use crate::store::{AccessTokenRecord, ClientRecord};
 
@@ -20,7 +20,7 @@ use crate::store::{AccessTokenRecord, ClientRecord};
 #[derive(Debug)]
 pub struct TokenError {
     /// The RFC 6749 error code.
-    pub code: &'static str,
+    pub code: TokenErrorCode,
     /// What was wrong, for the client's developers.
     pub description: String,
     /// `invalid_client` after HTTP Basic: 401 with a `WWW-Authenticate` challenge.
@@ -28,7 +28,7 @@ pub struct TokenError {
 }
 
 impl TokenError {
-    pub(crate) fn new(code: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: TokenErrorCode, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
@@ -39,7 +39,7 @@ impl TokenError {
 
 pub(crate) fn internal(err: impl std::fmt::Display) -> TokenError {
     tracing::error!(error = %err, "token endpoint failed");
-    TokenError::new("server_error", "something went wrong")
+    TokenError::new(TokenErrorCode::ServerError, "something went wrong")
 }
 
 /// The form fields; each at most once.
@@ -59,7 +59,7 @@ impl Form {
         for (name, value) in form_urlencoded::parse(body) {
             if pairs.iter().any(|(n, _)| *n == name) {
                 return Err(TokenError::new(
-                    "invalid_request",
+                    TokenErrorCode::InvalidRequest,
                     format!("parameter {name} appears more than once"),
                 ));
             }
@@ -78,14 +78,14 @@ async fn authenticate(
     let (client_id, secret, is_basic) = match (basic, form.get("client_secret")) {
         (Some(_), Some(_)) => {
             return Err(TokenError::new(
-                "invalid_request",
+                TokenErrorCode::InvalidRequest,
                 "use one client authentication method, not two",
             ))
         }
         (Some((id, secret)), None) => {
             if form.get("client_id").is_some_and(|body_id| body_id != id) {
                 return Err(TokenError::new(
-                    "invalid_request",
+                    TokenErrorCode::InvalidRequest,
                     "client_id in the body differs from the authenticated client",
                 ));
             }
@@ -93,13 +93,16 @@ async fn authenticate(
         }
         (None, Some(secret)) => {
             let Some(id) = form.get("client_id") else {
-                return Err(TokenError::new("invalid_request", "client_id is missing"));
+                return Err(TokenError::new(
+                    TokenErrorCode::InvalidRequest,
+                    "client_id is missing",
+                ));
             };
             (id.to_owned(), secret.to_owned(), false)
         }
         (None, None) => {
             return Err(TokenError::new(
-                "invalid_client",
+                TokenErrorCode::InvalidClient,
                 "client authentication is required (client_secret_basic or client_secret_post)",
             ))
         }
@@ -111,7 +114,10 @@ async fn authenticate(
             tracing::info!(client_id = %client_id, "token request: client authentication failed");
             TokenError {
                 basic_challenge: is_basic,
-                ..TokenError::new("invalid_client", "client authentication failed")
+                ..TokenError::new(
+                    TokenErrorCode::InvalidClient,
+                    "client authentication failed",
+                )
             }
         })?;
     Ok(authenticated)
@@ -143,39 +149,47 @@ pub async fn exchange(
     let client = authenticate(deps, basic, form).await?;
     match form.get("grant_type") {
         Some("authorization_code") => {}
-        None => return Err(TokenError::new("invalid_request", "grant_type is missing")),
+        None => {
+            return Err(TokenError::new(
+                TokenErrorCode::InvalidRequest,
+                "grant_type is missing",
+            ))
+        }
         Some(_) => {
             return Err(TokenError::new(
-                "unsupported_grant_type",
+                TokenErrorCode::UnsupportedGrantType,
                 "only authorization_code is supported",
             ))
         }
     }
     let Some(code) = form.get("code") else {
-        return Err(TokenError::new("invalid_request", "code is missing"));
+        return Err(TokenError::new(
+            TokenErrorCode::InvalidRequest,
+            "code is missing",
+        ));
     };
     let Some(redirect_uri) = form.get("redirect_uri") else {
         return Err(TokenError::new(
-            "invalid_request",
+            TokenErrorCode::InvalidRequest,
             "redirect_uri is missing",
         ));
     };
     let Some(verifier) = form.get("code_verifier") else {
         return Err(TokenError::new(
-            "invalid_request",
+            TokenErrorCode::InvalidRequest,
             "code_verifier is missing (PKCE is required)",
         ));
     };
     if !verifier_well_formed(verifier) {
         return Err(TokenError::new(
-            "invalid_request",
+            TokenErrorCode::InvalidRequest,
             "code_verifier must be 43–128 characters of A-Z a-z 0-9 - . _ ~",
         ));
     }
 
     let now = deps.clock.unix();
     let code_hash = deps.secrets.token_hash(code);
-    let invalid_grant = |why: &str| TokenError::new("invalid_grant", why);
+    let invalid_grant = |why: &str| TokenError::new(TokenErrorCode::InvalidGrant, why);
     let Some(record) = deps
         .store
         .authorization_code(&code_hash)
@@ -274,7 +288,7 @@ async fn reuse(
     )
     .await;
     TokenError::new(
-        "invalid_grant",
+        TokenErrorCode::InvalidGrant,
         "the authorization code was already used; tokens issued for it are revoked",
     )
 }

@@ -6,7 +6,7 @@
 //! be used as an open redirector. After that, errors go back to the client.
 
 use super::clients::redirect_uri_allowed;
-use super::{error_redirect, random_token, REQUEST_LIFETIME_SECONDS, SCOPES};
+use super::{error_redirect, random_token, AuthorizationError, REQUEST_LIFETIME_SECONDS, SCOPES};
 use crate::services::{audit, Deps};
 use crate::store::{AuthorizationRequestRecord, ClientRecord};
 
@@ -24,7 +24,7 @@ pub enum Rejection {
         /// The redirect URI carrying the error.
         url: String,
         /// The OAuth error code.
-        error: &'static str,
+        error: AuthorizationError,
         /// What was wrong.
         description: String,
     },
@@ -90,7 +90,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
     // From here on the redirect URI is trusted: errors go back to the client.
     let state = params.get("state").map(str::to_owned);
     let issuer = deps.issuer();
-    let back = |error: &'static str, description: &str| {
+    let back = |error: AuthorizationError, description: &str| {
         Err(Rejection::Redirect {
             url: error_redirect(redirect_uri, error, description, state.as_deref(), &issuer),
             error,
@@ -98,30 +98,50 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         })
     };
     if params.get("request").is_some() {
-        return back("request_not_supported", "request objects are not supported");
+        return back(
+            AuthorizationError::RequestNotSupported,
+            "request objects are not supported",
+        );
     }
     if params.get("request_uri").is_some() {
-        return back("request_uri_not_supported", "request_uri is not supported");
+        return back(
+            AuthorizationError::RequestUriNotSupported,
+            "request_uri is not supported",
+        );
     }
     match params.get("response_type") {
         Some("code") => {}
-        None => return back("invalid_request", "response_type is missing"),
+        None => {
+            return back(
+                AuthorizationError::InvalidRequest,
+                "response_type is missing",
+            )
+        }
         Some(_) => {
             return back(
-                "unsupported_response_type",
+                AuthorizationError::UnsupportedResponseType,
                 "only response_type=code is supported",
             )
         }
     }
     if params.get("response_mode").is_some_and(|m| m != "query") {
-        return back("invalid_request", "only response_mode=query is supported");
+        return back(
+            AuthorizationError::InvalidRequest,
+            "only response_mode=query is supported",
+        );
     }
     let Some(scope) = params.get("scope") else {
-        return back("invalid_scope", "scope is missing (openid is required)");
+        return back(
+            AuthorizationError::InvalidScope,
+            "scope is missing (openid is required)",
+        );
     };
     let requested: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
     if !requested.contains(&"openid") {
-        return back("invalid_scope", "the openid scope is required");
+        return back(
+            AuthorizationError::InvalidScope,
+            "the openid scope is required",
+        );
     }
     let allowed: Vec<&str> = client.scopes.split(' ').collect();
     if let Some(unknown) = requested
@@ -129,7 +149,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         .find(|s| !SCOPES.contains(s) || !allowed.contains(s))
     {
         return back(
-            "invalid_scope",
+            AuthorizationError::InvalidScope,
             &format!("scope {unknown} is unknown or not allowed for this client"),
         );
     }
@@ -143,7 +163,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
 
     let Some(code_challenge) = params.get("code_challenge") else {
         return back(
-            "invalid_request",
+            AuthorizationError::InvalidRequest,
             "code_challenge is required (PKCE with S256)",
         );
     };
@@ -151,7 +171,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         Some("S256") => {}
         Some(_) | None => {
             return back(
-                "invalid_request",
+                AuthorizationError::InvalidRequest,
                 "code_challenge_method must be S256 (plain is not accepted)",
             )
         }
@@ -162,7 +182,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !challenge_ok {
         return back(
-            "invalid_request",
+            AuthorizationError::InvalidRequest,
             "code_challenge must be 43 base64url characters (SHA-256)",
         );
     }
@@ -172,11 +192,14 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         let values: Vec<&str> = prompt.split(' ').filter(|s| !s.is_empty()).collect();
         if values.contains(&"none") {
             if values.len() > 1 {
-                return back("invalid_request", "prompt=none cannot be combined");
+                return back(
+                    AuthorizationError::InvalidRequest,
+                    "prompt=none cannot be combined",
+                );
             }
             // No single sign-on session exists, so a login without interaction never can.
             return back(
-                "login_required",
+                AuthorizationError::LoginRequired,
                 "Nøkkel always needs the citizen to log in",
             );
         }
@@ -186,7 +209,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
                 "consent" | "select_account" => {}
                 other => {
                     return back(
-                        "invalid_request",
+                        AuthorizationError::InvalidRequest,
                         &format!("unsupported prompt value {other}"),
                     )
                 }
@@ -195,7 +218,10 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
     }
     if let Some(max_age) = params.get("max_age") {
         if max_age.parse::<u32>().is_err() {
-            return back("invalid_request", "max_age must be a non-negative integer");
+            return back(
+                AuthorizationError::InvalidRequest,
+                "max_age must be a non-negative integer",
+            );
         }
     }
 

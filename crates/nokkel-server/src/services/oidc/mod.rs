@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::services::audit;
 use crate::services::Deps;
+use crate::store::text_enum;
 use crate::store::{AuthorizationCodeRecord, AuthorizationRequestRecord, ClientRecord, StoreError};
 
 pub mod authorization_code;
@@ -40,17 +41,50 @@ pub const DEMO_CLIENT_ID: &str = "demo-rp";
 /// The demo client's secret (demo mode only; documented, not secret).
 pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
 
-/// The OAuth error codes [`fail_authorization`] accepts (RFC 6749 §4.1.2.1, OIDC Core
-/// §3.1.2.6).
-pub const AUTHORIZATION_ERRORS: [&str; 7] = [
-    "access_denied",
-    "login_required",
-    "interaction_required",
-    "temporarily_unavailable",
-    "server_error",
-    "invalid_request",
-    "consent_required",
-];
+text_enum! {
+    /// The error codes an authorization request ends with (RFC 6749 §4.1.2.1, OpenID
+    /// Connect Core §3.1.2.6), sent back to the client's redirect URI.
+    pub enum AuthorizationError {
+        /// The request is malformed.
+        InvalidRequest = "invalid_request",
+        /// Only `response_type=code` is supported.
+        UnsupportedResponseType = "unsupported_response_type",
+        /// The scope is unknown or not allowed for the client.
+        InvalidScope = "invalid_scope",
+        /// The person (or the login engine on their behalf) said no.
+        AccessDenied = "access_denied",
+        /// Something failed inside.
+        ServerError = "server_error",
+        /// The server cannot take the request now.
+        TemporarilyUnavailable = "temporarily_unavailable",
+        /// The person must log in (`prompt=none` can never be met).
+        LoginRequired = "login_required",
+        /// The person must interact.
+        InteractionRequired = "interaction_required",
+        /// The person must consent.
+        ConsentRequired = "consent_required",
+        /// Request objects are not supported.
+        RequestNotSupported = "request_not_supported",
+        /// `request_uri` is not supported.
+        RequestUriNotSupported = "request_uri_not_supported",
+    }
+}
+
+text_enum! {
+    /// The token endpoint's error codes (RFC 6749 §5.2).
+    pub enum TokenErrorCode {
+        /// The request is malformed.
+        InvalidRequest = "invalid_request",
+        /// Client authentication failed.
+        InvalidClient = "invalid_client",
+        /// The code is unknown, expired, used, or not the client's.
+        InvalidGrant = "invalid_grant",
+        /// The grant type is not supported.
+        UnsupportedGrantType = "unsupported_grant_type",
+        /// Something failed inside.
+        ServerError = "server_error",
+    }
+}
 
 /// Why an OpenID Connect operation failed.
 #[derive(Debug, Error)]
@@ -62,9 +96,6 @@ pub enum OidcError {
     /// The request's client no longer exists.
     #[error("unknown client")]
     UnknownClient,
-    /// [`fail_authorization`] was given something that is not an OAuth error code.
-    #[error("not an authorization error code: {0}")]
-    InvalidErrorCode(String),
     /// [`complete_authorization`] was given no authentication method.
     #[error("authentication methods (amr) missing")]
     MissingAmr,
@@ -229,12 +260,9 @@ pub async fn complete_authorization(
 pub async fn fail_authorization(
     deps: &Deps,
     request_id: &str,
-    error: &str,
+    error: AuthorizationError,
     description: &str,
 ) -> Result<String, OidcError> {
-    if !AUTHORIZATION_ERRORS.contains(&error) {
-        return Err(OidcError::InvalidErrorCode(error.to_owned()));
-    }
     let request = pending_request(deps, request_id)
         .await?
         .ok_or(OidcError::RequestNotPending)?;
@@ -250,7 +278,7 @@ pub async fn fail_authorization(
         "oidc_authorization_failed",
         None,
         None,
-        serde_json::json!({ "client_id": request.client_id, "request": request.id, "error": error }),
+        serde_json::json!({ "client_id": request.client_id, "request": request.id, "error": error.as_str() }),
     )
     .await;
     Ok(error_redirect(
@@ -393,7 +421,7 @@ pub(crate) fn redirect_with(
 /// `uri` carrying an OAuth error response.
 pub(crate) fn error_redirect(
     uri: &str,
-    error: &str,
+    error: AuthorizationError,
     description: &str,
     state: Option<&str>,
     issuer: &str,
@@ -401,7 +429,10 @@ pub(crate) fn error_redirect(
     let description = (!description.is_empty()).then_some(description);
     redirect_with(
         uri,
-        &[("error", Some(error)), ("error_description", description)],
+        &[
+            ("error", Some(error.as_str())),
+            ("error_description", description),
+        ],
         state,
         issuer,
     )
