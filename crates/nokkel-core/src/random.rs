@@ -89,6 +89,16 @@ impl RngCore for RandomRng<'_> {
 // Both implementations draw from cryptographically secure generators.
 impl CryptoRng for RandomRng<'_> {}
 
+/// ring's randomness, for ring's own operations (ECDSA signing nonces, key generation and
+/// loading). ring accepts only its sealed `SecureRandom`, which reads the operating
+/// system's generator, so it cannot be seeded: this is the one place a `SystemRandom` is
+/// made (clippy's `disallowed-methods` stops others), and even a test that seeds [`Random`]
+/// signs with fresh nonces — which changes no outcome a test can observe.
+#[allow(clippy::disallowed_methods)]
+pub fn ring_random() -> ring::rand::SystemRandom {
+    ring::rand::SystemRandom::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Demo mode's data: the synthetic population from `assets/demo/population.csv`, seeded at
 //! start-up, including the people who are meant to be registered already.
 
+use nokkel_core::random::SeededRandom;
+
 use crate::services::password;
 use crate::store::{
     people::parse_population, AccountKind, AccountRecord, AccountStatus, ContactRecord, Store,
@@ -32,7 +34,10 @@ pub async fn seed(store: &Store, now: i64) -> Result<usize, StoreError> {
             _ => AccountKind::Sms,
         };
         let password_hash = if kind == AccountKind::Sms {
-            password::hash(DEMO_SMS_PASSWORD)
+            // The demo password is published, so a fixed salt hides nothing, and the
+            // seeded data is the same on every start.
+            password::salt(&SeededRandom::new(2026))
+                .and_then(|salt| password::hash(DEMO_SMS_PASSWORD, &salt))
         } else {
             None
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use nokkel_core::keys::ServerKey;
-use ring::rand::SystemRandom;
+use nokkel_core::random::ring_random;
 
 use crate::secrets::ServerSecrets;
 use crate::store::{ServerKeyRecord, Store, StoreError};
@@ -53,7 +53,7 @@ async fn active_key(
     purpose: &str,
     now: i64,
 ) -> Result<ServerKey, StoreError> {
-    let ring_random = SystemRandom::new();
+    let ring_random = ring_random();
     let unusable = |what: &str| StoreError::Config(format!("server {purpose} key {what}"));
     if store.server_keys(purpose).await?.is_empty() {
         let key = ServerKey::generate(&ring_random).map_err(|_| unusable("generation failed"))?;
@@ -137,7 +137,7 @@ impl KeyRing {
     ) -> Result<(), StoreError> {
         let records = store.server_keys(self.purpose).await?;
         let known: Vec<String> = self.read().keys.keys().cloned().collect();
-        let ring_random = SystemRandom::new();
+        let ring_random = ring_random();
         let mut keys = BTreeMap::new();
         for record in records {
             if let Some(existing) = self.read().keys.get(&record.kid) {
@@ -247,7 +247,7 @@ pub async fn rotate_id_token_key(
     now: i64,
     publish_ahead: i64,
 ) -> Result<String, StoreError> {
-    let key = ServerKey::generate(&SystemRandom::new())
+    let key = ServerKey::generate(&ring_random())
         .map_err(|_| StoreError::Config("server id_token key generation failed".to_owned()))?;
     store
         .insert_server_key(&ServerKeyRecord {

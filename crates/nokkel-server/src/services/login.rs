@@ -18,7 +18,6 @@ use nokkel_core::statements::{
     UserVerification, TYP_APPROVAL, TYP_DENIAL,
 };
 use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
-use ring::rand::SystemRandom;
 use serde_json::json;
 
 use super::events::{self, wait_for};
@@ -176,7 +175,7 @@ pub async fn pending_challenge(
         serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
     let device_id = nokkel_core::keys::DeviceId::parse(&device.id)
         .map_err(|_| ServiceError::Unauthenticated)?;
-    let random = SystemRandom::new();
+    let random = nokkel_core::random::ring_random();
     let signer = ServerSigner::new(&deps.keys.challenge, &random);
     Ok(Some(pending.sign_challenge(&device_id, &signer)?))
 }

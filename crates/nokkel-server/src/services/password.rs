@@ -3,8 +3,9 @@
 //! used and easily guessed passwords (zxcvbn's frequency lists and pattern matching).
 //! Passwords are stored as Argon2id PHC strings.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use nokkel_core::random::Random;
 use thiserror::Error;
 
 /// Shortest password accepted.
@@ -63,12 +64,18 @@ pub fn check(password: &str, repeated: &str, context: &[&str]) -> Result<(), Pas
     Ok(())
 }
 
-/// Hashes a password with Argon2id (the crate's defaults follow OWASP's recommendation).
-/// The salt comes from the OS generator: a per-password salt needs no reproducibility.
-pub fn hash(password: &str) -> Option<String> {
-    let salt = SaltString::generate(&mut OsRng);
+/// A fresh 16-byte salt from `random`.
+pub fn salt(random: &dyn Random) -> Option<SaltString> {
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes);
+    SaltString::encode_b64(&bytes).ok()
+}
+
+/// Hashes a password with Argon2id (the crate's defaults follow OWASP's recommendation)
+/// and the given salt (see [`salt`]).
+pub fn hash(password: &str, salt: &SaltString) -> Option<String> {
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes(), salt)
         .ok()
         .map(|h| h.to_string())
 }
@@ -117,8 +124,9 @@ mod tests {
 
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {
-        let a = hash("blåbær syltetøy fjelltur").unwrap();
-        let b = hash("blåbær syltetøy fjelltur").unwrap();
+        let random = nokkel_core::random::SeededRandom::new(7);
+        let a = hash("blåbær syltetøy fjelltur", &salt(&random).unwrap()).unwrap();
+        let b = hash("blåbær syltetøy fjelltur", &salt(&random).unwrap()).unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b, "salted");
         assert!(verify("blåbær syltetøy fjelltur", &a));

@@ -234,7 +234,8 @@ pub async fn start_sms_user(
     password::check(password, repeated, &context)?;
     // Hashing costs ~50 ms of CPU; keep it off the async worker threads.
     let owned = password.to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&owned))
+    let salt = password::salt(deps.random.as_ref());
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&owned, &salt?))
         .await
         .ok()
         .flatten()

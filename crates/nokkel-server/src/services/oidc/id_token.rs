@@ -57,7 +57,7 @@ pub async fn sign(deps: &Deps, claims: &IdTokenClaims) -> Result<String, OidcErr
         .signing_key(&deps.store, &deps.secrets, deps.clock.unix())
         .await?;
     let payload = serde_json::to_vec(claims).map_err(|e| OidcError::Signing(e.to_string()))?;
-    let rng = ring::rand::SystemRandom::new();
+    let rng = nokkel_core::random::ring_random();
     let signer = ServerSigner::new(&key, &rng);
     sign_compact(&Header::with_kid(TYP, key.kid()), &payload, &signer)
         .map_err(|e| OidcError::Signing(e.to_string()))
