@@ -16,6 +16,7 @@ server_tests!(
     abroad_gets_a_later_delivery_date,
     invalid_identity_number_gets_a_field_error,
     second_order_while_letter_outstanding_sends_nothing,
+    demo_inbox_pages_through_letters,
     sms_user_registers_with_letter_and_sms_code,
     sixth_wrong_code_is_refused_because_the_letter_is_locked,
     expired_letter_is_refused,
@@ -126,6 +127,32 @@ async fn second_order_while_letter_outstanding_sends_nothing(server: TestServer)
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0]["state"], "pending");
     assert_eq!(letters[1]["state"], "revoked");
+}
+
+async fn demo_inbox_pages_through_letters(server: TestServer) {
+    for pid in [ADULT, ADULT2, ABROAD] {
+        receipt_for(&server, pid).await;
+        server.clock.advance(1);
+    }
+    let mut browser = server.browser();
+    let first = browser.get("/dev/letters?format=json&limit=2").await;
+    let first_page: Vec<serde_json::Value> = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(first_page.len(), 2);
+    assert_eq!(first_page[0]["pid"], ABROAD, "newest first");
+    let link = first.headers["link"].to_str().unwrap();
+    assert_eq!(
+        link,
+        "</dev/letters?format=json&limit=2&offset=2>; rel=\"next\""
+    );
+    let second = browser
+        .get("/dev/letters?format=json&limit=2&offset=2")
+        .await;
+    let second_page: Vec<serde_json::Value> = serde_json::from_str(&second.body).unwrap();
+    assert_eq!(second_page.len(), 1);
+    assert_eq!(second_page[0]["pid"], ADULT);
+    assert!(!second.headers.contains_key("link"), "the last page");
+    // Without paging parameters: the newest 200, as before.
+    assert_eq!(server.letters().await.len(), 3);
 }
 
 /// Runs the registration pages up to the password step; returns the browser.

@@ -16,8 +16,6 @@ use crate::http::{render, ErrorPage, Page};
 use crate::services::inbox;
 use crate::store::{LetterRecord, LetterState, PersonRecord};
 
-const INBOX_LIMIT: i64 = 200;
-
 /// The `/dev/*` routes when `demo` is on; no routes otherwise.
 pub fn routes(demo: bool) -> Router<AppState> {
     if !demo {
@@ -30,15 +28,39 @@ pub fn routes(demo: bool) -> Router<AppState> {
         .route("/static/letter.css", get(letter_css))
 }
 
+/// `?format=json` for the JSON list; `?limit=` (1–1000, default 200) and `?offset=` page
+/// through it, newest first. A full page carries a `Link: <…>; rel="next"` header.
 #[derive(Deserialize)]
 struct Format {
     format: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
 }
 
 impl Format {
     fn json(&self) -> bool {
         self.format.as_deref() == Some("json")
     }
+
+    fn page(&self) -> inbox::Page {
+        inbox::Page::new(self.limit, self.offset)
+    }
+}
+
+/// The JSON list with a `Link` to the next page when this one is full.
+fn json_page<T: Serialize>(path: &str, page: inbox::Page, items: Vec<T>) -> Response {
+    let next = page.next(items.len());
+    let mut response = Json(items).into_response();
+    if let Some(next) = next {
+        let link = format!(
+            "<{path}?format=json&limit={}&offset={}>; rel=\"next\"",
+            next.limit, next.offset
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    response
 }
 
 /// A letter as the demo inbox shows it (with the code in clear: demo data only).
@@ -104,7 +126,8 @@ async fn letters(
     page: Page,
     Query(format): Query<Format>,
 ) -> Response {
-    let records = match inbox::letters(&state, INBOX_LIMIT).await {
+    let window = format.page();
+    let records = match inbox::letters(&state, window).await {
         Ok(records) => records,
         Err(err) => {
             tracing::error!(error = %err, "letters outbox unreadable");
@@ -116,7 +139,7 @@ async fn letters(
         letters.push(inbox_letter(&state, record).await);
     }
     if format.json() {
-        return Json(letters).into_response();
+        return json_page("/dev/letters", window, letters);
     }
     render(&LettersPage { page, letters }).into_response()
 }
@@ -202,7 +225,8 @@ struct SmsPage {
 }
 
 async fn sms(State(state): State<AppState>, page: Page, Query(format): Query<Format>) -> Response {
-    let records = match inbox::text_messages(&state, INBOX_LIMIT).await {
+    let window = format.page();
+    let records = match inbox::text_messages(&state, window).await {
         Ok(records) => records,
         Err(err) => {
             tracing::error!(error = %err, "SMS outbox unreadable");
@@ -225,7 +249,7 @@ async fn sms(State(state): State<AppState>, page: Page, Query(format): Query<For
         })
         .collect();
     if format.json() {
-        return Json(messages).into_response();
+        return json_page("/dev/sms", window, messages);
     }
     render(&SmsPage { page, messages }).into_response()
 }

@@ -203,15 +203,21 @@ impl Store {
             .map(|r| r.rows_affected()))?)
     }
 
-    /// The newest `limit` letters of all people, newest first (printing outbox and the
-    /// demo inbox).
-    pub async fn letters_outbox(&self, limit: i64) -> Result<Vec<LetterRecord>, StoreError> {
+    /// `limit` letters of all people, newest first, after skipping the `offset` newest
+    /// (printing outbox and the demo inbox).
+    pub async fn letters_outbox(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<LetterRecord>, StoreError> {
         let sql = format!(
-            "SELECT {LETTER_COLUMNS} FROM letters ORDER BY created_at DESC, id DESC LIMIT $1"
+            "SELECT {LETTER_COLUMNS} FROM letters ORDER BY created_at DESC, id DESC \
+             LIMIT $1 OFFSET $2"
         );
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, LetterRecord>(&sql)
             .bind(limit)
+            .bind(offset)
             .fetch_all(pool)
             .await)?,
         )

@@ -68,7 +68,16 @@ impl Store {
 
     /// The newest `limit` queued SMS, newest first.
     pub async fn sms_outbox(&self, limit: i64) -> Result<Vec<MessageRecord>, StoreError> {
-        self.messages(SMS, limit).await
+        self.messages(SMS, limit, 0).await
+    }
+
+    /// `limit` queued text messages, newest first, after skipping the `offset` newest.
+    pub async fn sms_outbox_page(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        self.messages(SMS, limit, offset).await
     }
 
     /// Queues an e-mail; returns its id.
@@ -78,7 +87,7 @@ impl Store {
 
     /// The newest `limit` queued e-mails, newest first.
     pub async fn email_outbox(&self, limit: i64) -> Result<Vec<MessageRecord>, StoreError> {
-        self.messages(EMAIL, limit).await
+        self.messages(EMAIL, limit, 0).await
     }
 
     async fn push_message(&self, table: &str, message: &NewMessage) -> Result<i64, StoreError> {
@@ -96,14 +105,20 @@ impl Store {
         Ok(id)
     }
 
-    async fn messages(&self, table: &str, limit: i64) -> Result<Vec<MessageRecord>, StoreError> {
+    async fn messages(
+        &self,
+        table: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let sql = format!(
             "SELECT id, recipient, body_sealed, purpose, created_at FROM {table} \
-             ORDER BY id DESC LIMIT $1"
+             ORDER BY id DESC LIMIT $1 OFFSET $2"
         );
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, MessageRecord>(&sql)
             .bind(limit)
+            .bind(offset)
             .fetch_all(pool)
             .await)?,
         )

@@ -266,7 +266,7 @@ async fn outbox_lists_newest_first_with_limit(store: Store) {
             .unwrap();
     }
     let ids: Vec<String> = store
-        .letters_outbox(3)
+        .letters_outbox(3, 0)
         .await
         .unwrap()
         .into_iter()
