@@ -345,3 +345,8 @@ app-keylost-confirm = This deletes Nøkkel's data on this phone. Do you want to 
 app-keylost-confirm-yes = Yes, start over
 app-enrol-scan-active = Point the camera at the QR code in the letter.
 app-enrol-scan-cancel = Stop scanning
+
+## Texts the server sends or shows in the app about a login
+login-unknown-browser = Unknown browser
+login-unknown-os = Unknown system
+sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. Logging in with the app is paused. Open the Nøkkel app and choose "Resume logins" when you want to log in again.

@@ -345,3 +345,8 @@ app-keylost-confirm = Dette sletter Nøkkel-dataene på denne telefonen. Vil du 
 app-keylost-confirm-yes = Ja, start på nytt
 app-enrol-scan-active = Hold kameraet mot QR-koden i brevet.
 app-enrol-scan-cancel = Avbryt skanningen
+
+## Texts the server sends or shows in the app about a login
+login-unknown-browser = Ukjent nettleser
+login-unknown-os = Ukjent system
+sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.

@@ -345,3 +345,8 @@ app-keylost-confirm = Dette slettar Nøkkel-dataa på denne telefonen. Vil du ha
 app-keylost-confirm-yes = Ja, start på nytt
 app-enrol-scan-active = Hald kameraet mot QR-koden i brevet.
 app-enrol-scan-cancel = Avbryt skanninga
+
+## Texts the server sends or shows in the app about a login
+login-unknown-browser = Ukjend nettlesar
+login-unknown-os = Ukjent system
+sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Innlogging med appen er sett på pause. Opne Nøkkel-appen og vel «Ta opp att innlogging» når du vil logge inn igjen.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
-use nokkel_server::services::login::{self, BrowserSide};
+use nokkel_server::i18n::Lang;
+use nokkel_server::services::login::{self, LoginChannel};
 use nokkel_server::store::LoginRecord;
 use support::*;
 
@@ -31,10 +32,11 @@ server_tests!(
     housekeeping_expires_unanswered_logins_and_drops_old_windows,
 );
 
-fn browser() -> BrowserSide {
-    BrowserSide {
+fn browser() -> LoginChannel {
+    LoginChannel::Browser {
         user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0".into(),
         ip: "127.0.0.1".into(),
+        lang: Lang::Nb,
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
-use nokkel_server::services::login::{self, BrowserSide};
+use nokkel_server::i18n::Lang;
+use nokkel_server::services::login::{self, LoginChannel};
 use support::*;
 
 #[derive(Clone, Default)]
@@ -97,9 +98,10 @@ async fn no_code_password_or_sms_code_in_the_logs() {
         &pid,
         None,
         "NAV",
-        &BrowserSide {
+        &LoginChannel::Browser {
             user_agent: "test".into(),
             ip: "127.0.0.1".into(),
+            lang: Lang::Nb,
         },
     )
     .await

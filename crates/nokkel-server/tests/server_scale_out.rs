@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
-use nokkel_server::services::login::{self, BrowserSide};
+use nokkel_server::i18n::Lang;
+use nokkel_server::services::login::{self, LoginChannel};
 use nokkel_server::store::Store;
 use support::*;
 
@@ -32,10 +33,11 @@ async fn two_instances() -> (TestServer, TestServer) {
     (a, b)
 }
 
-fn browser_side() -> BrowserSide {
-    BrowserSide {
+fn browser_side() -> LoginChannel {
+    LoginChannel::Browser {
         user_agent: "test".into(),
         ip: "127.0.0.1".into(),
+        lang: Lang::Nb,
     }
 }
 

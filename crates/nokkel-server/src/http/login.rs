@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::pages::{errors_for, FieldError};
 use super::{cookies, render, ClientIp, ErrorPage, Page};
 use crate::http::AppState;
-use crate::services::login::{self, BrowserSide, LoginEnd, LoginStart};
+use crate::i18n::Lang;
+use crate::services::login::{self, LoginChannel, LoginEnd, LoginStart};
 use crate::services::oidc::{self, AuthorizationRequest};
 use crate::services::registration::{self, Expiring};
 use crate::services::{contact, ServiceError};
@@ -48,15 +49,50 @@ pub fn routes() -> Router<AppState> {
         .route("/login/otp", get(otp_page).post(otp_submit))
 }
 
-/// The login flow's state between pages, sealed in a cookie.
+/// The login flow's state between pages, sealed in a cookie: for which request, who, and
+/// where they are.
 #[derive(Serialize, Deserialize)]
 struct Flow {
     request: String,
     pid: String,
-    login: Option<String>,
-    password_ok: bool,
-    otp: Option<String>,
+    step: Step,
     exp: i64,
+}
+
+/// Where a browser login stands; each step is reached only from the one before it.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    /// The identity number is known (an SMS user's password comes next).
+    Identified,
+    /// An app login is pending in the person's app.
+    AwaitingApp {
+        /// The pending login.
+        login: String,
+    },
+    /// The password was right; the SMS code is on its way.
+    AwaitingSmsCode {
+        /// The code's id.
+        otp: String,
+    },
+}
+
+impl Flow {
+    /// The pending app login, if the flow is waiting for the app.
+    fn app_login(&self) -> Option<&str> {
+        match &self.step {
+            Step::AwaitingApp { login } => Some(login),
+            _ => None,
+        }
+    }
+
+    /// The SMS code's id, if the flow is waiting for the code.
+    fn sms_code(&self) -> Option<&str> {
+        match &self.step {
+            Step::AwaitingSmsCode { otp } => Some(otp),
+            _ => None,
+        }
+    }
 }
 
 impl Expiring for Flow {
@@ -247,16 +283,14 @@ async fn start_submit(
     let mut flow = Flow {
         request: request.id.clone(),
         pid: pid.as_str().to_owned(),
-        login: None,
-        password_ok: false,
-        otp: None,
+        step: Step::Identified,
         exp: now + FLOW_SECONDS,
     };
-    let browser = browser_side(&headers, &ip);
+    let browser = browser_side(&headers, &ip, page.lang);
     match login::begin(&state, &pid, &request.id, &request.client_name, &browser).await {
         Ok(LoginStart::Sms) => see_other("/login/password", Some(flow_cookie(&state, Some(&flow)))),
         Ok(LoginStart::App { login_id }) => {
-            flow.login = Some(login_id);
+            flow.step = Step::AwaitingApp { login: login_id };
             see_other("/login/app", Some(flow_cookie(&state, Some(&flow))))
         }
         Err(ServiceError::NoAccount) => refuse(page, "login-no-account-error"),
@@ -267,14 +301,15 @@ async fn start_submit(
     }
 }
 
-fn browser_side(headers: &HeaderMap, ip: &ClientIp) -> BrowserSide {
-    BrowserSide {
+fn browser_side(headers: &HeaderMap, ip: &ClientIp, lang: Lang) -> LoginChannel {
+    LoginChannel::Browser {
         user_agent: headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned(),
         ip: ip.text(),
+        lang,
     }
 }
 
@@ -284,7 +319,7 @@ fn failure(err: ServiceError) -> Response {
 }
 
 async fn current_login(state: &AppState, flow: &Flow) -> Option<LoginRecord> {
-    login::current(state, flow.login.as_deref()?)
+    login::current(state, flow.app_login()?)
         .await
         .ok()
         .flatten()
@@ -318,7 +353,8 @@ async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
 
 /// Server-sent events: one `decided` event when the login leaves `pending` (or expires).
 async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(login_id) = flow(&state, &headers).and_then(|f| f.login) else {
+    let Some(login_id) = flow(&state, &headers).and_then(|f| f.app_login().map(str::to_owned))
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let stream = futures_util::stream::once(async move {
@@ -339,7 +375,7 @@ async fn finish(State(state): State<AppState>, page: Page, headers: HeaderMap) -
     let Some(flow) = flow(&state, &headers) else {
         return request_gone(page);
     };
-    let Some(login_id) = flow.login.as_deref() else {
+    let Some(login_id) = flow.app_login() else {
         return request_gone(page);
     };
     // Without JavaScript this link is how the page learns the answer (a timed refresh
@@ -417,12 +453,12 @@ async fn retry(
         &pid,
         Some(&request.id),
         &request.client_name,
-        &browser_side(&headers, &ip),
+        &browser_side(&headers, &ip, page.lang),
     )
     .await
     {
         Ok(started) => {
-            flow.login = Some(started.id);
+            flow.step = Step::AwaitingApp { login: started.id };
             see_other("/login/app", Some(flow_cookie(&state, Some(&flow))))
         }
         Err(_) => see_other(&format!("/login?request={}", request.id), None),
@@ -441,7 +477,7 @@ async fn cancel(
     headers: HeaderMap,
     Form(form): Form<CancelForm>,
 ) -> Response {
-    let login = flow(&state, &headers).and_then(|f| f.login);
+    let login = flow(&state, &headers).and_then(|f| f.app_login().map(str::to_owned));
     match login::cancel_in_browser(&state, &form.request, login.as_deref()).await {
         Ok(url) => see_other(&url, Some(flow_cookie(&state, None))),
         Err(_) => request_gone(page),
@@ -504,8 +540,7 @@ async fn password_submit(
     };
     match login::check_password(&state, &flow.pid, form.password, &ip.text()).await {
         Ok(otp) => {
-            flow.password_ok = true;
-            flow.otp = Some(otp);
+            flow.step = Step::AwaitingSmsCode { otp };
             see_other("/login/otp", Some(flow_cookie(&state, Some(&flow))))
         }
         Err(ServiceError::RateLimited) => wrong(page, "error-rate-limited"),
@@ -524,7 +559,7 @@ fn masked_mobile(mobile: Option<String>) -> String {
 }
 
 async fn otp_page(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
-    let Some(flow) = flow(&state, &headers).filter(|f| f.password_ok) else {
+    let Some(flow) = flow(&state, &headers).filter(|f| f.sms_code().is_some()) else {
         return request_gone(page);
     };
     let mobile = contact::mobile(&state, &flow.pid).await.ok().flatten();
@@ -552,10 +587,10 @@ async fn otp_submit(
     headers: HeaderMap,
     Form(form): Form<OtpForm>,
 ) -> Response {
-    let Some(flow) = flow(&state, &headers).filter(|f| f.password_ok) else {
+    let Some(flow) = flow(&state, &headers).filter(|f| f.sms_code().is_some()) else {
         return request_gone(page);
     };
-    let otp_id = flow.otp.clone().unwrap_or_default();
+    let otp_id = flow.sms_code().unwrap_or_default().to_owned();
     match login::finish_sms_login(
         &state,
         &flow.request,

@@ -24,6 +24,7 @@ use super::events::{self, wait_for};
 use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
 use super::{audit, rate_limit, ServiceError};
+use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::{
     AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState,
@@ -37,35 +38,61 @@ const PASSWORDS_PER_PERSON: i64 = 5;
 /// Longest long-poll a device may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// What the browser side knows about itself.
+/// Where a login comes from. Today every login starts in a browser on the login pages; a
+/// backchannel login (the relying party asking for a person directly) would be a second
+/// variant, calling the same service functions.
 #[derive(Debug, Clone)]
-pub struct BrowserSide {
-    /// The `User-Agent` header.
-    pub user_agent: String,
-    /// The client address (for the audit log; no place lookup is configured).
-    pub ip: String,
+pub enum LoginChannel {
+    /// A browser on the login pages.
+    Browser {
+        /// The `User-Agent` header.
+        user_agent: String,
+        /// The client address (for the audit log; no place lookup is configured).
+        ip: String,
+        /// The page's language: the words the app shows about an unknown browser.
+        lang: Lang,
+    },
 }
 
-/// Browser and operating system names for the app to show ("Firefox 140", "Windows 10").
-pub fn describe_user_agent(user_agent: &str) -> (String, String) {
+impl LoginChannel {
+    /// The client address, for the audit log.
+    pub fn client_ip(&self) -> &str {
+        match self {
+            LoginChannel::Browser { ip, .. } => ip,
+        }
+    }
+
+    /// The browser and system names the app shows ("Firefox 140", "Windows 10").
+    fn describe(&self) -> (String, String) {
+        match self {
+            LoginChannel::Browser {
+                user_agent, lang, ..
+            } => describe_user_agent(user_agent, *lang),
+        }
+    }
+}
+
+/// Browser and operating system names for the app to show ("Firefox 140", "Windows 10"),
+/// with the words for unknown ones in `lang`.
+pub fn describe_user_agent(user_agent: &str, lang: Lang) -> (String, String) {
     match woothee::parser::Parser::new().parse(user_agent) {
         Some(ua) => {
             let major = ua.version.split('.').next().unwrap_or_default();
             let browser = if ua.name == "UNKNOWN" {
-                "Ukjent nettleser".to_owned()
+                lang.t("login-unknown-browser")
             } else if major.is_empty() || major == "UNKNOWN" {
                 ua.name.to_owned()
             } else {
                 format!("{} {major}", ua.name)
             };
             let os = if ua.os == "UNKNOWN" {
-                "Ukjent system".to_owned()
+                lang.t("login-unknown-os")
             } else {
                 ua.os.to_owned()
             };
             (browser, os)
         }
-        None => ("Ukjent nettleser".to_owned(), "Ukjent system".to_owned()),
+        None => (lang.t("login-unknown-browser"), lang.t("login-unknown-os")),
     }
 }
 
@@ -76,7 +103,7 @@ pub async fn start_app_login(
     pid: &IdNumber,
     request_id: Option<&str>,
     service: &str,
-    browser: &BrowserSide,
+    channel: &LoginChannel,
 ) -> Result<LoginRecord, ServiceError> {
     let account = deps
         .store
@@ -100,7 +127,7 @@ pub async fn start_app_login(
         i64::from(deps.config.logins_per_person_per_10_min),
     )
     .await?;
-    let (browser_name, os) = describe_user_agent(&browser.user_agent);
+    let (browser_name, os) = channel.describe();
     let now = deps.clock.unix();
     let pending = PendingLogin::start(
         &deps.issuer(),
@@ -136,7 +163,7 @@ pub async fn start_app_login(
         deps,
         "login_started",
         Some(pid.as_str()),
-        Some(&browser.ip),
+        Some(channel.client_ip()),
         json!({ "login_id": record.id, "method": "app", "service": service, "replaced": replaced }),
     )
     .await;
@@ -381,10 +408,9 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     )
     .await;
     if let Some(mobile) = deps.store.contact(&login.pid).await?.and_then(|c| c.mobile) {
-        let body = format!(
-            "Nøkkel: Du meldte at innloggingen til {} ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.",
-            login.service
-        );
+        // The contact register holds no language yet, so the notice is in Bokmål.
+        let body =
+            Lang::default().t_args("sms-login-reported", &[("service", login.service.clone())]);
         deps.store
             .push_sms(&NewMessage {
                 recipient: mobile,
@@ -514,7 +540,7 @@ pub async fn begin(
     pid: &IdNumber,
     request_id: &str,
     service: &str,
-    browser: &BrowserSide,
+    channel: &LoginChannel,
 ) -> Result<LoginStart, ServiceError> {
     let account = deps
         .store
@@ -524,7 +550,7 @@ pub async fn begin(
     if account.kind == AccountKind::Sms {
         return Ok(LoginStart::Sms);
     }
-    let login = start_app_login(deps, pid, Some(request_id), service, browser).await?;
+    let login = start_app_login(deps, pid, Some(request_id), service, channel).await?;
     Ok(LoginStart::App { login_id: login.id })
 }
 
@@ -721,18 +747,20 @@ pub async fn finish_sms_login(
 #[cfg(test)]
 mod tests {
     use super::describe_user_agent;
+    use crate::i18n::Lang;
 
     #[test]
     fn user_agents_become_short_names() {
         let firefox =
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
         assert_eq!(
-            describe_user_agent(firefox),
+            describe_user_agent(firefox, Lang::Nb),
             ("Firefox 140".into(), "Windows 10".into())
         );
-        let (browser, os) = describe_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+        let (browser, os) = describe_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Lang::Nb);
         assert_eq!(browser, "Chrome 131");
         assert_eq!(os, "Linux");
-        assert_eq!(describe_user_agent("").0, "Ukjent nettleser");
+        assert_eq!(describe_user_agent("", Lang::Nb).0, "Ukjent nettleser");
+        assert_eq!(describe_user_agent("", Lang::En).1, "Unknown system");
     }
 }
