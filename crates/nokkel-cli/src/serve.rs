@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Public base URL, e.g. https://id.example.no (the OpenID Connect issuer).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (a separate listener; off if unset).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Loads the configuration: file, then `NOKKEL_*` environment, then these flags.
@@ -47,6 +50,9 @@ pub fn config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(url) = &args.public_url {
         config.public_url = Some(url.clone());
+    }
+    if let Some(address) = args.metrics_listen {
+        config.metrics_listen = Some(address);
     }
     Ok(config)
 }

@@ -41,6 +41,9 @@ pub struct Config {
     /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
     /// `data_dir`, created on first start. Instances sharing a database must share it.
     pub secret_key_file: Option<PathBuf>,
+    /// Where to serve `/metrics` (Prometheus text). Unset: not served. A separate
+    /// listener, so the metrics stay off the public address.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The shape of log lines.
@@ -67,6 +70,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             secret_key_file: None,
             logins_per_person_per_10_min: 10,
+            metrics_listen: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod letter;
+pub mod metrics;
 pub mod secrets;
 pub mod serve;
 pub mod services;

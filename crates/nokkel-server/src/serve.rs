@@ -153,6 +153,8 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
             std::net::SocketAddr::new(host, local.port())
         ));
     }
+    // Installed before anything records, so no early count is lost.
+    crate::metrics::recorder();
     let state = build_state(config).await?;
     let base = state.issuer();
     tracing::info!(address = %local, backend = state.store.backend_name(), demo = state.config.demo, "listening");
@@ -162,6 +164,16 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     }
     let store = state.store.clone();
     crate::services::housekeeping::spawn(state.deps());
+    if let Some(address) = state.config.metrics_listen {
+        let metrics = TcpListener::bind(address).await?;
+        tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
+        let app = crate::http::metrics::app(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(metrics, app).await {
+                tracing::error!(error = %err, "metrics listener failed");
+            }
+        });
+    }
     let app = crate::http::app(state);
     // Without TCP_NODELAY a small write that follows an unacknowledged one (the
     // server-sent event after the stream's headers, a body after its headers) waits for

@@ -25,6 +25,7 @@ pub mod api;
 pub mod cookies;
 pub mod dev;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 mod state;

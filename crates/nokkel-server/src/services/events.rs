@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -27,6 +27,8 @@ pub fn person_key(pid: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Events {
     waiters: Mutex<HashMap<String, Weak<Notify>>>,
+    /// When each key last carried news a waiter may want to time (a login decided here).
+    marks: Mutex<HashMap<String, Instant>>,
 }
 
 impl Events {
@@ -43,6 +45,22 @@ impl Events {
         let notify = Arc::new(Notify::new());
         waiters.insert(key.to_owned(), Arc::downgrade(&notify));
         notify
+    }
+
+    /// Notes that `key` carries news now (before [`Events::wake`]), for [`Events::take_mark`].
+    pub fn mark(&self, key: &str) {
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        // Marks nobody takes (no browser was waiting) must not pile up.
+        if marks.len() > 4096 {
+            marks.retain(|_, at| at.elapsed() < Duration::from_secs(300));
+        }
+        marks.insert(key.to_owned(), Instant::now());
+    }
+
+    /// When `key` was marked, once: the first waiter to ask gets it.
+    pub fn take_mark(&self, key: &str) -> Option<Instant> {
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        marks.remove(key)
     }
 
     /// Wakes every local waiter on `key`.

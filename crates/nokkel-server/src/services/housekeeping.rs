@@ -30,8 +30,10 @@ pub struct Swept {
 /// Runs one sweep.
 pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     let now = state.clock.unix();
+    let logins_expired = state.store.expire_logins(now).await?;
+    super::login::ended(crate::store::LoginState::Expired, logins_expired);
     Ok(Swept {
-        logins_expired: state.store.expire_logins(now).await?,
+        logins_expired,
         oidc_rows: state.store.purge_oidc(now, KEEP_CODES_SECONDS).await?,
         rate_windows: state
             .store

@@ -25,6 +25,7 @@ use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
 use super::{audit, rate_limit, ServiceError};
 use crate::i18n::Lang;
+use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
 use crate::store::{
     AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState,
@@ -159,6 +160,8 @@ pub async fn start_app_login(
         uv: None,
     };
     let replaced = deps.store.start_login(&record).await?;
+    metrics::counter!(LOGINS_STARTED, "method" => "app").increment(1);
+    ended(LoginState::Cancelled, replaced);
     audit(
         deps,
         "login_started",
@@ -169,6 +172,20 @@ pub async fn start_app_login(
     .await;
     publish(deps, &events::person_key(pid.as_str())).await;
     Ok(record)
+}
+
+/// Counts login `id`'s ending and wakes whoever waits for it, noting when, so the waiter
+/// can record how long the news took to reach it.
+async fn announce_decision(deps: &Deps, id: &str, outcome: LoginState) {
+    ended(outcome, 1);
+    let key = events::login_key(id);
+    deps.events.mark(&key);
+    publish(deps, &key).await;
+}
+
+/// Counts `n` logins that ended as `outcome`.
+pub(crate) fn ended(outcome: LoginState, n: u64) {
+    metrics::counter!(LOGINS_ENDED, "outcome" => outcome.as_str()).increment(n);
 }
 
 /// Wakes local and (on PostgreSQL) remote waiters on `key`.
@@ -277,7 +294,7 @@ pub async fn approve(
                     json!({ "login_id": login.id, "device_id": device.id }),
                 )
                 .await;
-                publish(deps, &events::login_key(&login.id)).await;
+                announce_decision(deps, &login.id, LoginState::WrongNumber).await;
             }
             return Err(StatementError::WrongNumber.into());
         }
@@ -316,7 +333,7 @@ pub async fn approve(
         json!({ "login_id": login.id, "device_id": device.id, "uv": uv_name }),
     )
     .await;
-    publish(deps, &events::login_key(&login.id)).await;
+    announce_decision(deps, &login.id, LoginState::Approved).await;
     Ok(())
 }
 
@@ -385,7 +402,7 @@ pub async fn deny(
     if verified.report() {
         report(deps, &login).await?;
     }
-    publish(deps, &events::login_key(&login.id)).await;
+    announce_decision(deps, &login.id, transition.to()).await;
     Ok(outcome)
 }
 
@@ -454,7 +471,12 @@ pub async fn wait_decided(
     })
     .await;
     match decided {
-        Some(login) => Ok(Some(settle_expiry(deps, login).await?)),
+        Some(login) => {
+            if let Some(at) = deps.events.take_mark(&key) {
+                metrics::histogram!(LOGIN_NOTIFY_SECONDS).record(at.elapsed().as_secs_f64());
+            }
+            Ok(Some(settle_expiry(deps, login).await?))
+        }
         None => Ok(deps.store.login(id).await?),
     }
 }
@@ -463,7 +485,9 @@ pub async fn wait_decided(
 pub async fn settle_expiry(deps: &Deps, login: LoginRecord) -> Result<LoginRecord, ServiceError> {
     let now = deps.clock.unix();
     if login.state == LoginState::Pending && login.expires_at <= now {
-        deps.store.expire_login(&login.id, now).await?;
+        if deps.store.expire_login(&login.id, now).await? {
+            ended(LoginState::Expired, 1);
+        }
         return Ok(deps.store.login(&login.id).await?.unwrap_or(login));
     }
     Ok(login)
@@ -477,7 +501,7 @@ pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
         .decide_login(id, LoginTransition::CANCEL, now, None, None)
         .await?;
     if cancelled {
-        publish(deps, &events::login_key(id)).await;
+        announce_decision(deps, id, LoginState::Cancelled).await;
     }
     Ok(cancelled)
 }
@@ -548,6 +572,7 @@ pub async fn begin(
         .await?
         .ok_or(ServiceError::NoAccount)?;
     if account.kind == AccountKind::Sms {
+        metrics::counter!(LOGINS_STARTED, "method" => "sms").increment(1);
         return Ok(LoginStart::Sms);
     }
     let login = start_app_login(deps, pid, Some(request_id), service, channel).await?;
@@ -739,9 +764,11 @@ pub async fn finish_sms_login(
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
         auth_time: deps.clock.unix(),
     };
-    oidc::complete_authorization(deps, request_id, who)
+    let redirect = oidc::complete_authorization(deps, request_id, who)
         .await
-        .map_err(|_| ServiceError::SessionExpired)
+        .map_err(|_| ServiceError::SessionExpired)?;
+    ended(LoginState::Completed, 1);
+    Ok(redirect)
 }
 
 #[cfg(test)]

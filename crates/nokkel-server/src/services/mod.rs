@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod ordering;
 pub mod password;
 pub mod registration;
+pub mod stats;
 
 /// Every way a service call can fail. `code()` is the stable code APIs and pages use.
 #[derive(Debug, Error)]
@@ -210,6 +211,9 @@ pub(crate) async fn rate_limit(
     if count.allowed {
         Ok(())
     } else {
+        // The limit's name is the key up to its first `:` (`login-pid`, `order-ip`, …).
+        let limit = key.split(':').next().unwrap_or_default().to_owned();
+        metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => limit).increment(1);
         Err(ServiceError::RateLimited)
     }
 }

@@ -237,6 +237,15 @@ impl Store {
             .map(|r| r.rows_affected()))?)
     }
 
+    /// How many logins are pending and not expired at `now`.
+    pub async fn pending_login_count(&self, now: i64) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM logins WHERE state = 'pending' AND expires_at > $1";
+        Ok(with_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
+            .bind(now)
+            .fetch_one(pool)
+            .await)?)
+    }
+
     /// The newest `limit` logins of `pid`, newest first.
     pub async fn logins_for(&self, pid: &str, limit: i64) -> Result<Vec<LoginRecord>, StoreError> {
         let sql = format!(

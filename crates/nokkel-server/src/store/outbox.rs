@@ -90,6 +90,17 @@ impl Store {
         self.messages(EMAIL, limit, 0).await
     }
 
+    /// How many text messages and e-mails the outboxes hold.
+    pub async fn outbox_sizes(&self) -> Result<(i64, i64), StoreError> {
+        let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
+        let (sms, email) = (count(SMS), count(EMAIL));
+        let sms =
+            with_pool!(self, pool => sqlx::query_scalar::<_, i64>(&sms).fetch_one(pool).await)?;
+        let email =
+            with_pool!(self, pool => sqlx::query_scalar::<_, i64>(&email).fetch_one(pool).await)?;
+        Ok((sms, email))
+    }
+
     async fn push_message(&self, table: &str, message: &NewMessage) -> Result<i64, StoreError> {
         let sql = format!(
             "INSERT INTO {table} (recipient, body_sealed, purpose, created_at) \
