@@ -29,7 +29,7 @@ use ring::rand::SystemRandom;
 
 use super::cpu::{cpu_time, Process, Ticks};
 use super::people::{self, Person};
-use super::{ms, BenchArgs};
+use super::{ms, print_latencies, BenchArgs};
 
 const CLIENT_ID: &str = "demo-rp";
 const CLIENT_SECRET: &str = "demo-secret";
@@ -398,18 +398,7 @@ pub async fn run(args: &BenchArgs, url: &str) -> anyhow::Result<()> {
         println!(
             "throughput:                   {per_second:.0} logins/s ({concurrency} in flight, {people_count} people, {cores} cores)"
         );
-        println!(
-            "login latency:                p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms",
-            ms(&totals, 0.5),
-            ms(&totals, 0.9),
-            ms(&totals, 0.99)
-        );
-        println!(
-            "approval → browser notified:  p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
-            ms(&notify, 0.5),
-            ms(&notify, 0.9),
-            ms(&notify, 0.99)
-        );
+        print_latencies(&totals, &notify);
         println!(
             "server CPU per login:         {}{}",
             or_dash(server_us, "µs"),
