@@ -3,25 +3,10 @@
 //! people over HTTP, completes logins over real sockets and reports the server's CPU time
 //! and crypto floor. No timing thresholds: speed is measured, not asserted.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod device_support;
 
+use device_support::{nokkel, spawn_demo_server};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_nokkel");
-
-/// `nokkel` without any NOKKEL_* variables of the environment (the server refuses
-/// unknown ones).
-fn nokkel() -> Command {
-    let mut command = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("NOKKEL_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
 
 #[test]
 fn bench_over_http_completes_logins_and_measures_the_server() {
@@ -60,29 +45,9 @@ fn bench_over_http_completes_logins_and_measures_the_server() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut server = nokkel()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        // Each bench person logs in far more often than a person would.
-        .env("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "1000000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
-                let _ = tx.send(rest.trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("nokkel serve --demo did not print its URL within 60 s");
+    // Each bench person logs in far more often than a person would.
+    let (mut server, url) =
+        spawn_demo_server(&data, &[("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "1000000")]);
 
     let run = |state_expected: bool| {
         let state = dir.path().join("people.bench-state.json");

@@ -15,6 +15,46 @@ pub const ADULT: &str = "14838514058";
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_nokkel");
 
+/// `nokkel` with none of the environment's NOKKEL_* variables (the server rejects unknown
+/// ones; each test starts from a clean slate).
+pub fn nokkel() -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("NOKKEL_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Starts `nokkel serve --demo` on a free loopback port with data in `data` and the extra
+/// `env`, and returns the process and its URL once it prints it.
+pub fn spawn_demo_server(data: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = nokkel()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
+                let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("nokkel serve --demo did not print its URL within 60 s");
+    (child, url)
+}
+
 /// `nokkel serve --demo` with its own data directory, killed on drop.
 pub struct DemoServer {
     pub url: String,
@@ -26,34 +66,7 @@ pub struct DemoServer {
 impl DemoServer {
     pub fn start() -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut command = Command::new(BIN);
-        // The server rejects unknown NOKKEL_* variables; start from a clean slate.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("NOKKEL_") {
-                command.env_remove(key);
-            }
-        }
-        let mut child = command
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("nokkel serve --demo did not print its URL within 60 s");
+        let (child, url) = spawn_demo_server(data.path(), &[]);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .cookie_store(true)
