@@ -14,6 +14,7 @@ use crate::http::AppState;
 use crate::secrets::{SecretsError, ServerSecrets};
 use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
+use crate::services::outbound::StoreOutbox;
 use crate::services::Deps;
 use crate::store::{Store, StoreError};
 
@@ -125,6 +126,13 @@ pub async fn assemble(
             }
         });
     }
+    let secrets = Arc::new(secrets);
+    let outbound = Arc::new(StoreOutbox::new(
+        store.clone(),
+        secrets.clone(),
+        random.clone(),
+        clock.clone(),
+    ));
     Ok(Deps {
         store,
         clock,
@@ -133,6 +141,7 @@ pub async fn assemble(
         config,
         keys,
         events,
+        outbound,
     })
 }
 

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::secrets::ServerSecrets;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
+use crate::services::outbound::Outbound;
 use crate::store::Store;
 
 /// Everything a service needs. Services borrow it; they know nothing of HTTP.
@@ -22,13 +23,15 @@ pub struct Deps {
     /// Cryptographically secure randomness.
     pub random: Arc<dyn Random>,
     /// Peppers and sealing keys.
-    pub secrets: ServerSecrets,
+    pub secrets: Arc<ServerSecrets>,
     /// The configuration the server was started with.
     pub config: Config,
     /// The server's signing keys.
     pub keys: ServerKeys,
     /// Wake-ups for waiting browsers and long-polling devices.
     pub events: Arc<Events>,
+    /// Where messages to people go (text messages today).
+    pub outbound: Arc<dyn Outbound>,
 }
 
 impl Deps {

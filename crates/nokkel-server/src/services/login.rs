@@ -22,14 +22,14 @@ use serde_json::json;
 
 use super::events::{self, wait_for};
 use super::oidc::{self, Authenticated, AuthorizationError};
+use super::outbound::TextMessage;
 use super::registration;
 use super::{audit, rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
 use crate::store::{
-    AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState,
-    LoginTransition, NewMessage,
+    AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState, LoginTransition,
 };
 
 /// The reason recorded when a person reports a login as not theirs.
@@ -428,12 +428,11 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
         // The contact register holds no language yet, so the notice is in Bokmål.
         let body =
             Lang::default().t_args("sms-login-reported", &[("service", login.service.clone())]);
-        deps.store
-            .push_sms(&NewMessage {
-                recipient: mobile,
-                body_sealed: deps.secrets.seal(body.as_bytes(), deps.random.as_ref()),
+        deps.outbound
+            .send_text(TextMessage {
+                to: mobile,
+                body,
                 purpose: "login_reported".to_owned(),
-                created_at: now,
             })
             .await?;
     }

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod login;
 pub mod oidc;
 pub mod ordering;
+pub mod outbound;
 pub mod password;
 pub mod registration;
 pub mod stats;

@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::outbound::TextMessage;
 use super::{audit, password, random_id, rate_limit, ServiceError};
 use crate::services::Deps;
 use crate::store::{
-    AccountKind, AccountRecord, AccountStatus, ContactRecord, LetterRecord, LetterState,
-    NewMessage, OtpRecord,
+    AccountKind, AccountRecord, AccountStatus, ContactRecord, LetterRecord, LetterState, OtpRecord,
 };
 
 /// How long a registration flow may take between steps.
@@ -277,12 +277,11 @@ pub async fn send_otp(
         .await?;
     let body =
         format!("Nøkkel: {code} er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.");
-    deps.store
-        .push_sms(&NewMessage {
-            recipient: mobile.to_owned(),
-            body_sealed: deps.secrets.seal(body.as_bytes(), deps.random.as_ref()),
+    deps.outbound
+        .send_text(TextMessage {
+            to: mobile.to_owned(),
+            body,
             purpose: purpose.to_owned(),
-            created_at: now,
         })
         .await?;
     audit(deps, "otp_sent", Some(pid), None, json!({ "otp_id": id })).await;
