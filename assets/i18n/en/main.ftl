@@ -350,3 +350,4 @@ app-enrol-scan-cancel = Stop scanning
 login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. Logging in with the app is paused. Open the Nøkkel app and choose "Resume logins" when you want to log in again.
+sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.

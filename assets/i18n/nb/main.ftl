@@ -350,3 +350,4 @@ app-enrol-scan-cancel = Avbryt skanningen
 login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.
+sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.

@@ -350,3 +350,4 @@ app-enrol-scan-cancel = Avbryt skanninga
 login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Innlogging med appen er sett på pause. Opne Nøkkel-appen og vel «Ta opp att innlogging» når du vil logge inn igjen.
+sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use super::outbound::TextMessage;
 use super::{audit, password, random_id, rate_limit, ServiceError};
+use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::{
     AccountKind, AccountRecord, AccountStatus, ContactRecord, LetterRecord, LetterState, OtpRecord,
@@ -275,8 +276,8 @@ pub async fn send_otp(
             consumed_at: None,
         })
         .await?;
-    let body =
-        format!("Nøkkel: {code} er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.");
+    // The contact register holds no language yet, so the code comes in Bokmål.
+    let body = Lang::default().t_args("sms-otp", &[("code", code)]);
     deps.outbound
         .send_text(TextMessage {
             to: mobile.to_owned(),
