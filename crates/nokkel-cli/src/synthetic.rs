@@ -59,18 +59,7 @@ pub fn write_population(count: usize, seed: u64, out: &mut impl Write) -> anyhow
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut seen = HashSet::with_capacity(count);
     let mut csv = csv::Writer::from_writer(out);
-    csv.write_record([
-        "pid",
-        "given_name",
-        "family_name",
-        "birth_date",
-        "address_kind",
-        "address_line",
-        "postal_code",
-        "city",
-        "country",
-        "status",
-    ])?;
+    csv.write_record(nokkel_server::store::people::POPULATION_COLUMNS)?;
     while seen.len() < count {
         let year = 1950 + (rng.next_u32() % 56) as i32;
         let month = Month::try_from(1 + (rng.next_u32() % 12) as u8)?;

@@ -113,7 +113,9 @@ impl fmt::Display for RowErrors<'_> {
     }
 }
 
-const COLUMNS: [&str; 10] = [
+/// The columns of a population CSV, in the order `nokkel admin population generate`
+/// writes them (the reader accepts any order).
+pub const POPULATION_COLUMNS: [&str; 10] = [
     "pid",
     "given_name",
     "family_name",
@@ -151,8 +153,8 @@ pub fn parse_population(text: &str) -> Result<Vec<PopulationRow>, CsvError> {
         .headers()
         .map_err(|e| CsvError::Format(e.to_string()))?
         .clone();
-    let mut index = [0usize; COLUMNS.len()];
-    for (slot, name) in index.iter_mut().zip(COLUMNS) {
+    let mut index = [0usize; POPULATION_COLUMNS.len()];
+    for (slot, name) in index.iter_mut().zip(POPULATION_COLUMNS) {
         *slot = headers
             .iter()
             .position(|h| h == name)
