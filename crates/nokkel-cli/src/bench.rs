@@ -276,6 +276,25 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A simulated phone's approval of `challenge` with `number`: signed with ring (cheap for
+/// the load generator), user verification `none_test` (demo servers accept it).
+fn sign_test_approval(
+    challenge: nokkel_core::statements::VerifiedChallenge,
+    number: u8,
+    key: &ServerKey,
+    counter: u64,
+) -> anyhow::Result<String> {
+    let random = SystemRandom::new();
+    let signer = ServerSigner::new(key, &random);
+    Ok(challenge.approve(
+        number,
+        UserVerification::NoneTest,
+        counter,
+        &signer as &dyn Es256Signer,
+        SystemClock.unix(),
+    )?)
+}
+
 /// The two latency lines both modes print, from sorted login and notify times.
 fn print_latencies(totals: &[Duration], notify: &[Duration]) {
     println!(
@@ -566,17 +585,7 @@ async fn login(worker: &mut Worker) -> anyhow::Result<Sample> {
         verify_login_challenge(jws, &phone.pinned, ISSUER, &device_id, SystemClock.unix())?;
     let challenge_id = challenge.challenge_id().to_owned();
     phone.counter += 1;
-    let approval = {
-        let random = SystemRandom::new();
-        let signer = ServerSigner::new(&phone.signer_key, &random);
-        challenge.approve(
-            number,
-            UserVerification::NoneTest,
-            phone.counter,
-            &signer as &dyn Es256Signer,
-            SystemClock.unix(),
-        )?
-    };
+    let approval = sign_test_approval(challenge, number, &phone.signer_key, phone.counter)?;
     let path = format!("/api/v1/challenges/{challenge_id}/approve");
     let proof = phone.proof("POST", &path)?;
     let body = serde_json::json!({"v": 1, "statement": approval}).to_string();

@@ -16,12 +16,10 @@ use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use nokkel_core::clock::{Clock as _, SystemClock};
-use nokkel_core::jws::{Es256Signer, ServerSigner, UnverifiedJws};
+use nokkel_core::jws::{ServerSigner, UnverifiedJws};
 use nokkel_core::keys::{PublicJwk, PublicKey};
 use nokkel_core::random::{OsRandom, RandomRng};
-use nokkel_core::statements::{
-    new_jti, sign_request_proof, verify_login_challenge, RequestTarget, UserVerification,
-};
+use nokkel_core::statements::{new_jti, sign_request_proof, verify_login_challenge, RequestTarget};
 use nokkel_core::wire::{ApproveRequest, PendingChallengeResponse, ProtocolVersion};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
@@ -29,7 +27,7 @@ use ring::rand::SystemRandom;
 
 use super::cpu::{cpu_time, Process, Ticks};
 use super::people::{self, Person};
-use super::{ms, print_latencies, BenchArgs};
+use super::{ms, print_latencies, sign_test_approval, BenchArgs};
 
 const CLIENT_ID: &str = "demo-rp";
 const CLIENT_SECRET: &str = "demo-secret";
@@ -697,17 +695,7 @@ async fn approve_on_phone(
     )?;
     let path = format!("/api/v1/challenges/{}/approve", challenge.challenge_id());
     person.counter += 1;
-    let statement = {
-        let random = SystemRandom::new();
-        let signer = ServerSigner::new(&person.key, &random);
-        challenge.approve(
-            number,
-            UserVerification::NoneTest,
-            person.counter,
-            &signer as &dyn Es256Signer,
-            SystemClock.unix(),
-        )?
-    };
+    let statement = sign_test_approval(challenge, number, &person.key, person.counter)?;
     let body = serde_json::to_vec(&ApproveRequest {
         v: ProtocolVersion,
         statement,
