@@ -15,6 +15,7 @@ use crate::secrets::{SecretsError, ServerSecrets};
 use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::StoreOutbox;
+use crate::services::pending::{MemoryPendingLogins, PendingLogins, SqlPendingLogins};
 use crate::services::Deps;
 use crate::store::{Store, StoreError};
 
@@ -133,7 +134,14 @@ pub async fn assemble(
         random.clone(),
         clock.clone(),
     ));
+    // One SQLite instance serves alone, so what waits for an answer can wait in memory;
+    // PostgreSQL instances share it through the tables.
+    let pending: Arc<dyn PendingLogins> = match store.backend_name() {
+        "sqlite" => Arc::new(MemoryPendingLogins::new(store.clone())),
+        _ => Arc::new(SqlPendingLogins::new(store.clone())),
+    };
     Ok(Deps {
+        pending,
         store,
         clock,
         random,

@@ -50,8 +50,8 @@ async fn start(server: &TestServer, pid: &str) -> LoginRecord {
 async fn state_of(server: &TestServer, id: &str) -> String {
     server
         .state
-        .store
-        .login(id)
+        .pending
+        .get(id)
         .await
         .unwrap()
         .unwrap()
@@ -76,7 +76,7 @@ async fn approval_with_the_right_number_decides_the_login(server: TestServer) {
     let res = device.send_approval(&id, &jws, START).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert!(res.body.contains("\"outcome\":\"approved\""));
-    let decided = server.state.store.login(&id).await.unwrap().unwrap();
+    let decided = server.state.pending.get(&id).await.unwrap().unwrap();
     assert_eq!(decided.state, "approved");
     assert_eq!(decided.uv.as_deref(), Some("none_test"));
     assert_eq!(

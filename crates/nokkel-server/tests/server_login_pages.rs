@@ -152,7 +152,7 @@ async fn app_login_shows_the_number_and_approval_returns_a_code(server: TestServ
     let again = browser.get("/login/finish").await;
     assert_ne!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        server.state.store.login(&id).await.unwrap().unwrap().state,
+        server.state.pending.get(&id).await.unwrap().unwrap().state,
         "completed"
     );
 }

@@ -330,7 +330,12 @@ async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
         return request_gone(page);
     };
     let Some(login) = current_login(&state, &flow).await else {
-        return request_gone(page);
+        // Lost in a restart, or gone: the finish step tells which.
+        return if flow.app_login().is_some() {
+            see_other("/login/finish", None)
+        } else {
+            request_gone(page)
+        };
     };
     if login.state != LoginState::Pending {
         return see_other("/login/finish", None);

@@ -12,6 +12,7 @@ use crate::secrets::ServerSecrets;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::Outbound;
+use crate::services::pending::PendingLogins;
 use crate::store::Store;
 
 /// Everything a service needs. Services borrow it; they know nothing of HTTP.
@@ -32,6 +33,9 @@ pub struct Deps {
     pub events: Arc<Events>,
     /// Where messages to people go (text messages today).
     pub outbound: Arc<dyn Outbound>,
+    /// Pending logins, the request-proof replay cache and the login rate-limit windows:
+    /// in memory on SQLite, in the shared tables on PostgreSQL.
+    pub pending: Arc<dyn PendingLogins>,
 }
 
 impl Deps {

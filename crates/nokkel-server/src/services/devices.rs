@@ -47,7 +47,7 @@ pub async fn authenticate(
     )
     .map_err(ServiceError::Proof)?;
     if !deps
-        .store
+        .pending
         .remember_proof(
             &device.id,
             verified.jti(),

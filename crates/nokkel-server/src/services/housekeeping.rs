@@ -1,7 +1,7 @@
 //! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
 //! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
 //! codes, tokens and requests are deleted, old rate-limit windows are dropped. The request
-//! proof replay cache sweeps itself on insert (`Store::remember_proof`).
+//! proof replay cache and in-memory pending state are swept too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub struct Swept {
 /// Runs one sweep.
 pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     let now = state.clock.unix();
-    let logins_expired = state.store.expire_logins(now).await?;
+    let logins_expired = state.pending.sweep(now).await?;
     super::login::ended(crate::store::LoginState::Expired, logins_expired);
     Ok(Swept {
         logins_expired,

@@ -24,12 +24,13 @@ use super::events::{self, wait_for};
 use super::oidc::{self, Authenticated, AuthorizationError};
 use super::outbound::TextMessage;
 use super::registration;
-use super::{audit, rate_limit, ServiceError};
+use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
 use crate::store::{
-    AccountKind, AccountStatus, DeviceRecord, LoginMethod, LoginRecord, LoginState, LoginTransition,
+    AccountKind, AccountStatus, Decided, DeviceDecision, DeviceRecord, LoginMethod, LoginRecord,
+    LoginState, LoginTransition,
 };
 
 /// The reason recorded when a person reports a login as not theirs.
@@ -121,7 +122,9 @@ pub async fn start_app_login(
     if devices.iter().all(|d| d.revoked_at.is_some()) {
         return Err(ServiceError::NoDevice);
     }
-    rate_limit(
+    // Against push bombing; a crash forgetting the count is harmless, so it is counted
+    // with the pending logins (in memory on SQLite).
+    volatile_rate_limit(
         deps,
         &format!("login-pid:{pid}"),
         600,
@@ -159,7 +162,7 @@ pub async fn start_app_login(
         device_id: None,
         uv: None,
     };
-    let replaced = deps.store.start_login(&record).await?;
+    let replaced = deps.pending.start(&record).await?;
     metrics::counter!(LOGINS_STARTED, "method" => "app").increment(1);
     ended(LoginState::Cancelled, replaced);
     audit(
@@ -205,7 +208,7 @@ pub async fn pending_challenge(
 ) -> Result<Option<String>, ServiceError> {
     let key = events::person_key(&device.pid);
     let found = wait_for(&deps.events, &key, wait.min(MAX_WAIT), || async {
-        deps.store
+        deps.pending
             .pending_app_login(&device.pid, deps.clock.unix())
             .await
             .ok()
@@ -244,8 +247,8 @@ async fn answerable(
         return Err(StatementError::WrongDevice.into());
     }
     let login = deps
-        .store
-        .login(challenge_id)
+        .pending
+        .get(challenge_id)
         .await?
         .filter(|l| l.pid == device.pid && l.method == LoginMethod::App)
         .ok_or(ServiceError::NoPendingChallenge)?;
@@ -276,13 +279,12 @@ pub async fn approve(
         Err(StatementError::WrongNumber) => {
             // A wrong pick ends the login: the person may be approving someone else's.
             if deps
-                .store
-                .decide_login(
+                .pending
+                .decide(
                     &login.id,
                     LoginTransition::WRONG_NUMBER,
                     now,
                     Some(&device.id),
-                    None,
                 )
                 .await?
             {
@@ -303,28 +305,14 @@ pub async fn approve(
     let uv = verified.uv();
     check_uv(deps, device, uv)?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
-    if !deps
-        .store
-        .advance_device_counter(&device.id, ctr, now)
-        .await?
-    {
-        // Revoked meanwhile, or a concurrent statement with this counter won.
-        return Err(ServiceError::ChallengeTaken);
-    }
     let uv_name = uv_name(uv);
-    if !deps
-        .store
-        .decide_login(
-            &login.id,
-            LoginTransition::APPROVE,
-            now,
-            Some(&device.id),
-            Some(&uv_name),
-        )
-        .await?
-    {
-        return Err(ServiceError::ChallengeTaken);
-    }
+    let decision = DeviceDecision {
+        device_id: &device.id,
+        counter: ctr,
+        now,
+        uv: Some(&uv_name),
+    };
+    decided_by_device(deps, &login.id, LoginTransition::APPROVE, &decision).await?;
     audit(
         deps,
         "login_approved",
@@ -335,6 +323,25 @@ pub async fn approve(
     .await;
     announce_decision(deps, &login.id, LoginState::Approved).await;
     Ok(())
+}
+
+/// Decides login `id` by a device's answer, with the device's counter in the same write.
+/// A revoked device, a counter not above the stored one (a concurrent statement won) or
+/// a login no longer pending all mean the answer came too late.
+async fn decided_by_device(
+    deps: &Deps,
+    id: &str,
+    transition: LoginTransition,
+    decision: &DeviceDecision<'_>,
+) -> Result<(), ServiceError> {
+    match deps
+        .pending
+        .decide_by_device(id, transition, decision)
+        .await?
+    {
+        Decided::Yes => Ok(()),
+        Decided::CounterStale | Decided::Taken => Err(ServiceError::ChallengeTaken),
+    }
 }
 
 fn uv_name(uv: UserVerification) -> String {
@@ -372,25 +379,18 @@ pub async fn deny(
     let now = deps.clock.unix();
     let verified = verify_denial(statement, pending, &key, counter(device), now)?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
-    if !deps
-        .store
-        .advance_device_counter(&device.id, ctr, now)
-        .await?
-    {
-        return Err(ServiceError::ChallengeTaken);
-    }
     let (transition, outcome) = if verified.report() {
         (LoginTransition::REPORT, ChallengeOutcome::Reported)
     } else {
         (LoginTransition::DENY, ChallengeOutcome::Denied)
     };
-    if !deps
-        .store
-        .decide_login(&login.id, transition, now, Some(&device.id), None)
-        .await?
-    {
-        return Err(ServiceError::ChallengeTaken);
-    }
+    let decision = DeviceDecision {
+        device_id: &device.id,
+        counter: ctr,
+        now,
+        uv: None,
+    };
+    decided_by_device(deps, &login.id, transition, &decision).await?;
     audit(
         deps,
         &format!("login_{}", transition.to()),
@@ -464,19 +464,26 @@ pub async fn wait_decided(
 ) -> Result<Option<LoginRecord>, ServiceError> {
     let key = events::login_key(id);
     let decided = wait_for(&deps.events, &key, timeout, || async {
-        let login = deps.store.login(id).await.ok().flatten()?;
-        let expired = login.state == LoginState::Pending && login.expires_at <= deps.clock.unix();
-        (login.state != LoginState::Pending || expired).then_some(login)
+        match deps.pending.get(id).await.ok()? {
+            // Unknown (lost in a restart, or never there): nothing to wait for.
+            None => Some(None),
+            Some(login) => {
+                let now = deps.clock.unix();
+                let expired = login.state == LoginState::Pending && login.expires_at <= now;
+                (login.state != LoginState::Pending || expired).then_some(Some(login))
+            }
+        }
     })
     .await;
     match decided {
-        Some(login) => {
+        Some(Some(login)) => {
             if let Some(at) = deps.events.take_mark(&key) {
                 metrics::histogram!(LOGIN_NOTIFY_SECONDS).record(at.elapsed().as_secs_f64());
             }
             Ok(Some(settle_expiry(deps, login).await?))
         }
-        None => Ok(deps.store.login(id).await?),
+        Some(None) => Ok(None),
+        None => Ok(deps.pending.get(id).await?),
     }
 }
 
@@ -484,10 +491,10 @@ pub async fn wait_decided(
 pub async fn settle_expiry(deps: &Deps, login: LoginRecord) -> Result<LoginRecord, ServiceError> {
     let now = deps.clock.unix();
     if login.state == LoginState::Pending && login.expires_at <= now {
-        if deps.store.expire_login(&login.id, now).await? {
+        if deps.pending.expire(&login.id, now).await? {
             ended(LoginState::Expired, 1);
         }
-        return Ok(deps.store.login(&login.id).await?.unwrap_or(login));
+        return Ok(deps.pending.get(&login.id).await?.unwrap_or(login));
     }
     Ok(login)
 }
@@ -496,8 +503,8 @@ pub async fn settle_expiry(deps: &Deps, login: LoginRecord) -> Result<LoginRecor
 pub async fn cancel(deps: &Deps, id: &str) -> Result<bool, ServiceError> {
     let now = deps.clock.unix();
     let cancelled = deps
-        .store
-        .decide_login(id, LoginTransition::CANCEL, now, None, None)
+        .pending
+        .decide(id, LoginTransition::CANCEL, now, None)
         .await?;
     if cancelled {
         announce_decision(deps, id, LoginState::Cancelled).await;
@@ -580,7 +587,7 @@ pub async fn begin(
 
 /// Login `id` as it is now (a pending login past its expiry is recorded as expired).
 pub async fn current(deps: &Deps, id: &str) -> Result<Option<LoginRecord>, ServiceError> {
-    match deps.store.login(id).await? {
+    match deps.pending.get(id).await? {
         Some(login) => Ok(Some(settle_expiry(deps, login).await?)),
         None => Ok(None),
     }
@@ -624,16 +631,26 @@ pub async fn finish_app_login(
     wait: Duration,
 ) -> Result<(LoginEnd, String), ServiceError> {
     let Some(mut login) = current(deps, login_id).await? else {
-        return Ok((LoginEnd::Gone, String::new()));
+        return lost(deps, request_id).await;
     };
     if login.state == LoginState::Pending {
         match wait_decided(deps, &login.id, wait).await? {
             Some(decided) => login = decided,
-            None => return Ok((LoginEnd::Gone, login.service)),
+            None => return lost(deps, request_id).await,
         }
     }
     let end = finish_decided(deps, request_id, &login).await?;
     Ok((end, login.service))
+}
+
+/// The browser's login is unknown. While its authorization request still waits, the
+/// login was lost (pending logins live in memory on SQLite, and the server restarted):
+/// to the person that is an expired login they can try again. Otherwise it is gone.
+async fn lost(deps: &Deps, request_id: &str) -> Result<(LoginEnd, String), ServiceError> {
+    match oidc::waiting_request(deps, request_id).await? {
+        Some(service) => Ok((LoginEnd::Expired, service)),
+        None => Ok((LoginEnd::Gone, String::new())),
+    }
 }
 
 async fn finish_decided(
@@ -646,8 +663,8 @@ async fn finish_decided(
         LoginState::Approved => {
             let now = deps.clock.unix();
             if !deps
-                .store
-                .decide_login(&login.id, LoginTransition::COMPLETE, now, None, None)
+                .pending
+                .decide(&login.id, LoginTransition::COMPLETE, now, None)
                 .await?
             {
                 return Ok(LoginEnd::Gone);

@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod ordering;
 pub mod outbound;
 pub mod password;
+pub mod pending;
 pub mod registration;
 pub mod stats;
 
@@ -199,16 +200,38 @@ pub(crate) fn random_id(deps: &Deps) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Counts a hit against a fixed-window rate limit; `Err(RateLimited)` when over.
+/// Counts a hit against a fixed-window rate limit kept in the store, so it survives a
+/// restart (brakes on guessing: passwords, codes, orders); `Err(RateLimited)` when over.
 pub(crate) async fn rate_limit(
     deps: &Deps,
     key: &str,
     window_seconds: i64,
     limit: i64,
 ) -> Result<(), ServiceError> {
-    let now = deps.clock.unix();
-    let window_start = now - now.rem_euclid(window_seconds);
+    let window_start = window_start(deps, window_seconds);
     let count = deps.store.hit(key, window_start, limit).await?;
+    refuse_over_limit(key, count)
+}
+
+/// Like [`rate_limit`], for a brake a restart may reset (kept with the pending logins:
+/// in memory on SQLite).
+pub(crate) async fn volatile_rate_limit(
+    deps: &Deps,
+    key: &str,
+    window_seconds: i64,
+    limit: i64,
+) -> Result<(), ServiceError> {
+    let window_start = window_start(deps, window_seconds);
+    let count = deps.pending.hit(key, window_start, limit).await?;
+    refuse_over_limit(key, count)
+}
+
+fn window_start(deps: &Deps, window_seconds: i64) -> i64 {
+    let now = deps.clock.unix();
+    now - now.rem_euclid(window_seconds)
+}
+
+fn refuse_over_limit(key: &str, count: crate::store::RateCount) -> Result<(), ServiceError> {
     if count.allowed {
         Ok(())
     } else {

@@ -6,7 +6,7 @@ use crate::metrics::{OUTBOX_DEPTH, PENDING_LOGINS};
 
 /// Sets the gauges from the store as it is now.
 pub async fn refresh(deps: &Deps) -> Result<(), ServiceError> {
-    let pending = deps.store.pending_login_count(deps.clock.unix()).await?;
+    let pending = deps.pending.pending_count(deps.clock.unix()).await?;
     let (sms, email) = deps.store.outbox_sizes().await?;
     metrics::gauge!(PENDING_LOGINS).set(pending as f64);
     metrics::gauge!(OUTBOX_DEPTH, "outbox" => "sms").set(sms as f64);

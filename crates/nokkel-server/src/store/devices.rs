@@ -78,9 +78,7 @@ impl Store {
         counter: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let sql = "UPDATE devices SET counter = $2, last_used_at = $3 \
-             WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
-        let affected = with_pool!(self, pool => sqlx::query(sql)
+        let affected = with_pool!(self, pool => sqlx::query(super::logins::ADVANCE_COUNTER_SQL)
             .bind(id)
             .bind(counter)
             .bind(now)

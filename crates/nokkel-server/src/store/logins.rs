@@ -119,10 +119,6 @@ impl Store {
     pub async fn start_login(&self, login: &LoginRecord) -> Result<u64, StoreError> {
         let cancel = "UPDATE logins SET state = 'cancelled', decided_at = $2 \
              WHERE pid = $1 AND state = 'pending'";
-        let insert = format!(
-            "INSERT INTO logins ({LOGIN_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        );
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             let cancelled = sqlx::query(cancel)
@@ -131,27 +127,74 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query(&insert)
-                .bind(&login.id)
-                .bind(&login.request_id)
-                .bind(&login.pid)
-                .bind(login.method)
-                .bind(&login.service)
-                .bind(&login.browser)
-                .bind(&login.os)
-                .bind(&login.place)
-                .bind(login.number)
-                .bind(&login.pending)
-                .bind(login.state)
-                .bind(login.created_at)
-                .bind(login.expires_at)
-                .bind(login.decided_at)
-                .bind(&login.device_id)
-                .bind(&login.uv)
-                .execute(&mut *tx)
-                .await?;
+            insert_login!(&mut *tx, login)?;
             tx.commit().await?;
             Ok::<_, StoreError>(cancelled)
+        }
+        .await)
+    }
+
+    /// Writes a login as it is — how the in-memory pending-login store records an
+    /// outcome (cancelled, expired, denied, …) the moment it is known. Pending logins
+    /// never reach the table on that path.
+    pub async fn record_login(&self, login: &LoginRecord) -> Result<(), StoreError> {
+        with_pool!(self, pool => async {
+            let mut conn = pool.acquire().await?;
+            Ok(insert_login!(&mut *conn, login)?)
+        }
+        .await)
+    }
+
+    /// Decides login `id` by `transition` for `device_id` *and* raises that device's
+    /// counter to `counter`, in one transaction: both happen or neither does.
+    pub async fn decide_login_with_counter(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        decision: &DeviceDecision<'_>,
+    ) -> Result<Decided, StoreError> {
+        let decide = "UPDATE logins SET state = $3, decided_at = $4, device_id = $5, \
+             uv = COALESCE($6, uv) \
+             WHERE id = $1 AND state = $2 AND ($2 <> 'pending' OR expires_at > $4)";
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            if !advance_counter!(&mut *tx, decision)? {
+                return Ok(Decided::CounterStale);
+            }
+            let affected = sqlx::query(decide)
+                .bind(id)
+                .bind(transition.from())
+                .bind(transition.to())
+                .bind(decision.now)
+                .bind(decision.device_id)
+                .bind(decision.uv)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if affected != 1 {
+                return Ok(Decided::Taken);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(Decided::Yes)
+        }
+        .await)
+    }
+
+    /// Writes a login decided in memory (`login.state` is its outcome) *and* raises the
+    /// deciding device's counter, in one transaction: both happen or neither does.
+    pub async fn record_login_with_counter(
+        &self,
+        login: &LoginRecord,
+        decision: &DeviceDecision<'_>,
+    ) -> Result<Decided, StoreError> {
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            if !advance_counter!(&mut *tx, decision)? {
+                return Ok(Decided::CounterStale);
+            }
+            insert_login!(&mut *tx, login)?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(Decided::Yes)
         }
         .await)
     }
@@ -288,3 +331,84 @@ impl Store {
         Ok(inserted == 1)
     }
 }
+
+/// How a device's answer decides a login: who, when, with which counter and method.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceDecision<'a> {
+    /// The answering device.
+    pub device_id: &'a str,
+    /// The counter its statement carries; must exceed the stored one.
+    pub counter: i64,
+    /// When.
+    pub now: i64,
+    /// How the person was verified (approvals only).
+    pub uv: Option<&'a str>,
+}
+
+/// Whether a device's answer decided a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// It did: the login's outcome and the device's counter are stored together.
+    Yes,
+    /// The device is revoked, or its counter is not above the stored one (a replayed or
+    /// concurrent statement): nothing was written.
+    CounterStale,
+    /// The login was no longer in the state the answer needs: nothing was written.
+    Taken,
+}
+
+/// `INSERT` of one whole login row, for [`insert_login!`].
+fn insert_login_sql() -> String {
+    format!(
+        "INSERT INTO logins ({LOGIN_COLUMNS}) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    )
+}
+
+/// Raises a device's counter if it is greater than the stored one and the device is not
+/// revoked; bound by [`advance_counter!`].
+pub(super) const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
+     WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
+
+/// Inserts `$login` on `$executor` (a pool connection or transaction of either driver).
+macro_rules! insert_login {
+    ($executor:expr, $login:expr) => {{
+        let login: &LoginRecord = $login;
+        sqlx::query(&insert_login_sql())
+            .bind(&login.id)
+            .bind(&login.request_id)
+            .bind(&login.pid)
+            .bind(login.method)
+            .bind(&login.service)
+            .bind(&login.browser)
+            .bind(&login.os)
+            .bind(&login.place)
+            .bind(login.number)
+            .bind(&login.pending)
+            .bind(login.state)
+            .bind(login.created_at)
+            .bind(login.expires_at)
+            .bind(login.decided_at)
+            .bind(&login.device_id)
+            .bind(&login.uv)
+            .execute($executor)
+            .await
+            .map(|_| ())
+    }};
+}
+use insert_login;
+
+/// Advances the counter of `$decision`'s device on `$executor`; `Ok(true)` when it moved.
+macro_rules! advance_counter {
+    ($executor:expr, $decision:expr) => {{
+        let decision: &DeviceDecision<'_> = $decision;
+        sqlx::query(ADVANCE_COUNTER_SQL)
+            .bind(decision.device_id)
+            .bind(decision.counter)
+            .bind(decision.now)
+            .execute($executor)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    }};
+}
+use advance_counter;

@@ -61,7 +61,7 @@ pub use contacts::ContactRecord;
 pub use devices::DeviceRecord;
 pub use error::StoreError;
 pub use letters::{AttemptCount, LetterRecord, LetterState};
-pub use logins::{LoginMethod, LoginRecord, LoginState, LoginTransition};
+pub use logins::{Decided, DeviceDecision, LoginMethod, LoginRecord, LoginState, LoginTransition};
 pub use oidc::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationRequestRecord, ClientRecord,
 };

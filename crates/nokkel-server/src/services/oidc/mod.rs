@@ -188,6 +188,18 @@ pub async fn authorization_request(
     }))
 }
 
+/// The name of the service whose authorization request `id` still waits for a login.
+pub async fn waiting_request(
+    deps: &Deps,
+    id: &str,
+) -> Result<Option<String>, crate::services::ServiceError> {
+    match authorization_request(deps, id).await {
+        Ok(request) => Ok(request.map(|r| r.client_name)),
+        Err(OidcError::Store(err)) => Err(err.into()),
+        Err(_) => Ok(None),
+    }
+}
+
 async fn pending_request(
     deps: &Deps,
     id: &str,

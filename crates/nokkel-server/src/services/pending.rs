@@ -1,0 +1,488 @@
+//! Where logins wait for their answer, with the short-lived state around them: the
+//! request-proof replay cache and the rate-limit windows.
+//!
+//! Two implementations behind one trait, chosen by the backend (see
+//! docs/ARCHITECTURE.md, "What a crash loses"):
+//!
+//! - [`SqlPendingLogins`] (PostgreSQL, several instances): everything in the shared
+//!   tables, so any instance can answer any request; wake-ups cross instances through
+//!   `LISTEN`/`NOTIFY`.
+//! - [`MemoryPendingLogins`] (embedded SQLite, one instance): pending logins, their
+//!   challenges, the replay cache and the rate-limit windows live in memory; only
+//!   outcomes are written. An approval and its device counter are one transaction, so
+//!   nothing approved is lost; a crash loses only logins still waiting (the browser
+//!   is told they expired), replay entries and rate-limit counts.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::store::{
+    Decided, DeviceDecision, LoginRecord, LoginState, LoginTransition, RateCount, Store, StoreError,
+};
+
+/// Pending logins and the short-lived state around them.
+#[async_trait]
+pub trait PendingLogins: Send + Sync {
+    /// Stores a new pending login, cancelling any other pending login of the same person.
+    /// Returns how many were cancelled.
+    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError>;
+
+    /// Login `id`, pending or decided.
+    async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError>;
+
+    /// The person's pending app login, if one has not expired at `now`.
+    async fn pending_app_login(
+        &self,
+        pid: &str,
+        now: i64,
+    ) -> Result<Option<LoginRecord>, StoreError>;
+
+    /// Moves login `id` along `transition` (a pending one only before it expires).
+    /// `false` when it was not in the transition's starting state.
+    async fn decide(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        now: i64,
+        device_id: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Decides pending login `id` by a device's answer and raises that device's counter,
+    /// both or neither.
+    async fn decide_by_device(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        decision: &DeviceDecision<'_>,
+    ) -> Result<Decided, StoreError>;
+
+    /// Records login `id` as expired if it is pending and past its expiry at `now`.
+    async fn expire(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Records every pending login past its expiry as expired and forgets what is no
+    /// longer needed (stale replay entries and rate-limit windows). Returns how many
+    /// logins expired.
+    async fn sweep(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// How many logins are pending and unexpired at `now`.
+    async fn pending_count(&self, now: i64) -> Result<i64, StoreError>;
+
+    /// Remembers request proof `jti` of `device_id` until `expires_at`; `false` when it
+    /// was seen before.
+    async fn remember_proof(
+        &self,
+        device_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Counts a hit against the fixed window starting at `window_start` for `key`.
+    async fn hit(&self, key: &str, window_start: i64, limit: i64) -> Result<RateCount, StoreError>;
+}
+
+/// Everything in the shared tables (PostgreSQL; any backend works).
+pub struct SqlPendingLogins {
+    store: Store,
+}
+
+impl SqlPendingLogins {
+    /// Pending logins kept in `store`'s tables.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl PendingLogins for SqlPendingLogins {
+    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError> {
+        self.store.start_login(login).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
+        self.store.login(id).await
+    }
+
+    async fn pending_app_login(
+        &self,
+        pid: &str,
+        now: i64,
+    ) -> Result<Option<LoginRecord>, StoreError> {
+        self.store.pending_app_login(pid, now).await
+    }
+
+    async fn decide(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        now: i64,
+        device_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .decide_login(id, transition, now, device_id, None)
+            .await
+    }
+
+    async fn decide_by_device(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        decision: &DeviceDecision<'_>,
+    ) -> Result<Decided, StoreError> {
+        self.store
+            .decide_login_with_counter(id, transition, decision)
+            .await
+    }
+
+    async fn expire(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        self.store.expire_login(id, now).await
+    }
+
+    async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
+        self.store.expire_logins(now).await
+    }
+
+    async fn pending_count(&self, now: i64) -> Result<i64, StoreError> {
+        self.store.pending_login_count(now).await
+    }
+
+    async fn remember_proof(
+        &self,
+        device_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .remember_proof(device_id, jti, expires_at, now)
+            .await
+    }
+
+    async fn hit(&self, key: &str, window_start: i64, limit: i64) -> Result<RateCount, StoreError> {
+        self.store.hit(key, window_start, limit).await
+    }
+}
+
+/// How long an approved login stays in memory for its browser to collect the code.
+/// After that the outcome row in the store answers.
+const KEEP_APPROVED_SECONDS: i64 = 600;
+
+/// Rate-limit windows older than this are forgotten (the login brake's is 10 minutes).
+const KEEP_WINDOWS_SECONDS: i64 = 86_400;
+
+/// Pending logins in memory, outcomes in the store (embedded SQLite, one instance).
+pub struct MemoryPendingLogins {
+    store: Store,
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Default)]
+struct MemoryState {
+    /// Pending logins, and approved ones until their browser completes them. An
+    /// approved login is also in the store.
+    logins: HashMap<String, LoginRecord>,
+    /// Person → their pending login's id (at most one).
+    pending_of: HashMap<String, String>,
+    /// (device, jti) → until when the proof is remembered.
+    proofs: HashMap<(String, String), i64>,
+    /// (key, window start) → hits.
+    windows: HashMap<(String, i64), i64>,
+}
+
+impl MemoryState {
+    /// Takes pending login `id` out of the pending index (it stays in `logins`).
+    fn unindex(&mut self, login: &LoginRecord) {
+        if self.pending_of.get(&login.pid) == Some(&login.id) {
+            self.pending_of.remove(&login.pid);
+        }
+    }
+
+    /// Marks pending login `id` decided as `to` at `now` if it is pending and not expired;
+    /// returns the login as it was before, or `None` when it could not move.
+    fn decide_pending(
+        &mut self,
+        id: &str,
+        to: LoginState,
+        now: i64,
+        device_id: Option<&str>,
+        uv: Option<&str>,
+    ) -> Option<LoginRecord> {
+        let login = self.logins.get_mut(id)?;
+        if login.state != LoginState::Pending || login.expires_at <= now {
+            return None;
+        }
+        let before = login.clone();
+        login.state = to;
+        login.decided_at = Some(now);
+        if let Some(device_id) = device_id {
+            login.device_id = Some(device_id.to_owned());
+        }
+        if let Some(uv) = uv {
+            login.uv = Some(uv.to_owned());
+        }
+        let decided = login.clone();
+        self.unindex(&decided);
+        if to != LoginState::Approved {
+            self.logins.remove(id);
+        }
+        Some(before)
+    }
+
+    /// Puts a login back as it was before a write that failed.
+    fn restore(&mut self, before: LoginRecord) {
+        if before.state == LoginState::Pending {
+            self.pending_of
+                .insert(before.pid.clone(), before.id.clone());
+        }
+        self.logins.insert(before.id.clone(), before);
+    }
+}
+
+impl MemoryPendingLogins {
+    /// Pending logins in memory, their outcomes written to `store`.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            state: Mutex::new(MemoryState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // A panic while holding the lock leaves maps that are still consistent enough
+        // (each change is a few inserts and removes); keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The login as decided in memory: `before` moved to `to`.
+    fn decided(
+        before: &LoginRecord,
+        to: LoginState,
+        at: i64,
+        device_id: Option<&str>,
+        uv: Option<&str>,
+    ) -> LoginRecord {
+        LoginRecord {
+            state: to,
+            decided_at: Some(at),
+            device_id: device_id.map(str::to_owned).or(before.device_id.clone()),
+            uv: uv.map(str::to_owned).or(before.uv.clone()),
+            ..before.clone()
+        }
+    }
+}
+
+#[async_trait]
+impl PendingLogins for MemoryPendingLogins {
+    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError> {
+        let replaced = {
+            let mut state = self.state();
+            let replaced = state
+                .pending_of
+                .insert(login.pid.clone(), login.id.clone())
+                .and_then(|old| state.logins.remove(&old));
+            state.logins.insert(login.id.clone(), login.clone());
+            replaced
+        };
+        let Some(old) = replaced else {
+            return Ok(0);
+        };
+        if old.state != LoginState::Pending {
+            return Ok(0);
+        }
+        let cancelled = Self::decided(&old, LoginState::Cancelled, login.created_at, None, None);
+        self.store.record_login(&cancelled).await?;
+        Ok(1)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
+        if let Some(login) = self.state().logins.get(id).cloned() {
+            return Ok(Some(login));
+        }
+        self.store.login(id).await
+    }
+
+    async fn pending_app_login(
+        &self,
+        pid: &str,
+        now: i64,
+    ) -> Result<Option<LoginRecord>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .pending_of
+            .get(pid)
+            .and_then(|id| state.logins.get(id))
+            .filter(|l| {
+                l.state == LoginState::Pending
+                    && l.method == crate::store::LoginMethod::App
+                    && l.expires_at > now
+            })
+            .cloned())
+    }
+
+    async fn decide(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        now: i64,
+        device_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if transition.from() != LoginState::Pending {
+            // Approved → completed: the approved row is already stored, and the store's
+            // conditional update makes the completion happen once, across restarts too.
+            let moved = self
+                .store
+                .decide_login(id, transition, now, device_id, None)
+                .await?;
+            if moved {
+                self.state().logins.remove(id);
+            }
+            return Ok(moved);
+        }
+        let before = self
+            .state()
+            .decide_pending(id, transition.to(), now, device_id, None);
+        let Some(before) = before else {
+            return Ok(false);
+        };
+        let decided = Self::decided(&before, transition.to(), now, device_id, None);
+        if let Err(err) = self.store.record_login(&decided).await {
+            self.state().restore(before);
+            return Err(err);
+        }
+        Ok(true)
+    }
+
+    async fn decide_by_device(
+        &self,
+        id: &str,
+        transition: LoginTransition,
+        decision: &DeviceDecision<'_>,
+    ) -> Result<Decided, StoreError> {
+        let to = transition.to();
+        let before = self.state().decide_pending(
+            id,
+            to,
+            decision.now,
+            Some(decision.device_id),
+            decision.uv,
+        );
+        let Some(before) = before else {
+            return Ok(Decided::Taken);
+        };
+        let decided = Self::decided(
+            &before,
+            to,
+            decision.now,
+            Some(decision.device_id),
+            decision.uv,
+        );
+        match self
+            .store
+            .record_login_with_counter(&decided, decision)
+            .await
+        {
+            Ok(Decided::Yes) => Ok(Decided::Yes),
+            other => {
+                // Nothing was written: the login waits on as before.
+                self.state().restore(before);
+                other
+            }
+        }
+    }
+
+    async fn expire(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let before = {
+            let mut state = self.state();
+            match state.logins.get(id) {
+                Some(l) if l.state == LoginState::Pending && l.expires_at <= now => {
+                    let login = state.logins.remove(id);
+                    if let Some(login) = &login {
+                        state.unindex(login);
+                    }
+                    login
+                }
+                _ => None,
+            }
+        };
+        let Some(before) = before else {
+            return Ok(false);
+        };
+        let expired = Self::decided(&before, LoginState::Expired, before.expires_at, None, None);
+        if let Err(err) = self.store.record_login(&expired).await {
+            self.state().restore(before);
+            return Err(err);
+        }
+        Ok(true)
+    }
+
+    async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
+        let expired: Vec<String> = {
+            let mut state = self.state();
+            state.proofs.retain(|_, until| *until >= now);
+            state
+                .windows
+                .retain(|(_, start), _| *start > now - KEEP_WINDOWS_SECONDS);
+            state.logins.retain(|_, l| {
+                l.state != LoginState::Approved || l.expires_at + KEEP_APPROVED_SECONDS > now
+            });
+            state
+                .logins
+                .values()
+                .filter(|l| l.state == LoginState::Pending && l.expires_at <= now)
+                .map(|l| l.id.clone())
+                .collect()
+        };
+        // Rows a table-backed server left pending (before an upgrade) expire as before.
+        let mut n = self.store.expire_logins(now).await?;
+        for id in expired {
+            if self.expire(&id, now).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn pending_count(&self, now: i64) -> Result<i64, StoreError> {
+        let state = self.state();
+        let n = state
+            .logins
+            .values()
+            .filter(|l| l.state == LoginState::Pending && l.expires_at > now)
+            .count();
+        Ok(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    async fn remember_proof(
+        &self,
+        device_id: &str,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let key = (device_id.to_owned(), jti.to_owned());
+        match state.proofs.get(&key) {
+            Some(until) if *until >= now => Ok(false),
+            _ => {
+                state.proofs.insert(key, expires_at);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn hit(&self, key: &str, window_start: i64, limit: i64) -> Result<RateCount, StoreError> {
+        let mut state = self.state();
+        let hits = state
+            .windows
+            .entry((key.to_owned(), window_start))
+            .or_insert(0);
+        *hits += 1;
+        let count = *hits;
+        Ok(RateCount {
+            count,
+            allowed: count <= limit,
+        })
+    }
+}
