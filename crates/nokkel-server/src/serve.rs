@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, LogFormat};
 use crate::http::AppState;
 use crate::secrets::{SecretsError, ServerSecrets};
+use crate::services::audit_writer::AuditWriter;
 use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::StoreOutbox;
@@ -141,6 +142,7 @@ pub async fn assemble(
         _ => Arc::new(SqlPendingLogins::new(store.clone())),
     };
     Ok(Deps {
+        audit: AuditWriter::spawn(store.clone()),
         pending,
         store,
         clock,
@@ -180,6 +182,7 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
         println!("Demo inbox (letters and SMS): {base}/dev/letters");
     }
     let store = state.store.clone();
+    let audit = state.audit.clone();
     crate::services::housekeeping::spawn(state.deps());
     if let Some(address) = state.config.metrics_listen {
         let metrics = TcpListener::bind(address).await?;
@@ -206,6 +209,7 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    audit.flush().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

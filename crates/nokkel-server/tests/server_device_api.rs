@@ -275,6 +275,7 @@ async fn this_wasnt_me_blocks_app_logins_until_resumed(server: TestServer) {
         sms[0]["body"].as_str().unwrap().contains("ikke var deg"),
         "{sms:?}"
     );
+    server.state.audit.flush().await;
     let events: Vec<_> = server
         .state
         .store

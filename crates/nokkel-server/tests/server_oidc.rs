@@ -255,6 +255,7 @@ async fn userinfo(server: &TestServer, access_token: &str) -> (StatusCode, Heade
 }
 
 async fn audit_count(server: &TestServer, event: &str) -> usize {
+    server.state.audit.flush().await;
     server
         .state
         .store

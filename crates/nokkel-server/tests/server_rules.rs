@@ -227,6 +227,7 @@ async fn sms_user_registers_with_letter_and_sms_code(server: TestServer) {
     assert_eq!(contact.mobile.as_deref(), Some("+4791234567"));
     assert_eq!(contact.mobile_confirmed_at, Some(START));
     assert_eq!(server.letters_for(ADULT).await[0]["state"], "used");
+    server.state.audit.flush().await;
     let events: Vec<String> = store
         .audit_for(ADULT)
         .await

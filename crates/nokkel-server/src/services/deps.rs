@@ -9,6 +9,7 @@ use nokkel_core::random::Random;
 
 use crate::config::Config;
 use crate::secrets::ServerSecrets;
+use crate::services::audit_writer::AuditWriter;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::Outbound;
@@ -33,6 +34,8 @@ pub struct Deps {
     pub events: Arc<Events>,
     /// Where messages to people go (text messages today).
     pub outbound: Arc<dyn Outbound>,
+    /// The audit log's batched writer.
+    pub audit: AuditWriter,
     /// Pending logins, the request-proof replay cache and the login rate-limit windows:
     /// in memory on SQLite, in the shared tables on PostgreSQL.
     pub pending: Arc<dyn PendingLogins>,

@@ -11,6 +11,7 @@ pub use deps::Deps;
 use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
+pub mod audit_writer;
 pub mod contact;
 mod deps;
 pub mod devices;
@@ -171,8 +172,9 @@ impl ServiceError {
     }
 }
 
-/// Appends an audit event. Audit failures are logged but do not undo the action: the
-/// action already happened, and the log line still records it.
+/// Queues an audit event for the batched writer ([`audit_writer::AuditWriter`]). Audit failures
+/// are logged but do not undo the action: the action already happened, and the log line
+/// still records it.
 pub(crate) async fn audit(
     deps: &Deps,
     event: &str,
@@ -187,10 +189,8 @@ pub(crate) async fn audit(
         client_ip: client_ip.map(str::to_owned),
         detail: detail.to_string(),
     };
-    if let Err(err) = deps.store.append_audit(&record).await {
-        tracing::error!(error = %err, event, "audit event could not be stored");
-    }
     tracing::info!(target: "audit", event, detail = %record.detail, "audit");
+    deps.audit.append(record);
 }
 
 /// A random identifier: 16 bytes as 32 lowercase hex digits.

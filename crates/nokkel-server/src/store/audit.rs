@@ -38,22 +38,26 @@ pub struct AuditRecord {
 const AUDIT_COLUMNS: &str = "id, at, event, pid, client_ip, detail";
 
 impl Store {
-    /// Appends an event; returns its id.
-    pub async fn append_audit(&self, event: &NewAuditEvent) -> Result<i64, StoreError> {
-        let sql = "INSERT INTO audit_log (at, event, pid, client_ip, detail) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id";
-        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
-            .bind(event.at)
-            .bind(&event.event)
-            .bind(&event.pid)
-            .bind(&event.client_ip)
-            .bind(&event.detail)
-            .fetch_one(pool)
-            .await)?;
-        Ok(id)
+    /// Appends `events` in one statement, in order.
+    pub async fn append_audit_batch(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut insert =
+                sqlx::QueryBuilder::new("INSERT INTO audit_log (at, event, pid, client_ip, detail) ");
+            insert.push_values(events, |mut row, event| {
+                row.push_bind(event.at)
+                    .push_bind(&event.event)
+                    .push_bind(&event.pid)
+                    .push_bind(&event.client_ip)
+                    .push_bind(&event.detail);
+            });
+            insert.build().execute(pool).await.map(|_| ())
+        })?;
+        Ok(())
     }
 
-    /// Every event concerning `pid`, oldest first.
     pub async fn audit_for(&self, pid: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE pid = $1 ORDER BY id");
         Ok(
