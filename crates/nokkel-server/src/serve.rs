@@ -13,6 +13,7 @@ use crate::config::{Config, LogFormat};
 use crate::http::AppState;
 use crate::secrets::{SecretsError, ServerSecrets};
 use crate::services::audit_writer::AuditWriter;
+use crate::services::cache::Caches;
 use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::StoreOutbox;
@@ -143,6 +144,7 @@ pub async fn assemble(
     };
     Ok(Deps {
         audit: AuditWriter::spawn(store.clone()),
+        caches: Caches::default(),
         pending,
         store,
         clock,

@@ -10,6 +10,7 @@ use nokkel_core::random::Random;
 use crate::config::Config;
 use crate::secrets::ServerSecrets;
 use crate::services::audit_writer::AuditWriter;
+use crate::services::cache::Caches;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
 use crate::services::outbound::Outbound;
@@ -34,6 +35,8 @@ pub struct Deps {
     pub events: Arc<Events>,
     /// Where messages to people go (text messages today).
     pub outbound: Arc<dyn Outbound>,
+    /// Clients and device keys, in front of the store.
+    pub caches: Caches,
     /// The audit log's batched writer.
     pub audit: AuditWriter,
     /// Pending logins, the request-proof replay cache and the login rate-limit windows:

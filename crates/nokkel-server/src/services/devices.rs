@@ -29,7 +29,7 @@ pub async fn authenticate(
     if device.revoked_at.is_some() {
         return Err(ServiceError::DeviceRevoked);
     }
-    let key = device_public_key(&device)?;
+    let key = device_public_key(deps, &device)?;
     let issuer = deps.issuer();
     // The URL as seen at the public address: the issuer plus the path, no query.
     let url = format!("{issuer}{path}");

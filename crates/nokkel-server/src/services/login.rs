@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use nokkel_core::id_number::IdNumber;
 use nokkel_core::jws::ServerSigner;
-use nokkel_core::keys::{PublicJwk, PublicKey};
+use nokkel_core::keys::PublicKey;
 use nokkel_core::random::RandomRng;
 use nokkel_core::statements::{
     claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin, StatementError,
@@ -227,11 +227,12 @@ pub async fn pending_challenge(
     Ok(Some(pending.sign_challenge(&device_id, &signer)?))
 }
 
-/// The public key of a stored device.
-pub fn device_public_key(device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
-    let jwk: PublicJwk =
-        serde_json::from_str(&device.public_jwk).map_err(|_| ServiceError::Unauthenticated)?;
-    PublicKey::from_jwk(&jwk).map_err(|_| ServiceError::Unauthenticated)
+/// The public key of a stored device (parsed once, then from the cache).
+pub fn device_public_key(deps: &Deps, device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
+    deps.caches
+        .device_keys
+        .key(device)
+        .ok_or(ServiceError::Unauthenticated)
 }
 
 /// Loads the pending login `challenge_id` of `device`'s person, checking the statement is
@@ -272,7 +273,7 @@ pub async fn approve(
     statement: &str,
 ) -> Result<(), ServiceError> {
     let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_APPROVAL).await?;
-    let key = device_public_key(device)?;
+    let key = device_public_key(deps, device)?;
     let now = deps.clock.unix();
     let verified = match verify_approval(statement, pending, &key, counter(device), now) {
         Ok(verified) => verified,
@@ -375,7 +376,7 @@ pub async fn deny(
     statement: &str,
 ) -> Result<ChallengeOutcome, ServiceError> {
     let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_DENIAL).await?;
-    let key = device_public_key(device)?;
+    let key = device_public_key(deps, device)?;
     let now = deps.clock.unix();
     let verified = verify_denial(statement, pending, &key, counter(device), now)?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
@@ -581,7 +582,8 @@ pub async fn begin(
         metrics::counter!(LOGINS_STARTED, "method" => "sms").increment(1);
         return Ok(LoginStart::Sms);
     }
-    let login = start_app_login(deps, pid, Some(request_id), service, channel).await?;
+    let login =
+        start_app_login(deps, pid, Some(request_id), service, channel).await?;
     Ok(LoginStart::App { login_id: login.id })
 }
 

@@ -12,6 +12,7 @@ use crate::store::NewAuditEvent;
 use crate::store::StoreError;
 
 pub mod audit_writer;
+pub mod cache;
 pub mod contact;
 mod deps;
 pub mod devices;

@@ -107,7 +107,7 @@ async fn authenticate(
             ))
         }
     };
-    let client = deps.store.client(&client_id).await.map_err(internal)?;
+    let client = super::client(deps, &client_id).await.map_err(internal)?;
     let authenticated = client
         .filter(|c| secret_matches(&deps.secrets, c, &secret))
         .ok_or_else(|| {

@@ -70,7 +70,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
     let Some(client_id) = params.get("client_id") else {
         return page("invalid_request: client_id is missing".into());
     };
-    let client: ClientRecord = match deps.store.client(client_id).await {
+    let client: ClientRecord = match super::client(deps, client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return page(format!("invalid_client: unknown client {client_id:?}")),
         Err(err) => {

@@ -167,7 +167,7 @@ pub async fn authorization_request(
     let Some(record) = pending_request(deps, id).await? else {
         return Ok(None);
     };
-    let Some(client) = deps.store.client(&record.client_id).await? else {
+    let Some(client) = client(deps, &record.client_id).await? else {
         return Ok(None);
     };
     Ok(Some(AuthorizationRequest {
@@ -336,7 +336,7 @@ pub async fn userinfo(
     else {
         return Ok(None);
     };
-    let Some(client) = deps.store.client(&record.client_id).await? else {
+    let Some(client) = client(deps, &record.client_id).await? else {
         return Ok(None);
     };
     let mut body = serde_json::json!({ "sub": clients::pairwise_sub(&client, &record.pid) });
@@ -346,9 +346,18 @@ pub async fn userinfo(
     Ok(Some(body))
 }
 
-/// The registered client `id`, if any.
+/// The registered client `id`, if any (from the cache when read in the last
+/// [`crate::services::cache::CLIENT_TTL_SECONDS`]).
 pub async fn client(deps: &Deps, id: &str) -> Result<Option<ClientRecord>, OidcError> {
-    Ok(deps.store.client(id).await?)
+    let now = deps.clock.unix();
+    if let Some(client) = deps.caches.clients.get(id, now) {
+        return Ok(Some(client));
+    }
+    let client = deps.store.client(id).await?;
+    if let Some(client) = &client {
+        deps.caches.clients.put(client.clone(), now);
+    }
+    Ok(client)
 }
 
 /// Why a post-logout redirect is refused.
@@ -370,7 +379,7 @@ pub async fn post_logout(
     target: &str,
 ) -> Result<Result<(), LogoutRefusal>, OidcError> {
     let client = match client_id {
-        Some(id) => deps.store.client(id).await?,
+        Some(id) => client(deps, id).await?,
         None => None,
     };
     let Some(client) = client else {
