@@ -29,8 +29,8 @@ use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
 use crate::store::{
-    AccountKind, AccountStatus, Decided, DeviceDecision, DeviceRecord, LoginMethod, LoginRecord,
-    LoginState, LoginTransition,
+    AccountKind, AccountRecord, AccountStatus, Decided, DeviceDecision, DeviceRecord, LoginMethod,
+    LoginRecord, LoginState, LoginTransition,
 };
 
 /// The reason recorded when a person reports a login as not theirs.
@@ -112,6 +112,18 @@ pub async fn start_app_login(
         .account(pid.as_str())
         .await?
         .ok_or(ServiceError::NoAccount)?;
+    start_app_login_for(deps, &account, pid, request_id, service, channel).await
+}
+
+/// [`start_app_login`] for an account already read.
+async fn start_app_login_for(
+    deps: &Deps,
+    account: &AccountRecord,
+    pid: &IdNumber,
+    request_id: Option<&str>,
+    service: &str,
+    channel: &LoginChannel,
+) -> Result<LoginRecord, ServiceError> {
     if account.kind != AccountKind::App {
         return Err(ServiceError::WrongMethod);
     }
@@ -583,7 +595,7 @@ pub async fn begin(
         return Ok(LoginStart::Sms);
     }
     let login =
-        start_app_login(deps, pid, Some(request_id), service, channel).await?;
+        start_app_login_for(deps, &account, pid, Some(request_id), service, channel).await?;
     Ok(LoginStart::App { login_id: login.id })
 }
 
