@@ -81,6 +81,12 @@ pub struct BenchArgs {
     /// (default: the population file's name with `.bench-state.json`).
     #[arg(long, requires = "url")]
     pub state: Option<std::path::PathBuf>,
+    /// With --url: append one JSON line per login the relying party got a valid ID token
+    /// for (`{"pid":…,"device_id":…,"counter":…}`: the person, their phone and the
+    /// approval's counter), written as each completes. For crash tests: what the server
+    /// must still know after a restart.
+    #[arg(long, requires = "url")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 const ISSUER: &str = "http://bench.nokkel.test";

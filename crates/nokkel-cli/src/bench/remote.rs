@@ -125,6 +125,33 @@ struct Sample {
     done: Instant,
     total: Duration,
     approval_to_notified: Duration,
+    /// Who logged in, and with which approval: what `--record` writes.
+    record: LoginRecord,
+}
+
+/// A login the relying party got an ID token for, as `--record` writes it.
+#[derive(serde::Serialize)]
+struct LoginRecord {
+    pid: String,
+    device_id: String,
+    counter: u64,
+}
+
+/// Appends `record` as one JSON line to `file`, flushed at once (a crash test reads the
+/// file after killing the server, possibly while this process still runs).
+fn write_record(
+    file: &std::sync::Mutex<std::fs::File>,
+    record: &LoginRecord,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    let mut file = file
+        .lock()
+        .map_err(|_| anyhow!("record file lock poisoned"))?;
+    file.write_all(&line)?;
+    file.flush()?;
+    Ok(())
 }
 
 /// A response read to its end.
@@ -286,9 +313,20 @@ pub async fn run(args: &BenchArgs, url: &str) -> anyhow::Result<()> {
         (server_cpu, own_cpu)
     });
 
+    let record = match &args.record {
+        Some(path) => Some(Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("--record {}", path.display()))?,
+        ))),
+        None => None,
+    };
     let mut tasks = Vec::new();
     for mut slot in slots {
         let target = target.clone();
+        let record = record.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut errors = 0usize;
@@ -296,6 +334,11 @@ pub async fn run(args: &BenchArgs, url: &str) -> anyhow::Result<()> {
             while Instant::now() < measure_until {
                 match login(&target, &mut slot).await {
                     Ok(sample) => {
+                        if let Some(file) = &record {
+                            if let Err(err) = write_record(file, &sample.record) {
+                                first_error.get_or_insert_with(|| format!("{err:#}"));
+                            }
+                        }
                         if sample.done >= measure_from && sample.done <= measure_until {
                             samples.push(sample);
                         }
@@ -534,7 +577,7 @@ async fn login(target: &Target, slot: &mut Slot) -> anyhow::Result<Sample> {
         approve_on_phone(target, person, number)
     );
     let (notified_at, decided) = notified?;
-    let approval_sent = approved?;
+    let (approval_sent, counter) = approved?;
     if decided != "approved" {
         bail!("the page was told `{decided}`, not `approved`");
     }
@@ -593,6 +636,11 @@ async fn login(target: &Target, slot: &mut Slot) -> anyhow::Result<Sample> {
         done,
         total: done.saturating_duration_since(begun),
         approval_to_notified,
+        record: LoginRecord {
+            pid: person.pid.clone(),
+            device_id: person.device_id.as_str().to_owned(),
+            counter,
+        },
     })
 }
 
@@ -669,7 +717,7 @@ async fn approve_on_phone(
     target: &Target,
     person: &mut Person,
     number: u8,
-) -> anyhow::Result<Instant> {
+) -> anyhow::Result<(Instant, u64)> {
     let proof = request_proof(target, person, "GET", PENDING_PATH)?;
     let reply = send(
         None,
@@ -719,7 +767,7 @@ async fn approve_on_phone(
             String::from_utf8_lossy(&reply.body)
         );
     }
-    Ok(sent)
+    Ok((sent, person.counter))
 }
 
 fn request_proof(
