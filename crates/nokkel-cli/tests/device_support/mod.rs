@@ -30,8 +30,13 @@ pub fn nokkel() -> Command {
 /// Starts `nokkel serve --demo` on a free loopback port with data in `data` and the extra
 /// `env`, and returns the process and its URL once it prints it.
 pub fn spawn_demo_server(data: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    spawn_demo_server_at(data, "127.0.0.1:0", env)
+}
+
+/// [`spawn_demo_server`] listening on `listen` (a restart on the same address).
+pub fn spawn_demo_server_at(data: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = nokkel()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--demo", "--listen", listen, "--data-dir"])
         .arg(data)
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")

@@ -240,6 +240,20 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite's own consistency check (`PRAGMA integrity_check`): `["ok"]` when the file
+    /// is sound, otherwise the problems it finds. `None` on PostgreSQL, which has no one
+    /// equivalent check.
+    pub async fn integrity_check(&self) -> Result<Option<Vec<String>>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Ok(Some(
+                sqlx::query_scalar::<_, String>("PRAGMA integrity_check")
+                    .fetch_all(pool)
+                    .await?,
+            )),
+            Pool::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await);
