@@ -144,7 +144,7 @@ pub async fn assemble(
     };
     Ok(Deps {
         audit: AuditWriter::spawn(store.clone()),
-        caches: Caches::default(),
+        caches: Caches::new(store.backend_name() == "sqlite"),
         pending,
         store,
         clock,

@@ -8,7 +8,6 @@ use nokkel_core::statements::{claimed_device_id, verify_request_proof, RequestTa
 use nokkel_core::wire::DeviceSummary;
 use serde_json::json;
 
-use super::login::device_public_key;
 use super::{audit, Deps, ServiceError};
 use crate::store::{AccountStatus, DeviceRecord};
 
@@ -21,19 +20,29 @@ pub async fn authenticate(
     path: &str,
 ) -> Result<DeviceRecord, ServiceError> {
     let device_id = claimed_device_id(proof, TYP_REQUEST_PROOF).map_err(ServiceError::Proof)?;
-    let device = deps
-        .store
-        .device(device_id.as_str())
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
+    let now = deps.clock.unix();
+    let (device, key) = match deps.caches.devices.get(device_id.as_str(), now) {
+        Some(kept) => kept,
+        None => {
+            let device = deps
+                .store
+                .device(device_id.as_str())
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?;
+            let key = deps
+                .caches
+                .devices
+                .put(device.clone(), now)
+                .ok_or(ServiceError::Unauthenticated)?;
+            (device, key)
+        }
+    };
     if device.revoked_at.is_some() {
         return Err(ServiceError::DeviceRevoked);
     }
-    let key = device_public_key(deps, &device)?;
     let issuer = deps.issuer();
     // The URL as seen at the public address: the issuer plus the path, no query.
     let url = format!("{issuer}{path}");
-    let now = deps.clock.unix();
     let verified = verify_request_proof(
         proof,
         &key,
@@ -93,6 +102,7 @@ pub async fn revoke(
     if !deps.store.revoke_device(&asking.pid, id, now).await? {
         return Err(ServiceError::NoSuchDevice);
     }
+    deps.caches.devices.forget(id);
     audit(
         deps,
         "device_revoked",

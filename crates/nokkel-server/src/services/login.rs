@@ -242,7 +242,7 @@ pub async fn pending_challenge(
 /// The public key of a stored device (parsed once, then from the cache).
 pub fn device_public_key(deps: &Deps, device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
     deps.caches
-        .device_keys
+        .devices
         .key(device)
         .ok_or(ServiceError::Unauthenticated)
 }
@@ -352,7 +352,14 @@ async fn decided_by_device(
         .decide_by_device(id, transition, decision)
         .await?
     {
-        Decided::Yes => Ok(()),
+        Decided::Yes => {
+            deps.caches.devices.counter_advanced(
+                decision.device_id,
+                decision.counter,
+                decision.now,
+            );
+            Ok(())
+        }
         Decided::CounterStale | Decided::Taken => Err(ServiceError::ChallengeTaken),
     }
 }
