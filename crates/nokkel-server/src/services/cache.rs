@@ -13,6 +13,10 @@
 //!   answer is stored only if its counter is above the stored one and the device is not
 //!   revoked, in the same transaction.
 //!
+//! - On a single instance, authorization requests are kept from their creation until
+//!   this process finishes them (or they expire): the login pages and the code issue
+//!   read them several times per login.
+//!
 //! All are bounded: when full, a cache starts over empty.
 
 use std::collections::HashMap;
@@ -20,7 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use nokkel_core::keys::{PublicJwk, PublicKey};
 
-use crate::store::{ClientRecord, DeviceRecord};
+use crate::store::{AuthorizationRequestRecord, ClientRecord, DeviceRecord};
 
 /// How long a client read from the store is trusted.
 pub const CLIENT_TTL_SECONDS: i64 = 30;
@@ -31,12 +35,17 @@ pub const DEVICE_TTL_SECONDS: i64 = 30;
 /// Most devices kept (about 600 bytes each).
 const MAX_DEVICES: usize = 200_000;
 
+/// Most unfinished authorization requests kept (about 600 bytes each).
+const MAX_REQUESTS: usize = 100_000;
+
 /// The caches [`crate::services::Deps`] holds.
 pub struct Caches {
     /// Registered clients by id.
     pub clients: ClientCache,
     /// Devices by id.
     pub devices: DeviceCache,
+    /// Unfinished authorization requests by id.
+    pub requests: RequestCache,
 }
 
 impl Caches {
@@ -47,6 +56,10 @@ impl Caches {
             clients: ClientCache::default(),
             devices: DeviceCache {
                 keep_records: single_instance,
+                entries: Mutex::default(),
+            },
+            requests: RequestCache {
+                keep: single_instance,
                 entries: Mutex::default(),
             },
         }
@@ -148,6 +161,45 @@ impl DeviceCache {
     }
 
     /// Device `id` changed in a way the cache cannot follow (revoked): read it afresh.
+    pub fn forget(&self, id: &str) {
+        lock(&self.entries).remove(id);
+    }
+}
+
+/// Unfinished authorization requests, on a single instance (where this process is the
+/// only one to finish them).
+pub struct RequestCache {
+    keep: bool,
+    entries: Mutex<HashMap<String, AuthorizationRequestRecord>>,
+}
+
+impl RequestCache {
+    /// Request `id` as kept (unfinished), if kept.
+    pub fn get(&self, id: &str) -> Option<AuthorizationRequestRecord> {
+        if !self.keep {
+            return None;
+        }
+        lock(&self.entries).get(id).cloned()
+    }
+
+    /// Keeps `request` while it is unfinished.
+    pub fn put(&self, request: &AuthorizationRequestRecord) {
+        if !self.keep || request.finished_at.is_some() {
+            return;
+        }
+        let mut entries = lock(&self.entries);
+        if entries.len() >= MAX_REQUESTS {
+            entries.clear();
+        }
+        entries.insert(request.id.clone(), request.clone());
+    }
+
+    /// Forgets requests expired at `now` (nobody finished them).
+    pub fn sweep(&self, now: i64) {
+        lock(&self.entries).retain(|_, r| r.expires_at > now);
+    }
+
+    /// Request `id` was finished (or failed) by this process.
     pub fn forget(&self, id: &str) {
         lock(&self.entries).remove(id);
     }

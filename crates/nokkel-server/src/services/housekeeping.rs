@@ -31,6 +31,7 @@ pub struct Swept {
 pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     let now = state.clock.unix();
     let logins_expired = state.pending.sweep(now).await?;
+    state.caches.requests.sweep(now);
     super::login::ended(crate::store::LoginState::Expired, logins_expired);
     Ok(Swept {
         logins_expired,

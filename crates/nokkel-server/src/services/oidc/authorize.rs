@@ -248,6 +248,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         tracing::error!(error = %err, "storing the authorization request failed");
         return Err(Rejection::Internal);
     }
+    deps.caches.requests.put(&record);
     audit(
         deps,
         "oidc_authorization_started",

@@ -205,11 +205,17 @@ async fn pending_request(
     id: &str,
 ) -> Result<Option<AuthorizationRequestRecord>, OidcError> {
     let now = deps.clock.unix();
-    Ok(deps
-        .store
-        .authorization_request(id)
-        .await?
-        .filter(|r| r.finished_at.is_none() && r.expires_at > now))
+    let request = match deps.caches.requests.get(id) {
+        Some(kept) => Some(kept),
+        None => {
+            let read = deps.store.authorization_request(id).await?;
+            if let Some(request) = &read {
+                deps.caches.requests.put(request);
+            }
+            read
+        }
+    };
+    Ok(request.filter(|r| r.finished_at.is_none() && r.expires_at > now))
 }
 
 /// Finishes the request: issues a single-use authorization code and returns the redirect
@@ -249,8 +255,10 @@ pub async fn complete_authorization(
         .complete_authorization_request(&record, now)
         .await?
     {
+        deps.caches.requests.forget(request_id);
         return Err(OidcError::RequestNotPending);
     }
+    deps.caches.requests.forget(request_id);
     audit(
         deps,
         "oidc_code_issued",
@@ -283,8 +291,10 @@ pub async fn fail_authorization(
         .fail_authorization_request(request_id, deps.clock.unix())
         .await?
     {
+        deps.caches.requests.forget(request_id);
         return Err(OidcError::RequestNotPending);
     }
+    deps.caches.requests.forget(request_id);
     audit(
         deps,
         "oidc_authorization_failed",
