@@ -186,6 +186,7 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     let store = state.store.clone();
     let audit = state.audit.clone();
     crate::services::housekeeping::spawn(state.deps());
+    crate::services::housekeeping::spawn_checkpoints(state.deps());
     if let Some(address) = state.config.metrics_listen {
         let metrics = TcpListener::bind(address).await?;
         tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");

@@ -43,6 +43,23 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     })
 }
 
+/// Checkpoints the store's write-ahead log every [`crate::store::CHECKPOINT_INTERVAL`]
+/// until the runtime stops (SQLite; nothing on PostgreSQL).
+pub fn spawn_checkpoints(state: Arc<Deps>) {
+    if state.store.backend_name() != "sqlite" {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(crate::store::CHECKPOINT_INTERVAL);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = state.store.checkpoint().await {
+                tracing::warn!(error = %err, "checkpoint failed");
+            }
+        }
+    });
+}
+
 /// Sweeps every [`INTERVAL`] until the runtime stops. Failures are logged and retried at
 /// the next tick; with several instances each sweeps, which is harmless (idempotent).
 pub fn spawn(state: Arc<Deps>) {

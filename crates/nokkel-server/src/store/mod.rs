@@ -79,6 +79,9 @@ pub use text_enum::UnknownValue;
 /// The SQLite database's file name inside the server's data directory.
 pub const SQLITE_FILE_NAME: &str = "nokkel.db";
 
+/// How often `nokkel serve` checkpoints the SQLite write-ahead log.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long a SQLite writer waits for another writer before failing with "busy".
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -192,7 +195,12 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            // No checkpoint inside a commit: the one that crosses the threshold would wait
+            // for the checkpoint's fsync while its caller (an approval) waits. `nokkel serve`
+            // checkpoints in the background instead ([`Store::checkpoint`]); the last
+            // connection to close checkpoints too, as SQLite always does.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .connect_with(options)
@@ -252,6 +260,18 @@ impl Store {
             )),
             Pool::Postgres(_) => Ok(None),
         }
+    }
+
+    /// Copies the SQLite write-ahead log back into the database file as far as readers
+    /// allow, without waiting for them (`PRAGMA wal_checkpoint(PASSIVE)`); `nokkel serve`
+    /// calls it every [`CHECKPOINT_INTERVAL`]. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes the pool, waiting for connections to be returned.
