@@ -2,7 +2,7 @@
 //! state machine is enforced with conditional updates, so of concurrent answers exactly
 //! one decides a login. Also the replay cache for device request proofs.
 
-use super::{text_enum, with_pool, Store, StoreError};
+use super::{sqlite_script, text_enum, with_pool, Pool, Store, StoreError};
 
 text_enum! {
     /// Where a login transaction stands. It moves only by a [`LoginTransition`].
@@ -187,16 +187,39 @@ impl Store {
         login: &LoginRecord,
         decision: &DeviceDecision<'_>,
     ) -> Result<Decided, StoreError> {
-        with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            if !advance_counter!(&mut *tx, decision)? {
-                return Ok(Decided::CounterStale);
+        let outcome = |stored: bool| {
+            if stored {
+                Decided::Yes
+            } else {
+                Decided::CounterStale
             }
-            insert_login!(&mut *tx, login)?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(Decided::Yes)
+        };
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let script = format!(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE devices SET counter = $18, last_used_at = $19 \
+                     WHERE id = $17 AND counter < $18 AND revoked_at IS NULL; \
+                     INSERT INTO logins ({LOGIN_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, \
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE changes() = 1 RETURNING 1; \
+                     COMMIT;"
+                );
+                let query = bind_login!(sqlx::query(&script), login)
+                    .bind(decision.device_id)
+                    .bind(decision.counter)
+                    .bind(decision.now);
+                sqlite_script(pool, query).await.map(outcome)
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                if !advance_counter!(&mut *tx, decision)? {
+                    return Ok(Decided::CounterStale);
+                }
+                insert_login!(&mut *tx, login)?;
+                tx.commit().await?;
+                Ok(Decided::Yes)
+            }
         }
-        .await)
     }
 
     /// The login with id `id`.
@@ -370,11 +393,11 @@ fn insert_login_sql() -> String {
 pub(super) const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
      WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
 
-/// Inserts `$login` on `$executor` (a pool connection or transaction of either driver).
-macro_rules! insert_login {
-    ($executor:expr, $login:expr) => {{
+/// Binds `$login`'s columns as `$1`…`$16` to `$query`.
+macro_rules! bind_login {
+    ($query:expr, $login:expr) => {{
         let login: &LoginRecord = $login;
-        sqlx::query(&insert_login_sql())
+        $query
             .bind(&login.id)
             .bind(&login.request_id)
             .bind(&login.pid)
@@ -391,6 +414,14 @@ macro_rules! insert_login {
             .bind(login.decided_at)
             .bind(&login.device_id)
             .bind(&login.uv)
+    }};
+}
+use bind_login;
+
+/// Inserts `$login` on `$executor` (a pool connection or transaction of either driver).
+macro_rules! insert_login {
+    ($executor:expr, $login:expr) => {{
+        bind_login!(sqlx::query(&insert_login_sql()), $login)
             .execute($executor)
             .await
             .map(|_| ())

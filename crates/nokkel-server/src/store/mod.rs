@@ -288,6 +288,29 @@ impl Store {
     }
 }
 
+/// Runs a write `script` on SQLite in one round trip to the connection's thread instead of
+/// one per statement: `BEGIN IMMEDIATE; UPDATE …; INSERT … SELECT … WHERE changes() = 1
+/// RETURNING 1; COMMIT;`, the conditional `INSERT` taking effect only if the `UPDATE`
+/// changed its row. Returns whether it did (a row came back). A statement failing midway
+/// would leave the transaction open, so it is rolled back here.
+///
+/// The hot transactions of a login use it (an answer and its device counter, issuing a
+/// code, redeeming it); PostgreSQL runs the same steps as an ordinary transaction.
+pub(crate) async fn sqlite_script<'q>(
+    pool: &SqlitePool,
+    script: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> Result<bool, StoreError> {
+    let mut conn = pool.acquire().await?;
+    match script.fetch_all(&mut *conn).await {
+        Ok(rows) => Ok(!rows.is_empty()),
+        Err(err) => {
+            // "No transaction is active" when it failed at BEGIN: nothing to undo.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            Err(err.into())
+        }
+    }
+}
+
 /// Formats a byte field for `Debug` without its content.
 pub(crate) fn redacted(bytes: &[u8]) -> String {
     format!("<redacted {} bytes>", bytes.len())

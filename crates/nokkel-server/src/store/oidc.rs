@@ -5,7 +5,7 @@
 //! in clear. Single use is enforced by conditional `UPDATE`s, so under concurrent
 //! requests exactly one wins on either backend.
 
-use super::{redacted, with_pool, Store, StoreError};
+use super::{redacted, sqlite_script, with_pool, Pool, Store, StoreError};
 
 /// A registered relying party.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -284,51 +284,66 @@ impl Store {
     }
 
     /// Ends the pending, unexpired request `code.request_id` by issuing `code`, in one
-    /// transaction; `false` (and nothing stored) if the request was not pending.
+    /// transaction; `false` (and nothing stored) if the request was not pending. On SQLite
+    /// one round trip (`sqlite_script`).
     pub async fn complete_authorization_request(
         &self,
         code: &AuthorizationCodeRecord,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let finish = "UPDATE authorization_requests SET finished_at = $2, outcome = 'code' \
-             WHERE id = $1 AND finished_at IS NULL AND expires_at > $2";
-        let insert = format!(
-            "INSERT INTO authorization_codes ({CODE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        );
-        with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            let finished = sqlx::query(finish)
-                .bind(&code.request_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if finished != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(&insert)
-                .bind(&code.code_hash)
-                .bind(&code.request_id)
-                .bind(&code.client_id)
-                .bind(&code.redirect_uri)
-                .bind(&code.code_challenge)
-                .bind(&code.scope)
-                .bind(&code.nonce)
-                .bind(&code.pid)
-                .bind(&code.amr)
-                .bind(code.auth_time)
-                .bind(code.created_at)
-                .bind(code.expires_at)
-                .bind(code.used_at)
-                .bind(code.tokens_revoked_at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<bool, StoreError>(true)
+        let values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+        // Binds the record's columns as $1… (a macro: the query's driver differs per arm).
+        macro_rules! bind_code {
+            ($query:expr) => {
+                $query
+                    .bind(&code.code_hash)
+                    .bind(&code.request_id)
+                    .bind(&code.client_id)
+                    .bind(&code.redirect_uri)
+                    .bind(&code.code_challenge)
+                    .bind(&code.scope)
+                    .bind(&code.nonce)
+                    .bind(&code.pid)
+                    .bind(&code.amr)
+                    .bind(code.auth_time)
+                    .bind(code.created_at)
+                    .bind(code.expires_at)
+                    .bind(code.used_at)
+                    .bind(code.tokens_revoked_at)
+            };
         }
-        .await)
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let script = format!(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE authorization_requests SET finished_at = $15, outcome = 'code' \
+                     WHERE id = $2 AND finished_at IS NULL AND expires_at > $15; \
+                     INSERT INTO authorization_codes ({CODE_COLUMNS}) \
+                     SELECT {values} WHERE changes() = 1 RETURNING 1; COMMIT;"
+                );
+                sqlite_script(pool, bind_code!(sqlx::query(&script)).bind(now)).await
+            }
+            Pool::Postgres(pool) => {
+                let finish = "UPDATE authorization_requests SET finished_at = $2, \
+                     outcome = 'code' WHERE id = $1 AND finished_at IS NULL AND expires_at > $2";
+                let insert =
+                    format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ({values})");
+                let mut tx = pool.begin().await?;
+                let finished = sqlx::query(finish)
+                    .bind(&code.request_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if finished != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                bind_code!(sqlx::query(&insert)).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
     }
 
     /// The authorization code with hash `code_hash`, used or not.
@@ -347,42 +362,59 @@ impl Store {
 
     /// Marks the unused, unexpired code `token.code_hash` used and stores `token`, in one
     /// transaction; `false` (and nothing stored) if the code was used or expired — under
-    /// concurrent redemptions exactly one gets `true`.
+    /// concurrent redemptions exactly one gets `true`. On SQLite one round trip
+    /// (`sqlite_script`).
     pub async fn redeem_authorization_code(
         &self,
         token: &AccessTokenRecord,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let consume = "UPDATE authorization_codes SET used_at = $2 \
-             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2";
-        let insert = "INSERT INTO access_tokens (token_hash, code_hash, client_id, pid, scope, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        with_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
-            let consumed = sqlx::query(consume)
-                .bind(&token.code_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if consumed != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(insert)
-                .bind(&token.token_hash)
-                .bind(&token.code_hash)
-                .bind(&token.client_id)
-                .bind(&token.pid)
-                .bind(&token.scope)
-                .bind(token.created_at)
-                .bind(token.expires_at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<bool, StoreError>(true)
+        let columns = "token_hash, code_hash, client_id, pid, scope, created_at, expires_at";
+        let values = "$1, $2, $3, $4, $5, $6, $7";
+        // Binds the record's columns as $1… (a macro: the query's driver differs per arm).
+        macro_rules! bind_token {
+            ($query:expr) => {
+                $query
+                    .bind(&token.token_hash)
+                    .bind(&token.code_hash)
+                    .bind(&token.client_id)
+                    .bind(&token.pid)
+                    .bind(&token.scope)
+                    .bind(token.created_at)
+                    .bind(token.expires_at)
+            };
         }
-        .await)
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let script = format!(
+                    "BEGIN IMMEDIATE; \
+                     UPDATE authorization_codes SET used_at = $8 \
+                     WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $8; \
+                     INSERT INTO access_tokens ({columns}) \
+                     SELECT {values} WHERE changes() = 1 RETURNING 1; COMMIT;"
+                );
+                sqlite_script(pool, bind_token!(sqlx::query(&script)).bind(now)).await
+            }
+            Pool::Postgres(pool) => {
+                let consume = "UPDATE authorization_codes SET used_at = $2 \
+                     WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2";
+                let insert = format!("INSERT INTO access_tokens ({columns}) VALUES ({values})");
+                let mut tx = pool.begin().await?;
+                let consumed = sqlx::query(consume)
+                    .bind(&token.code_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if consumed != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                bind_token!(sqlx::query(&insert)).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
     }
 
     /// Revokes every token issued for the code (it was presented twice). Idempotent:
