@@ -41,6 +41,24 @@ struct Snapshot {
     counters: HashMap<String, i64>,
 }
 
+/// A child process killed when dropped, so a failed assertion leaves no server or bench
+/// running behind it.
+struct Killed(Child);
+
+impl Killed {
+    /// SIGKILL now, and reap.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// One recorded login: the person, their phone and the approval's counter.
 struct Recorded {
     pid: String,
@@ -144,18 +162,20 @@ fn check_after_crash(
 
 /// `nokkel bench --url` logging people in until killed, recording each login with an ID
 /// token in `record` (its people and phones are kept next to `people_csv` and reused).
-fn spawn_bench(url: &str, people_csv: &Path, record: &Path) -> Child {
-    nokkel()
-        .args(["bench", "--url", url, "--population"])
-        .arg(people_csv)
-        .arg("--record")
-        .arg(record)
-        .args(["--concurrency", &IN_FLIGHT.to_string()])
-        .args(["--seconds", "3600", "--warmup", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn spawn_bench(url: &str, people_csv: &Path, record: &Path) -> Killed {
+    Killed(
+        nokkel()
+            .args(["bench", "--url", url, "--population"])
+            .arg(people_csv)
+            .arg("--record")
+            .arg(record)
+            .args(["--concurrency", &IN_FLIGHT.to_string()])
+            .args(["--seconds", "3600", "--warmup", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn wait_for_records(path: &Path, more_than: usize, within: Duration) {
@@ -270,7 +290,8 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
         .collect();
 
     let listen = format!("127.0.0.1:{}", free_port());
-    let (mut server, url) = spawn_demo_server_at(&data, &listen, &[NO_BRAKE]);
+    let (server, url) = spawn_demo_server_at(&data, &listen, &[NO_BRAKE]);
+    let mut server = Killed(server);
     let mut bench = spawn_bench(&url, &people_csv, &record);
     // Enrolment over HTTP, then the first logins.
     wait_for_records(&record, 0, Duration::from_secs(120));
@@ -283,14 +304,12 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
         std::thread::sleep(Duration::from_millis(100 + rng.next_u64() % 1400));
         let waiting = if last {
             // The bench stops; a browser starts a login nobody will answer.
-            bench.kill().unwrap();
-            bench.wait().unwrap();
+            bench.kill();
             Some(browser_waiting_on_the_app(&url, &pids[0]))
         } else {
             None
         };
-        server.kill().unwrap();
-        server.wait().unwrap();
+        server.kill();
         let records = recorded(&record);
         snapshot = Some(check_after_crash(&data, &pids, &records, snapshot.as_ref()));
         eprintln!(
@@ -298,7 +317,7 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
             kill + 1,
             records.len()
         );
-        (server, _) = spawn_demo_server_at(&data, &listen, &[NO_BRAKE]);
+        server = Killed(spawn_demo_server_at(&data, &listen, &[NO_BRAKE]).0);
         if let Some(browser) = waiting {
             // The page's event stream answers at once, and the finish step says expired.
             let asked = Instant::now();
@@ -333,9 +352,7 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
     }
     // After the last restart logins complete again.
     wait_for_records(&record, before_last, Duration::from_secs(60));
-    bench.kill().unwrap();
-    bench.wait().unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    bench.kill();
+    server.kill();
     check_after_crash(&data, &pids, &recorded(&record), snapshot.as_ref());
 }
