@@ -13,7 +13,7 @@
 //!   nothing approved is lost; a crash loses only logins still waiting (the browser
 //!   is told they expired), replay entries and rate-limit counts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -189,6 +189,8 @@ struct MemoryState {
     proofs: HashMap<(String, String), i64>,
     /// (key, window start) → hits.
     windows: HashMap<(String, i64), i64>,
+    /// Logins whose decision is being stored.
+    claimed: HashSet<String>,
 }
 
 impl MemoryState {
@@ -199,44 +201,38 @@ impl MemoryState {
         }
     }
 
-    /// Marks pending login `id` decided as `to` at `now` if it is pending and not expired;
-    /// returns the login as it was before, or `None` when it could not move.
-    fn decide_pending(
-        &mut self,
-        id: &str,
-        to: LoginState,
-        now: i64,
-        device_id: Option<&str>,
-        uv: Option<&str>,
-    ) -> Option<LoginRecord> {
-        let login = self.logins.get_mut(id)?;
-        if login.state != LoginState::Pending || login.expires_at <= now {
+    /// Claims pending login `id` for a decision if it is pending, not already claimed,
+    /// and `unexpired` (or, for recording its expiry, expired) at `now`; returns it. While
+    /// claimed it still reads as pending — nobody sees a decision before it is stored —
+    /// and no other decision can claim it.
+    fn claim(&mut self, id: &str, now: i64, unexpired: bool) -> Option<LoginRecord> {
+        let login = self.logins.get(id)?;
+        if login.state != LoginState::Pending
+            || (login.expires_at > now) != unexpired
+            || self.claimed.contains(id)
+        {
             return None;
         }
-        let before = login.clone();
-        login.state = to;
-        login.decided_at = Some(now);
-        if let Some(device_id) = device_id {
-            login.device_id = Some(device_id.to_owned());
-        }
-        if let Some(uv) = uv {
-            login.uv = Some(uv.to_owned());
-        }
-        let decided = login.clone();
-        self.unindex(&decided);
-        if to != LoginState::Approved {
-            self.logins.remove(id);
-        }
-        Some(before)
+        let login = login.clone();
+        self.claimed.insert(id.to_owned());
+        Some(login)
     }
 
-    /// Puts a login back as it was before a write that failed.
-    fn restore(&mut self, before: LoginRecord) {
-        if before.state == LoginState::Pending {
-            self.pending_of
-                .insert(before.pid.clone(), before.id.clone());
+    /// The claimed login's decision is stored: it leaves the pending logins (an approved
+    /// one stays until its browser completes it).
+    fn settle(&mut self, decided: LoginRecord) {
+        self.claimed.remove(&decided.id);
+        self.unindex(&decided);
+        if decided.state == LoginState::Approved {
+            self.logins.insert(decided.id.clone(), decided);
+        } else {
+            self.logins.remove(&decided.id);
         }
-        self.logins.insert(before.id.clone(), before);
+    }
+
+    /// The claimed login's decision could not be stored: it waits on as before.
+    fn release(&mut self, id: &str) {
+        self.claimed.remove(id);
     }
 }
 
@@ -278,9 +274,10 @@ impl PendingLogins for MemoryPendingLogins {
     async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError> {
         let replaced = {
             let mut state = self.state();
-            let replaced = state
-                .pending_of
-                .insert(login.pid.clone(), login.id.clone())
+            let old = state.pending_of.insert(login.pid.clone(), login.id.clone());
+            // A login whose answer is being stored is decided by that answer, not replaced.
+            let replaced = old
+                .filter(|old| !state.claimed.contains(old))
                 .and_then(|old| state.logins.remove(&old));
             state.logins.insert(login.id.clone(), login.clone());
             replaced
@@ -340,17 +337,15 @@ impl PendingLogins for MemoryPendingLogins {
             }
             return Ok(moved);
         }
-        let before = self
-            .state()
-            .decide_pending(id, transition.to(), now, device_id, None);
-        let Some(before) = before else {
+        let Some(before) = self.state().claim(id, now, true) else {
             return Ok(false);
         };
         let decided = Self::decided(&before, transition.to(), now, device_id, None);
         if let Err(err) = self.store.record_login(&decided).await {
-            self.state().restore(before);
+            self.state().release(id);
             return Err(err);
         }
+        self.state().settle(decided);
         Ok(true)
     }
 
@@ -360,60 +355,39 @@ impl PendingLogins for MemoryPendingLogins {
         transition: LoginTransition,
         decision: &DeviceDecision<'_>,
     ) -> Result<Decided, StoreError> {
-        let to = transition.to();
-        let before = self.state().decide_pending(
-            id,
-            to,
-            decision.now,
-            Some(decision.device_id),
-            decision.uv,
-        );
-        let Some(before) = before else {
+        let Some(before) = self.state().claim(id, decision.now, true) else {
             return Ok(Decided::Taken);
         };
         let decided = Self::decided(
             &before,
-            to,
+            transition.to(),
             decision.now,
             Some(decision.device_id),
             decision.uv,
         );
-        match self
+        let stored = self
             .store
             .record_login_with_counter(&decided, decision)
-            .await
-        {
-            Ok(Decided::Yes) => Ok(Decided::Yes),
-            other => {
-                // Nothing was written: the login waits on as before.
-                self.state().restore(before);
-                other
-            }
+            .await;
+        if let Ok(Decided::Yes) = stored {
+            self.state().settle(decided);
+        } else {
+            // Nothing was written: the login waits on as before.
+            self.state().release(id);
         }
+        stored
     }
 
     async fn expire(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let before = {
-            let mut state = self.state();
-            match state.logins.get(id) {
-                Some(l) if l.state == LoginState::Pending && l.expires_at <= now => {
-                    let login = state.logins.remove(id);
-                    if let Some(login) = &login {
-                        state.unindex(login);
-                    }
-                    login
-                }
-                _ => None,
-            }
-        };
-        let Some(before) = before else {
+        let Some(before) = self.state().claim(id, now, false) else {
             return Ok(false);
         };
         let expired = Self::decided(&before, LoginState::Expired, before.expires_at, None, None);
         if let Err(err) = self.store.record_login(&expired).await {
-            self.state().restore(before);
+            self.state().release(id);
             return Err(err);
         }
+        self.state().settle(expired);
         Ok(true)
     }
 
