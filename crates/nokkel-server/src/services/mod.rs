@@ -215,7 +215,7 @@ pub(crate) async fn rate_limit(
 }
 
 /// Like [`rate_limit`], for a brake a restart may reset (kept with the pending logins:
-/// in memory on SQLite).
+/// in memory on SQLite). Windows of at most an hour.
 pub(crate) async fn volatile_rate_limit(
     deps: &Deps,
     key: &str,

@@ -169,8 +169,9 @@ impl PendingLogins for SqlPendingLogins {
 /// After that the outcome row in the store answers.
 const KEEP_APPROVED_SECONDS: i64 = 600;
 
-/// Rate-limit windows older than this are forgotten (the login brake's is 10 minutes).
-const KEEP_WINDOWS_SECONDS: i64 = 86_400;
+/// Rate-limit windows older than this are forgotten: volatile limits use windows of at
+/// most an hour (the login brake's is 10 minutes).
+const KEEP_WINDOWS_SECONDS: i64 = 3_600;
 
 /// Pending logins in memory, outcomes in the store (embedded SQLite, one instance).
 pub struct MemoryPendingLogins {
