@@ -68,23 +68,4 @@ impl Store {
             .map(|r| r.rows_affected()))?;
         Ok(affected == 1)
     }
-
-    /// Raises the device's counter to `counter` if, and only if, it is greater than the
-    /// stored one and the device is not revoked. One conditional `UPDATE`: a replayed or
-    /// cloned signature (same or lower counter) gets `false`.
-    pub async fn advance_device_counter(
-        &self,
-        id: &str,
-        counter: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let affected = with_pool!(self, pool => sqlx::query(super::logins::ADVANCE_COUNTER_SQL)
-            .bind(id)
-            .bind(counter)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(affected == 1)
-    }
 }
