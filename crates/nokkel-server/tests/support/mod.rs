@@ -13,6 +13,8 @@ use http_body_util::BodyExt;
 use nokkel_core::clock::FixedClock;
 use nokkel_core::random::SeededRandom;
 use nokkel_server::secrets::ServerSecrets;
+use nokkel_server::services::cache::Caches;
+use nokkel_server::services::pending::SqlPendingLogins;
 use nokkel_server::store::Store;
 use nokkel_server::{AppState, Config};
 use tower::ServiceExt;
@@ -69,6 +71,16 @@ macro_rules! server_tests {
                 }
             )*
         }
+        /// SQLite with what several instances use: pending logins in the tables, no
+        /// single-instance caches. Both `PendingLogins` must pass the same tests.
+        mod sqlite_tables {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestServer::demo_as_one_of_several($crate::support::sqlite().await).await).await;
+                }
+            )*
+        }
     };
 }
 
@@ -80,32 +92,50 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn with_config(store: Store, config: Config) -> TestServer {
+        Self::assembled(store, config, false).await
+    }
+
+    /// Assembles the server as `nokkel serve` does; `one_of_several` swaps in what a
+    /// deployment of several instances uses (pending logins in the shared tables, no
+    /// single-instance caches) whatever the backend.
+    async fn assembled(store: Store, config: Config, one_of_several: bool) -> TestServer {
         let clock = Arc::new(FixedClock::at_unix(START));
         if config.demo {
             nokkel_server::demo::seed(&store, START).await.unwrap();
         }
-        let state = AppState::new(
-            nokkel_server::serve::assemble(
-                store,
-                clock.clone(),
-                Arc::new(SeededRandom::new(42)),
-                ServerSecrets::from_master(&[9; 32]).unwrap(),
-                config,
-            )
-            .await
-            .unwrap(),
-        );
+        let mut deps = nokkel_server::serve::assemble(
+            store,
+            clock.clone(),
+            Arc::new(SeededRandom::new(42)),
+            ServerSecrets::from_master(&[9; 32]).unwrap(),
+            config,
+        )
+        .await
+        .unwrap();
+        if one_of_several {
+            deps.pending = Arc::new(SqlPendingLogins::new(deps.store.clone()));
+            deps.caches = Caches::new(false);
+        }
+        let state = AppState::new(deps);
         let app = nokkel_server::app(state.clone());
         TestServer { state, clock, app }
     }
 
+    /// [`TestServer::demo`] as one of several instances (see [`TestServer::assembled`]).
+    pub async fn demo_as_one_of_several(store: Store) -> TestServer {
+        Self::assembled(store, Self::demo_config(), true).await
+    }
+
     pub async fn demo(store: Store) -> TestServer {
-        let config = Config {
+        Self::with_config(store, Self::demo_config()).await
+    }
+
+    fn demo_config() -> Config {
+        Config {
             demo: true,
             public_url: Some("http://nokkel.test".into()),
             ..Config::default()
-        };
-        Self::with_config(store, config).await
+        }
     }
 
     pub fn browser(&self) -> Browser {
