@@ -5,7 +5,7 @@
 
 mod device_support;
 
-use device_support::{nokkel, spawn_demo_server};
+use device_support::{import_population, nokkel, spawn_demo_server};
 use serde_json::Value;
 
 #[test]
@@ -14,36 +14,7 @@ fn bench_over_http_completes_logins_and_measures_the_server() {
     let data = dir.path().join("data");
     let population = dir.path().join("people.csv");
 
-    let out = nokkel()
-        .args([
-            "admin",
-            "population",
-            "generate",
-            "--count",
-            "6",
-            "--seed",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(&population, &out.stdout).unwrap();
-    let out = nokkel()
-        .args(["admin", "population", "import"])
-        .arg(&population)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    import_population(&population, &data, 6, 3);
 
     // Each bench person logs in far more often than a person would.
     let (mut server, url) =

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use device_support::{free_port, nokkel, spawn_demo_server_at};
+use device_support::{free_port, import_population, nokkel, spawn_demo_server_at};
 use nokkel_server::store::{LoginState, Store};
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use serde_json::Value;
@@ -260,34 +260,7 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
     let data = work.path().join("data");
     let people_csv = work.path().join("people.csv");
     let record = work.path().join("logins.jsonl");
-    let generated = nokkel()
-        .args([
-            "admin",
-            "population",
-            "generate",
-            "--count",
-            "6",
-            "--seed",
-            "7",
-        ])
-        .output()
-        .unwrap();
-    assert!(generated.status.success());
-    std::fs::write(&people_csv, &generated.stdout).unwrap();
-    let imported = nokkel()
-        .args(["admin", "population", "import"])
-        .arg(&people_csv)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(imported.status.success(), "{imported:?}");
-    let pids: Vec<String> = String::from_utf8(generated.stdout)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| line.split(',').next().unwrap().to_owned())
-        .collect();
+    let pids = import_population(&people_csv, &data, 6, 7);
 
     let listen = format!("127.0.0.1:{}", free_port());
     let (server, url) = spawn_demo_server_at(&data, &listen, &[NO_BRAKE]);

@@ -27,6 +27,42 @@ pub fn nokkel() -> Command {
     command
 }
 
+/// Writes `count` synthetic people (`nokkel admin population generate --seed seed`) to
+/// `csv` and imports them into the data directory `data`; returns their identity numbers.
+pub fn import_population(csv: &Path, data: &Path, count: u32, seed: u64) -> Vec<String> {
+    let generated = nokkel()
+        .args(["admin", "population", "generate", "--count"])
+        .arg(count.to_string())
+        .arg("--seed")
+        .arg(seed.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    std::fs::write(csv, &generated.stdout).unwrap();
+    let imported = nokkel()
+        .args(["admin", "population", "import"])
+        .arg(csv)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    String::from_utf8(generated.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap().to_owned())
+        .collect()
+}
+
 /// Starts `nokkel serve --demo` on a free loopback port with data in `data` and the extra
 /// `env`, and returns the process and its URL once it prints it.
 pub fn spawn_demo_server(data: &Path, env: &[(&str, &str)]) -> (Child, String) {
