@@ -14,7 +14,7 @@
 //!   is told they expired), replay entries and rate-limit counts.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -173,10 +173,17 @@ const KEEP_APPROVED_SECONDS: i64 = 600;
 /// most an hour (the login brake's is 10 minutes).
 const KEEP_WINDOWS_SECONDS: i64 = 3_600;
 
+fn lock(state: &Mutex<MemoryState>) -> MutexGuard<'_, MemoryState> {
+    // A panic while holding the lock leaves maps that are still consistent enough (each
+    // change is a few inserts and removes); keep serving.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Pending logins in memory, outcomes in the store (embedded SQLite, one instance).
 pub struct MemoryPendingLogins {
     store: Store,
-    state: Mutex<MemoryState>,
+    /// Shared with the tasks that store decisions (see [`MemoryPendingLogins::store_claimed`]).
+    state: Arc<Mutex<MemoryState>>,
 }
 
 #[derive(Default)]
@@ -242,14 +249,40 @@ impl MemoryPendingLogins {
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            state: Mutex::new(MemoryState::default()),
+            state: Arc::new(Mutex::new(MemoryState::default())),
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, MemoryState> {
-        // A panic while holding the lock leaves maps that are still consistent enough
-        // (each change is a few inserts and removes); keep serving.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> MutexGuard<'_, MemoryState> {
+        lock(&self.state)
+    }
+
+    /// Stores the decision of a claimed login with `write`, then settles the claim (when
+    /// `stored` says the write took effect) or releases it. The write runs as its own task,
+    /// so a request dropped midway (a client gone) cannot leave the login claimed forever
+    /// or its memory out of step with the store.
+    async fn store_claimed<T, W>(
+        &self,
+        decided: LoginRecord,
+        write: W,
+        stored: fn(&T) -> bool,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        W: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let result = write.await;
+            let mut state = lock(&state);
+            match &result {
+                Ok(outcome) if stored(outcome) => state.settle(decided),
+                _ => state.release(&decided.id),
+            }
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
     }
 
     /// The login as decided in memory: `before` moved to `to`.
@@ -342,11 +375,9 @@ impl PendingLogins for MemoryPendingLogins {
             return Ok(false);
         };
         let decided = Self::decided(&before, transition.to(), now, device_id, None);
-        if let Err(err) = self.store.record_login(&decided).await {
-            self.state().release(id);
-            return Err(err);
-        }
-        self.state().settle(decided);
+        let (store, row) = (self.store.clone(), decided.clone());
+        let write = async move { store.record_login(&row).await };
+        self.store_claimed(decided, write, |_| true).await?;
         Ok(true)
     }
 
@@ -366,17 +397,24 @@ impl PendingLogins for MemoryPendingLogins {
             Some(decision.device_id),
             decision.uv,
         );
-        let stored = self
-            .store
-            .record_login_with_counter(&decided, decision)
-            .await;
-        if let Ok(Decided::Yes) = stored {
-            self.state().settle(decided);
-        } else {
-            // Nothing was written: the login waits on as before.
-            self.state().release(id);
-        }
-        stored
+        // Nothing is written unless the counter moves; then the login waits on as before.
+        let (store, row) = (self.store.clone(), decided.clone());
+        let (device_id, uv) = (
+            decision.device_id.to_owned(),
+            decision.uv.map(str::to_owned),
+        );
+        let (counter, now) = (decision.counter, decision.now);
+        let write = async move {
+            let decision = DeviceDecision {
+                device_id: &device_id,
+                counter,
+                now,
+                uv: uv.as_deref(),
+            };
+            store.record_login_with_counter(&row, &decision).await
+        };
+        self.store_claimed(decided, write, |outcome| *outcome == Decided::Yes)
+            .await
     }
 
     async fn expire(&self, id: &str, now: i64) -> Result<bool, StoreError> {
@@ -384,11 +422,9 @@ impl PendingLogins for MemoryPendingLogins {
             return Ok(false);
         };
         let expired = Self::decided(&before, LoginState::Expired, before.expires_at, None, None);
-        if let Err(err) = self.store.record_login(&expired).await {
-            self.state().release(id);
-            return Err(err);
-        }
-        self.state().settle(expired);
+        let (store, row) = (self.store.clone(), expired.clone());
+        let write = async move { store.record_login(&row).await };
+        self.store_claimed(expired, write, |_| true).await?;
         Ok(true)
     }
 
