@@ -17,6 +17,7 @@ pub mod number_match;
 pub mod ordering;
 pub mod phone;
 pub mod random;
+pub mod sms;
 pub mod statements;
 pub mod wire;
 
