@@ -1,4 +1,4 @@
-//! The printable activation letter's QR code.
+//! The activation letter's QR code, as an SVG for the HTML letter.
 
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
