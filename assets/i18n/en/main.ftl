@@ -351,3 +351,21 @@ login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. Logging in with the app is paused. Open the Nøkkel app and choose "Resume logins" when you want to log in again.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
+
+## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
+letter-title = Activation letter
+letter-sender = Nøkkel, Postboks 1000 Sentrum, 0101 Oslo
+letter-date-label = Date
+letter-reference-label = Reference
+letter-heading = Your activation code for Nøkkel
+letter-intro = You have ordered an activation code to start using Nøkkel, the electronic ID for public services.
+letter-code-label = Activation code
+letter-valid-until = The code is valid up to and including { $date } and can be used once.
+letter-qr-caption = Scan with the Nøkkel app
+letter-steps-heading = What to do
+letter-step-1 = Download the Nøkkel app, or go to { $url }.
+letter-step-2 = Enter your national identity number and the activation code above, or scan the QR code with the app.
+letter-step-3 = Choose whether to log in with the app or with a password and a code by text message.
+letter-warning = Do not give the code to anyone. Nøkkel never asks for the code by phone or e-mail.
+letter-other-language = Norsk: Dette brevet inneholder aktiveringskoden din for Nøkkel. Registrer deg på { $url } eller i appen med fødselsnummeret ditt og koden over.
+letter-support = Questions? Call user support on 800 00 000.

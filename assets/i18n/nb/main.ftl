@@ -351,3 +351,21 @@ login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
+
+## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
+letter-title = Aktiveringsbrev
+letter-sender = Nøkkel, Postboks 1000 Sentrum, 0101 Oslo
+letter-date-label = Dato
+letter-reference-label = Referanse
+letter-heading = Din aktiveringskode for Nøkkel
+letter-intro = Du har bestilt en aktiveringskode for å ta i bruk Nøkkel, den elektroniske ID-en for offentlige tjenester.
+letter-code-label = Aktiveringskode
+letter-valid-until = Koden gjelder til og med { $date } og kan brukes én gang.
+letter-qr-caption = Skann med Nøkkel-appen
+letter-steps-heading = Slik gjør du
+letter-step-1 = Last ned Nøkkel-appen, eller gå til { $url }.
+letter-step-2 = Skriv inn fødselsnummeret ditt og aktiveringskoden over, eller skann QR-koden med appen.
+letter-step-3 = Velg om du vil logge inn med appen eller med passord og SMS-kode.
+letter-warning = Ikke gi koden til noen. Nøkkel spør aldri etter koden på telefon eller e-post.
+letter-other-language = English: this letter contains your activation code for Nøkkel. Register at { $url } or in the app with your national identity number and the code above.
+letter-support = Spørsmål? Ring brukerstøtte på 800 00 000.

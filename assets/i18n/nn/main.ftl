@@ -351,3 +351,21 @@ login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Innlogging med appen er sett på pause. Opne Nøkkel-appen og vel «Ta opp att innlogging» når du vil logge inn igjen.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
+
+## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
+letter-title = Aktiveringsbrev
+letter-sender = Nøkkel, Postboks 1000 Sentrum, 0101 Oslo
+letter-date-label = Dato
+letter-reference-label = Referanse
+letter-heading = Aktiveringskoden din for Nøkkel
+letter-intro = Du har bestilt ein aktiveringskode for å ta i bruk Nøkkel, den elektroniske ID-en for offentlege tenester.
+letter-code-label = Aktiveringskode
+letter-valid-until = Koden gjeld til og med { $date } og kan brukast éin gong.
+letter-qr-caption = Skann med Nøkkel-appen
+letter-steps-heading = Slik gjer du
+letter-step-1 = Last ned Nøkkel-appen, eller gå til { $url }.
+letter-step-2 = Skriv inn fødselsnummeret ditt og aktiveringskoden over, eller skann QR-koden med appen.
+letter-step-3 = Vel om du vil logge inn med appen eller med passord og SMS-kode.
+letter-warning = Ikkje gi koden til nokon. Nøkkel spør aldri etter koden på telefon eller e-post.
+letter-other-language = English: this letter contains your activation code for Nøkkel. Register at { $url } or in the app with your national identity number and the code above.
+letter-support = Spørsmål? Ring brukarstøtte på 800 00 000.
