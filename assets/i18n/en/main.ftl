@@ -349,7 +349,7 @@ app-enrol-scan-cancel = Stop scanning
 ## Texts the server sends or shows in the app about a login
 login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
-sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. Logging in with the app is paused. Open the Nøkkel app and choose "Resume logins" when you want to log in again.
+sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. App logins are paused. Resume them in the Nøkkel app.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -369,3 +369,17 @@ letter-step-3 = Choose whether to log in with the app or with a password and a c
 letter-warning = Do not give the code to anyone. Nøkkel never asks for the code by phone or e-mail.
 letter-other-language = Norsk: Dette brevet inneholder aktiveringskoden din for Nøkkel. Registrer deg på { $url } eller i appen med fødselsnummeret ditt og koden over.
 letter-support = Questions? Call user support on 800 00 000.
+
+## E-mail notices (plain text and HTML are made from the same texts)
+
+email-greeting = Hello { $name },
+email-greeting-anonymous = Hello,
+email-footer = This e-mail was sent automatically by Nøkkel and cannot be answered. Nøkkel never asks for passwords, codes or your identity number by e-mail.
+email-contact-subject = Your e-mail address is registered in Nøkkel
+email-contact-body = This e-mail address is now registered in the Nøkkel contact register. Public services may use it to notify you. If this was not you, change your contact details in the Nøkkel app.
+email-reported-subject = Logging in with the Nøkkel app is paused
+email-reported-body = You reported that the login to { $service } was not you. Logging in with the app is therefore paused. Open the Nøkkel app and choose "Resume logins" when you want to log in again.
+email-device-added-subject = A new device can approve logins with Nøkkel
+email-device-added-body = The device "{ $device }" can now approve logins with Nøkkel. If this was not you, deactivate it in the Nøkkel app on another device, or contact user support.
+email-device-removed-subject = A device was removed from Nøkkel
+email-device-removed-body = The device "{ $device }" can no longer approve logins with Nøkkel. If this was not you, contact user support.

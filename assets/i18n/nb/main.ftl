@@ -349,7 +349,7 @@ app-enrol-scan-cancel = Avbryt skanningen
 ## Texts the server sends or shows in the app about a login
 login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
-sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Innlogging med appen er satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.
+sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Appinnlogging er satt på pause. Gjenoppta i Nøkkel-appen.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -369,3 +369,17 @@ letter-step-3 = Velg om du vil logge inn med appen eller med passord og SMS-kode
 letter-warning = Ikke gi koden til noen. Nøkkel spør aldri etter koden på telefon eller e-post.
 letter-other-language = English: this letter contains your activation code for Nøkkel. Register at { $url } or in the app with your national identity number and the code above.
 letter-support = Spørsmål? Ring brukerstøtte på 800 00 000.
+
+## E-mail notices (plain text and HTML are made from the same texts)
+
+email-greeting = Hei { $name },
+email-greeting-anonymous = Hei,
+email-footer = Denne e-posten er sendt automatisk fra Nøkkel og kan ikke besvares. Nøkkel spør aldri etter passord, koder eller fødselsnummer på e-post.
+email-contact-subject = E-postadressen din er registrert i Nøkkel
+email-contact-body = Denne e-postadressen er nå registrert i kontaktregisteret for Nøkkel. Offentlige tjenester kan bruke den til å varsle deg. Var det ikke deg, kan du endre kontaktopplysningene i Nøkkel-appen.
+email-reported-subject = Innlogging med Nøkkel-appen er satt på pause
+email-reported-body = Du meldte at innloggingen til { $service } ikke var deg. Derfor er innlogging med appen satt på pause. Åpne Nøkkel-appen og velg «Gjenoppta innlogging» når du vil logge inn igjen.
+email-device-added-subject = Ny enhet kan godkjenne innlogginger med Nøkkel
+email-device-added-body = Enheten «{ $device }» kan nå godkjenne innlogginger med Nøkkel. Var det ikke deg, deaktiver enheten i Nøkkel-appen på en annen enhet, eller kontakt brukerstøtte.
+email-device-removed-subject = En enhet er fjernet fra Nøkkel
+email-device-removed-body = Enheten «{ $device }» kan ikke lenger godkjenne innlogginger med Nøkkel. Var det ikke deg, kontakt brukerstøtte.

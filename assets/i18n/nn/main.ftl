@@ -349,7 +349,7 @@ app-enrol-scan-cancel = Avbryt skanninga
 ## Texts the server sends or shows in the app about a login
 login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
-sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Innlogging med appen er sett på pause. Opne Nøkkel-appen og vel «Ta opp att innlogging» når du vil logge inn igjen.
+sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Appinnlogging er sett på pause. Ta opp att i Nøkkel-appen.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -369,3 +369,17 @@ letter-step-3 = Vel om du vil logge inn med appen eller med passord og SMS-kode.
 letter-warning = Ikkje gi koden til nokon. Nøkkel spør aldri etter koden på telefon eller e-post.
 letter-other-language = English: this letter contains your activation code for Nøkkel. Register at { $url } or in the app with your national identity number and the code above.
 letter-support = Spørsmål? Ring brukarstøtte på 800 00 000.
+
+## E-mail notices (plain text and HTML are made from the same texts)
+
+email-greeting = Hei { $name },
+email-greeting-anonymous = Hei,
+email-footer = Denne e-posten er send automatisk frå Nøkkel og kan ikkje svarast på. Nøkkel spør aldri etter passord, kodar eller fødselsnummer på e-post.
+email-contact-subject = E-postadressa di er registrert i Nøkkel
+email-contact-body = Denne e-postadressa er no registrert i kontaktregisteret for Nøkkel. Offentlege tenester kan bruke ho til å varsle deg. Var det ikkje deg, kan du endre kontaktopplysingane i Nøkkel-appen.
+email-reported-subject = Innlogging med Nøkkel-appen er sett på pause
+email-reported-body = Du melde at innlogginga til { $service } ikkje var deg. Difor er innlogging med appen sett på pause. Opne Nøkkel-appen og vel «Ta opp att innlogging» når du vil logge inn igjen.
+email-device-added-subject = Ny eining kan godkjenne innloggingar med Nøkkel
+email-device-added-body = Eininga «{ $device }» kan no godkjenne innloggingar med Nøkkel. Var det ikkje deg, deaktiver eininga i Nøkkel-appen på ei anna eining, eller kontakt brukarstøtta.
+email-device-removed-subject = Ei eining er fjerna frå Nøkkel
+email-device-removed-body = Eininga «{ $device }» kan ikkje lenger godkjenne innloggingar med Nøkkel. Var det ikkje deg, kontakt brukarstøtta.

@@ -437,6 +437,7 @@ async fn setup_worker(
         "47",
         "91234567",
         &format!("10.1.{}.{}", index / 250, index % 250),
+        nokkel_server::i18n::Lang::default(),
     )
     .await?;
     let letter = store
@@ -465,7 +466,13 @@ async fn setup_worker(
         },
         SystemClock.unix(),
     )?;
-    enrolment::finish(state, &started.enrolment_id, &statement, "127.0.0.1").await?;
+    enrolment::finish(
+        state,
+        &started.enrolment_id,
+        &statement,
+        nokkel_server::i18n::Lang::default(),
+        "127.0.0.1",
+    ).await?;
     let signer_key =
         ServerKey::from_secret_bytes(key.to_secret_bytes().as_ref(), &SystemRandom::new())?;
     let reply = send(app, Request::get("/").body(Body::empty())?).await?;

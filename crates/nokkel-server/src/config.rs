@@ -44,6 +44,128 @@ pub struct Config {
     /// Where to serve `/metrics` (Prometheus text). Unset: not served. A separate
     /// listener, so the metrics stay off the public address.
     pub metrics_listen: Option<SocketAddr>,
+    /// Accept synthetic identity numbers (test servers) without the rest of demo mode.
+    pub accept_synthetic_ids: bool,
+    /// Accept software authenticators (`nokkel device`) without the rest of demo mode:
+    /// test servers only, never one that real people use.
+    pub accept_software_devices: bool,
+    /// How the outbox is drained: tries, backoff, leases.
+    pub delivery: DeliveryConfig,
+    /// The SMS aggregator. Unset: text messages wait in the outbox.
+    pub sms: Option<SmsConfig>,
+    /// The SMTP server for e-mail. Unset: e-mails wait in the outbox.
+    pub smtp: Option<SmtpConfig>,
+    /// The print house's spool for letters. Unset: letters wait in the outbox.
+    pub letters: Option<LettersConfig>,
+}
+
+/// How the delivery worker drains the outbox (`[delivery]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Tries before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry's delay (ms); each further retry doubles it, with jitter.
+    pub retry_base_ms: u64,
+    /// The longest delay between tries (ms).
+    pub retry_max_ms: u64,
+    /// How often the worker looks for due messages when nothing wakes it (ms).
+    pub poll_interval_ms: u64,
+    /// How long a claimed message is this instance's to send (s). Longer than any send.
+    pub lease_seconds: u64,
+    /// Messages sent at once per channel.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            retry_base_ms: 10_000,
+            retry_max_ms: 900_000,
+            poll_interval_ms: 1_000,
+            lease_seconds: 300,
+            concurrency: 8,
+        }
+    }
+}
+
+/// The SMS aggregator's HTTPS endpoint (`[sms]`); the contract is in docs/OPERATIONS.md.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `https://…` endpoint (`http://` only to a loopback address, for tests).
+    pub url: String,
+    /// File holding the shared HMAC secret (its first line).
+    pub hmac_secret_file: PathBuf,
+    /// Seconds to wait for the aggregator's answer.
+    #[serde(default = "default_sms_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_sms_timeout() -> u64 {
+    10
+}
+
+/// The SMTP submission server (`[smtp]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name (also the name its certificate must carry).
+    pub host: String,
+    /// Port: 587 (STARTTLS) unless set.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls` (implicit TLS, port 465), or `none` (loopback only).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// User name for AUTH, if the server wants one.
+    pub username: Option<String>,
+    /// File holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `Nøkkel <ikke-svar@nokkel.example>`.
+    pub from: String,
+    /// A PEM certificate to trust besides the system's roots (a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Seconds a connection or command may take.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No TLS: only to a loopback address.
+    None,
+}
+
+/// The print house's spool directory (`[letters]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LettersConfig {
+    /// Where batches appear (`batch-…` directories, each with a manifest).
+    pub spool_dir: PathBuf,
+    /// Letters per batch at most.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+}
+
+fn default_batch_size() -> usize {
+    200
 }
 
 /// The shape of log lines.
@@ -71,6 +193,12 @@ impl Default for Config {
             secret_key_file: None,
             logins_per_person_per_10_min: 10,
             metrics_listen: None,
+            accept_synthetic_ids: false,
+            accept_software_devices: false,
+            delivery: DeliveryConfig::default(),
+            sms: None,
+            smtp: None,
+            letters: None,
         }
     }
 }
@@ -128,7 +256,29 @@ impl Config {
                 continue;
             }
             from_env.push(name.clone());
-            table.insert(key.to_ascii_lowercase(), env_value(&value));
+            // `NOKKEL_SMS__URL` is `url` in the `[sms]` table.
+            let key = key.to_ascii_lowercase();
+            match key.split_once("__") {
+                Some((section, field)) => {
+                    let entry = table
+                        .entry(section.to_owned())
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    match entry {
+                        toml::Value::Table(section) => {
+                            section.insert(field.to_owned(), env_value(&value));
+                        }
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                origin: name,
+                                message: format!("{section} is not a table"),
+                            })
+                        }
+                    }
+                }
+                None => {
+                    table.insert(key, env_value(&value));
+                }
+            }
         }
         if !from_env.is_empty() {
             from_env.sort();
@@ -218,6 +368,40 @@ mod tests {
             .to_string();
         assert!(err.contains("databse_url"), "{err}");
         assert!(err.contains("NOKKEL_DATABSE_URL"), "{err}");
+    }
+
+    #[test]
+    fn sections_from_file_and_double_underscore_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nokkel.toml");
+        std::fs::write(
+            &path,
+            "[sms]\nurl = \"https://sms.example/send\"\nhmac_secret_file = \"/etc/s\"\n\
+             [delivery]\nmax_attempts = 3\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("NOKKEL_SMS__TIMEOUT_SECONDS", "4"),
+                ("NOKKEL_LETTERS__SPOOL_DIR", "/var/spool/nokkel"),
+            ]),
+        )
+        .unwrap();
+        let sms = config.sms.unwrap();
+        assert_eq!(sms.url, "https://sms.example/send");
+        assert_eq!(sms.timeout_seconds, 4);
+        assert_eq!(config.delivery.max_attempts, 3);
+        assert_eq!(config.delivery.retry_base_ms, 10_000);
+        let letters = config.letters.unwrap();
+        assert_eq!(letters.spool_dir, PathBuf::from("/var/spool/nokkel"));
+        assert_eq!(letters.batch_size, 200);
+        assert!(config.smtp.is_none());
+
+        let err = Config::load(None, env(&[("NOKKEL_SMS__URLL", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("urll"), "{err}");
     }
 
     #[test]

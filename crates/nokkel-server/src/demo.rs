@@ -60,6 +60,7 @@ pub async fn seed(store: &Store, now: i64) -> Result<usize, StoreError> {
                 email: None,
                 email_confirmed_at: None,
                 updated_at: now,
+                lang: crate::i18n::Lang::default().tag().to_owned(),
             })
             .await?;
     }

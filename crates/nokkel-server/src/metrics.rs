@@ -21,8 +21,17 @@ pub const LOGIN_NOTIFY_SECONDS: &str = "nokkel_login_notify_seconds";
 pub const RATE_LIMITED: &str = "nokkel_rate_limited_total";
 /// Logins pending now (at the scrape).
 pub const PENDING_LOGINS: &str = "nokkel_pending_logins";
-/// Messages in the outboxes, by `outbox` (`sms`, `email`, `letters` not yet used).
+/// Messages waiting to be sent, by `outbox` (`sms`, `email`, `letter`).
 pub const OUTBOX_DEPTH: &str = "nokkel_outbox_depth";
+/// Age in seconds of the oldest message waiting, by `outbox` (0 when none waits).
+pub const OUTBOX_OLDEST_SECONDS: &str = "nokkel_outbox_oldest_seconds";
+/// Messages dead-lettered and waiting for an operator, by `outbox`.
+pub const OUTBOX_DEAD: &str = "nokkel_outbox_dead";
+/// Messages a peer accepted, by `outbox`, in this process.
+pub const OUTBOX_SENT: &str = "nokkel_outbox_sent_total";
+/// Failed tries, by `outbox` and `result` (`retry`: tried again later, `dead`: given
+/// up), in this process.
+pub const OUTBOX_FAILED: &str = "nokkel_outbox_failed_total";
 
 /// Buckets for [`LOGIN_NOTIFY_SECONDS`]: the target is p99 under 20 ms.
 const NOTIFY_BUCKETS: &[f64] = &[
@@ -84,6 +93,14 @@ fn install() -> Recorder {
     );
     metrics::describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limit.");
     metrics::describe_gauge!(PENDING_LOGINS, "Logins pending now.");
-    metrics::describe_gauge!(OUTBOX_DEPTH, "Messages in the outboxes, by outbox.");
+    metrics::describe_gauge!(OUTBOX_DEPTH, "Messages waiting to be sent, by outbox.");
+    metrics::describe_gauge!(
+        OUTBOX_OLDEST_SECONDS,
+        metrics::Unit::Seconds,
+        "Age of the oldest message waiting, by outbox."
+    );
+    metrics::describe_gauge!(OUTBOX_DEAD, "Dead-lettered messages, by outbox.");
+    metrics::describe_counter!(OUTBOX_SENT, "Messages a peer accepted, by outbox.");
+    metrics::describe_counter!(OUTBOX_FAILED, "Failed sends, by outbox and result.");
     Recorder { handle, process }
 }

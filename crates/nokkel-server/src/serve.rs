@@ -8,6 +8,7 @@ use nokkel_core::clock::Clock;
 use nokkel_core::random::Random;
 use thiserror::Error;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::config::{Config, LogFormat};
 use crate::http::AppState;
@@ -16,6 +17,10 @@ use crate::services::audit_writer::AuditWriter;
 use crate::services::cache::Caches;
 use crate::services::events::{self, Events};
 use crate::services::keys::ServerKeys;
+use crate::services::delivery::email::SmtpSender;
+use crate::services::delivery::letters::SpoolSender;
+use crate::services::delivery::sms::HttpSmsSender;
+use crate::services::delivery::{Sender, Worker};
 use crate::services::outbound::StoreOutbox;
 use crate::services::pending::{MemoryPendingLogins, PendingLogins, SqlPendingLogins};
 use crate::services::Deps;
@@ -130,11 +135,30 @@ pub async fn assemble(
         });
     }
     let secrets = Arc::new(secrets);
+    let wake = Arc::new(Notify::new());
     let outbound = Arc::new(StoreOutbox::new(
         store.clone(),
         secrets.clone(),
         random.clone(),
         clock.clone(),
+        wake.clone(),
+    ));
+    let senders = senders(&config, &clock, &random).map_err(StoreError::Config)?;
+    if store.backend_name() == "sqlite" {
+        // One process serves a SQLite file: a lease left in it is from a process that died.
+        let freed = store.release_claims().await?;
+        if freed > 0 {
+            tracing::info!(freed, "outbox leases of a stopped server freed");
+        }
+    }
+    let delivery = Arc::new(Worker::new(
+        store.clone(),
+        secrets.clone(),
+        clock.clone(),
+        random.clone(),
+        config.delivery.clone(),
+        senders,
+        wake,
     ));
     // One SQLite instance serves alone, so what waits for an answer can wait in memory;
     // PostgreSQL instances share it through the tables.
@@ -154,7 +178,47 @@ pub async fn assemble(
         keys,
         events,
         outbound,
+        delivery,
     })
+}
+
+/// The senders the configuration names. A channel without one keeps its messages queued
+/// (the demo inbox reads them), which outside demo mode is worth a warning.
+fn senders(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    random: &Arc<dyn Random>,
+) -> Result<Vec<Arc<dyn Sender>>, String> {
+    let mut senders: Vec<Arc<dyn Sender>> = Vec::new();
+    if let Some(sms) = &config.sms {
+        senders.push(Arc::new(HttpSmsSender::new(sms, clock.clone())?));
+    }
+    if let Some(smtp) = &config.smtp {
+        senders.push(Arc::new(SmtpSender::new(smtp)?));
+    }
+    if let Some(letters) = &config.letters {
+        senders.push(Arc::new(SpoolSender::new(
+            letters,
+            &config.public_url(),
+            clock.clone(),
+            random.clone(),
+        )?));
+    }
+    if !config.demo {
+        for (channel, configured) in [
+            ("sms", config.sms.is_some()),
+            ("smtp", config.smtp.is_some()),
+            ("letters", config.letters.is_some()),
+        ] {
+            if !configured {
+                tracing::warn!(
+                    section = channel,
+                    "no sender configured: these messages stay in the outbox"
+                );
+            }
+        }
+    }
+    Ok(senders)
 }
 
 /// Serves until Ctrl-C or SIGTERM. Prints the URL to open once listening.
@@ -187,6 +251,7 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     let audit = state.audit.clone();
     crate::services::housekeeping::spawn(state.deps());
     crate::services::housekeeping::spawn_checkpoints(state.deps());
+    tokio::spawn(state.delivery.clone().run());
     if let Some(address) = state.config.metrics_listen {
         let metrics = TcpListener::bind(address).await?;
         tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");

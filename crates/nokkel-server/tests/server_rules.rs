@@ -6,6 +6,7 @@
 mod support;
 
 use axum::http::StatusCode;
+use nokkel_server::i18n::Lang;
 use nokkel_server::services::registration;
 use nokkel_server::services::ServiceError;
 use support::*;
@@ -346,6 +347,7 @@ async fn used_code_cannot_register_again(server: TestServer) {
         letter,
         "blåbær syltetøy fjelltur",
         "blåbær syltetøy fjelltur",
+        Lang::Nn,
     )
     .await
     .unwrap();
@@ -376,10 +378,11 @@ async fn two_concurrent_registrations_with_one_code_exactly_one_wins(server: Tes
         a,
         "blåbær syltetøy fjelltur",
         "blåbær syltetøy fjelltur",
+        Lang::Nn,
     )
     .await
     .unwrap();
-    let pb = registration::start_sms_user(state, b, "tyttebær og multer", "tyttebær og multer")
+    let pb = registration::start_sms_user(state, b, "tyttebær og multer", "tyttebær og multer", Lang::En)
         .await
         .unwrap();
     let sms = server.sms().await;

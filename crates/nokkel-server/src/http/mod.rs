@@ -116,6 +116,25 @@ impl FromRequestParts<AppState> for Page {
     }
 }
 
+/// The language a JSON API client asks for in `Accept-Language` (the app sends its own),
+/// if it names one of ours. The person's notices are written in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiLang(pub Option<Lang>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ApiLang(
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language),
+        ))
+    }
+}
+
 /// The client's IP address: the socket peer, or the first `X-Forwarded-For` entry when the
 /// server is configured to trust its proxy.
 #[derive(Debug, Clone, Copy)]

@@ -5,17 +5,21 @@ use nokkel_core::contact::EmailAddress;
 use nokkel_core::phone::MobileNumber;
 use serde_json::json;
 
+use super::notices::{self, Notice};
 use super::{audit, ServiceError};
+use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::ContactRecord;
 
 /// Replaces `pid`'s entry. Saving confirms the given values as current (the date is the
-/// "last confirmed" the register shows); `None` removes a value.
+/// "last confirmed" the register shows); `None` removes a value. `lang`, when given, is the
+/// language the person's notices are written in from now on.
 pub async fn update(
     deps: &Deps,
     pid: &str,
     mobile: Option<&str>,
     email: Option<&str>,
+    lang: Option<Lang>,
 ) -> Result<ContactRecord, ServiceError> {
     let mobile = mobile.map(|m| MobileNumber::parse("47", m)).transpose()?;
     let email = email
@@ -23,6 +27,7 @@ pub async fn update(
         .transpose()
         .map_err(|_| ServiceError::Email)?;
     let now = deps.clock.unix();
+    let previous = deps.store.contact(pid).await?;
     let record = ContactRecord {
         pid: pid.to_owned(),
         mobile_confirmed_at: mobile.as_ref().map(|_| now),
@@ -30,8 +35,16 @@ pub async fn update(
         email_confirmed_at: email.as_ref().map(|_| now),
         email: email.map(|e| e.as_str().to_owned()),
         updated_at: now,
+        // The language the person uses now, else the one they registered in.
+        lang: match (lang, &previous) {
+            (Some(lang), _) => lang.tag().to_owned(),
+            (None, Some(p)) => p.lang.clone(),
+            (None, None) => Lang::default().tag().to_owned(),
+        },
     };
     deps.store.upsert_contact(&record).await?;
+    let new_email = record.email.is_some()
+        && previous.as_ref().and_then(|p| p.email.as_ref()) != record.email.as_ref();
     audit(
         deps,
         "contact_updated",
@@ -40,6 +53,11 @@ pub async fn update(
         json!({ "mobile": record.mobile.is_some(), "email": record.email.is_some() }),
     )
     .await;
+    if new_email {
+        // The new address hears that it was registered, so a typo or a stranger's address
+        // comes to light.
+        notices::notify(deps, pid, Notice::ContactEmail).await?;
+    }
     Ok(record)
 }
 

@@ -13,6 +13,7 @@ use crate::services::audit_writer::AuditWriter;
 use crate::services::cache::Caches;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
+use crate::services::delivery::Worker;
 use crate::services::outbound::Outbound;
 use crate::services::pending::PendingLogins;
 use crate::store::Store;
@@ -33,8 +34,10 @@ pub struct Deps {
     pub keys: ServerKeys,
     /// Wake-ups for waiting browsers and long-polling devices.
     pub events: Arc<Events>,
-    /// Where messages to people go (text messages today).
+    /// Where messages to people go: the outbox.
     pub outbound: Arc<dyn Outbound>,
+    /// The outbox's drain through the configured senders (`serve` runs it).
+    pub delivery: Arc<Worker>,
     /// Clients and device keys, in front of the store.
     pub caches: Caches,
     /// The audit log's batched writer.
@@ -45,9 +48,16 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Whether synthetic identity numbers are accepted (only in demo mode).
+    /// Whether software authenticators and test-only user verification are accepted
+    /// (demo mode, or a test server that asks for them).
+    pub fn accepts_software_devices(&self) -> bool {
+        self.config.demo || self.config.accept_software_devices
+    }
+
+    /// Whether synthetic identity numbers are accepted (demo mode, or a test server that
+    /// asks for them).
     pub fn synthetic_policy(&self) -> SyntheticPolicy {
-        if self.config.demo {
+        if self.config.demo || self.config.accept_synthetic_ids {
             SyntheticPolicy::Accept
         } else {
             SyntheticPolicy::Reject

@@ -8,6 +8,7 @@ use nokkel_core::statements::{claimed_device_id, verify_request_proof, RequestTa
 use nokkel_core::wire::DeviceSummary;
 use serde_json::json;
 
+use super::notices::{self, Notice};
 use super::{audit, Deps, ServiceError};
 use crate::store::{AccountStatus, DeviceRecord};
 
@@ -99,6 +100,7 @@ pub async fn revoke(
     id: &str,
 ) -> Result<DeviceId, ServiceError> {
     let now = deps.clock.unix();
+    let name = deps.store.device(id).await?.map(|d| d.name);
     if !deps.store.revoke_device(&asking.pid, id, now).await? {
         return Err(ServiceError::NoSuchDevice);
     }
@@ -111,6 +113,9 @@ pub async fn revoke(
         json!({ "device_id": id, "by": asking.id }),
     )
     .await;
+    if let Some(device) = name {
+        notices::notify(deps, &asking.pid, Notice::DeviceRemoved { device }).await?;
+    }
     DeviceId::parse(id).map_err(|_| ServiceError::Unauthenticated)
 }
 

@@ -13,8 +13,10 @@ use nokkel_core::statements::{verify_enrolment, PendingEnrolment, Platform, User
 use nokkel_core::wire::{FinishEnrolmentResponse, ProtocolVersion, StartEnrolmentResponse};
 use serde::{Deserialize, Serialize};
 
-use super::registration::{self, VerifiedLetter};
+use super::notices::{self, Notice};
+use super::registration::{self, NewAccount, VerifiedLetter};
 use super::ServiceError;
+use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::{AccountKind, DeviceRecord};
 
@@ -69,6 +71,7 @@ pub async fn finish(
     deps: &Deps,
     enrolment_id: &str,
     statement: &str,
+    lang: Lang,
     client_ip: &str,
 ) -> Result<FinishEnrolmentResponse, ServiceError> {
     let ticket: EnrolmentTicket = registration::open(deps, enrolment_id)?;
@@ -77,7 +80,7 @@ pub async fn finish(
     let payload = verified.payload();
     let software_only = payload.platform == Platform::Software
         || payload.uv_methods.iter().all(|m| m.is_test_only());
-    if software_only && !deps.config.demo {
+    if software_only && !deps.accepts_software_devices() {
         return Err(ServiceError::DeviceNotAllowed);
     }
     let device = DeviceRecord {
@@ -98,11 +101,22 @@ pub async fn finish(
     registration::complete(
         deps,
         &ticket.letter,
-        AccountKind::App,
-        None,
-        None,
-        Some(&device),
+        NewAccount {
+            kind: AccountKind::App,
+            password_hash: None,
+            mobile_confirmed_at: None,
+            device: Some(&device),
+            lang,
+        },
         client_ip,
+    )
+    .await?;
+    notices::notify(
+        deps,
+        ticket.letter.pid(),
+        Notice::DeviceAdded {
+            device: device.name.clone(),
+        },
     )
     .await?;
     Ok(FinishEnrolmentResponse {

@@ -2,7 +2,7 @@
 //! for `/dev/letters` and `/dev/sms` in demo mode.
 
 use super::{Deps, ServiceError};
-use crate::store::{LetterRecord, MessageRecord, PersonRecord};
+use crate::store::{Channel, LetterRecord, MessageRecord, PersonRecord};
 
 /// One page of the demo inbox: `limit` items (1 to [`MAX_PAGE`]) after the `offset` newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,10 @@ pub async fn letter(deps: &Deps, id: &str) -> Result<Option<LetterRecord>, Servi
 
 /// Text messages, newest first.
 pub async fn text_messages(deps: &Deps, page: Page) -> Result<Vec<MessageRecord>, ServiceError> {
-    Ok(deps.store.sms_outbox_page(page.limit, page.offset).await?)
+    Ok(deps
+        .store
+        .messages_page(Channel::Sms, page.limit, page.offset)
+        .await?)
 }
 
 /// The person a letter is addressed to, as the population register has them.

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::events::{self, wait_for};
 use super::oidc::{self, Authenticated, AuthorizationError};
-use super::outbound::TextMessage;
+use super::notices::{self, Notice};
 use super::registration;
 use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
 use crate::i18n::Lang;
@@ -374,7 +374,7 @@ fn uv_name(uv: UserVerification) -> String {
 /// The method must be one the device declared at enrolment, and test-only methods are
 /// accepted only in demo mode.
 fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<(), ServiceError> {
-    if uv.is_test_only() && !deps.config.demo {
+    if uv.is_test_only() && !deps.accepts_software_devices() {
         return Err(ServiceError::DeviceNotAllowed);
     }
     if !super::enrolment::declared_uv(device).contains(&uv) {
@@ -444,19 +444,14 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
         json!({ "login_id": login.id, "service": login.service }),
     )
     .await;
-    if let Some(mobile) = deps.store.contact(&login.pid).await?.and_then(|c| c.mobile) {
-        // The contact register holds no language yet, so the notice is in Bokmål.
-        let body =
-            Lang::default().t_args("sms-login-reported", &[("service", login.service.clone())]);
-        deps.outbound
-            .send_text(TextMessage {
-                to: mobile,
-                body,
-                purpose: "login_reported".to_owned(),
-            })
-            .await?;
-    }
-    Ok(())
+    notices::notify(
+        deps,
+        &login.pid,
+        Notice::LoginReported {
+            service: login.service.clone(),
+        },
+    )
+    .await
 }
 
 /// Lifts a block set by a report. Only a device of the person can do this.
@@ -781,8 +776,13 @@ pub async fn check_password(
         .await;
         return Err(ServiceError::WrongPassword);
     }
-    let mobile = super::contact::mobile(deps, pid).await?.unwrap_or_default();
-    registration::send_otp(deps, pid, &mobile, "login").await
+    let contact = super::contact::entry(deps, pid).await?;
+    let lang = contact
+        .as_ref()
+        .map(notices::contact_lang)
+        .unwrap_or_default();
+    let mobile = contact.and_then(|c| c.mobile).unwrap_or_default();
+    registration::send_otp(deps, pid, &mobile, "login", lang).await
 }
 
 /// Checks the SMS code of a password login and issues the relying party's code. Returns

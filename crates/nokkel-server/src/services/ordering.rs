@@ -15,6 +15,9 @@ use serde_json::json;
 use time::{Date, Duration};
 
 use super::{audit, random_id, rate_limit, ServiceError};
+use crate::i18n::Lang;
+use crate::letter::envelope::recipient_lines;
+use crate::services::outbound::LetterMessage;
 use crate::services::Deps;
 use crate::store::{AddressKind, LetterRecord, LetterState, NewOrder, PersonRecord, PersonStatus};
 
@@ -61,6 +64,7 @@ pub async fn order_letter(
     calling_code: &str,
     mobile_input: &str,
     client_ip: &str,
+    lang: Lang,
 ) -> Result<Receipt, ServiceError> {
     let pid = check_id_number(deps, pid_input)?;
     let mobile = MobileNumber::parse(calling_code, mobile_input)?;
@@ -103,17 +107,19 @@ pub async fn order_letter(
     )
     .await
     {
-        Err(ServiceError::RateLimited) => OrderDecision::Refuse(Refusal::RateLimited),
+        Err(ServiceError::RateLimited) => (OrderDecision::Refuse(Refusal::RateLimited), None),
         Err(other) => return Err(other),
         Ok(()) => decide(deps, &pid, today, now.unix_timestamp()).await?,
     };
 
     let outcome = match decision {
-        OrderDecision::Refuse(refusal) => refusal.code(),
-        OrderDecision::SendLetter {
-            destination,
-            replaces_outstanding,
-        } => {
+        (
+            OrderDecision::SendLetter {
+                destination,
+                replaces_outstanding,
+            },
+            Some(person),
+        ) => {
             if replaces_outstanding {
                 deps.store.revoke_letters_for(pid.as_str()).await?;
             }
@@ -133,6 +139,19 @@ pub async fn order_letter(
                 used_at: None,
             };
             deps.store.insert_letter(&letter).await?;
+            let valid_until = oslo_date(now + validity);
+            deps.outbound
+                .send_letter(LetterMessage {
+                    letter_id: letter.id.clone(),
+                    lang,
+                    recipient: recipient_lines(&person),
+                    country: person.country.clone().unwrap_or_else(|| "NO".to_owned()),
+                    abroad: letter.abroad,
+                    code_grouped: code.grouped(),
+                    letter_date: today.to_string(),
+                    valid_until: valid_until.to_string(),
+                })
+                .await?;
             audit(
                 deps,
                 "letter_created",
@@ -143,6 +162,7 @@ pub async fn order_letter(
             .await;
             "letter_sent"
         }
+        (other, _) => refusal_code(other),
     };
     deps.store
         .insert_order(&NewOrder {
@@ -164,25 +184,35 @@ pub async fn order_letter(
     Ok(receipt)
 }
 
+/// The audit code of a refused order (or of a decision to send that found no person,
+/// which `decide` never makes).
+fn refusal_code(decision: OrderDecision) -> &'static str {
+    match decision {
+        OrderDecision::Refuse(refusal) => refusal.code(),
+        OrderDecision::SendLetter { .. } => Refusal::NotInRegister.code(),
+    }
+}
+
+/// The decision, and the person the letter goes to when there is one.
 async fn decide(
     deps: &Deps,
     pid: &IdNumber,
     today: Date,
     now: i64,
-) -> Result<OrderDecision, ServiceError> {
+) -> Result<(OrderDecision, Option<PersonRecord>), ServiceError> {
     let Some(person) = deps.store.person(pid.as_str()).await? else {
-        return Ok(OrderDecision::Refuse(Refusal::NotInRegister));
+        return Ok((OrderDecision::Refuse(Refusal::NotInRegister), None));
     };
     let Some(birth_date) = birth_date(&person) else {
         tracing::error!(pid = %pid.masked(), "population register has an unreadable birth date");
-        return Ok(OrderDecision::Refuse(Refusal::NotInRegister));
+        return Ok((OrderDecision::Refuse(Refusal::NotInRegister), None));
     };
     let has_account = deps.store.account(pid.as_str()).await?.is_some();
     let outstanding = deps.store.active_letter_for(pid.as_str(), now).await?;
     let outstanding_letter_ordered_on = outstanding
         .and_then(|l| time::OffsetDateTime::from_unix_timestamp(l.created_at).ok())
         .map(oslo_date);
-    Ok(decide_order(&OrderFacts {
+    let decision = decide_order(&OrderFacts {
         birth_date,
         address: match person.address_kind {
             AddressKind::Domestic => RegisteredAddress::Domestic,
@@ -193,7 +223,8 @@ async fn decide(
         has_account,
         outstanding_letter_ordered_on,
         today,
-    }))
+    });
+    Ok((decision, Some(person)))
 }
 
 /// The birth date recorded in the register.

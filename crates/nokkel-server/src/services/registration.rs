@@ -78,6 +78,9 @@ pub struct SmsPending {
     letter: VerifiedLetter,
     password_hash: String,
     otp_id: String,
+    /// The language the registration runs in (a tag; older flows carry none: Bokmål).
+    #[serde(default)]
+    lang: String,
 }
 
 impl SmsPending {
@@ -225,6 +228,7 @@ pub async fn start_sms_user(
     letter: VerifiedLetter,
     password: &str,
     repeated: &str,
+    lang: Lang,
 ) -> Result<SmsPending, ServiceError> {
     let person = deps.store.person(&letter.pid).await?;
     let mut context = vec![letter.pid.as_str()];
@@ -244,11 +248,19 @@ pub async fn start_sms_user(
             tracing::error!("password hashing failed");
             ServiceError::SessionExpired
         })?;
-    let otp_id = send_otp(deps, &letter.pid, &letter.mobile, OTP_PURPOSE_REGISTRATION).await?;
+    let otp_id = send_otp(
+        deps,
+        &letter.pid,
+        &letter.mobile,
+        OTP_PURPOSE_REGISTRATION,
+        lang,
+    )
+    .await?;
     Ok(SmsPending {
         letter,
         password_hash,
         otp_id,
+        lang: lang.tag().to_owned(),
     })
 }
 
@@ -258,6 +270,7 @@ pub async fn send_otp(
     pid: &str,
     mobile: &str,
     purpose: &str,
+    lang: Lang,
 ) -> Result<String, ServiceError> {
     let now = deps.clock.unix();
     let mut bytes = [0u8; 4];
@@ -276,13 +289,13 @@ pub async fn send_otp(
             consumed_at: None,
         })
         .await?;
-    // The contact register holds no language yet, so the code comes in Bokmål.
-    let body = Lang::default().t_args("sms-otp", &[("code", code)]);
+    let body = lang.t_args("sms-otp", &[("code", code)]);
     deps.outbound
         .send_text(TextMessage {
             to: mobile.to_owned(),
             body,
             purpose: purpose.to_owned(),
+            lang,
         })
         .await?;
     audit(deps, "otp_sent", Some(pid), None, json!({ "otp_id": id })).await;
@@ -319,10 +332,13 @@ pub async fn finish_sms_user(
     complete(
         deps,
         &letter,
-        AccountKind::Sms,
-        Some(pending.password_hash),
-        Some(now),
-        None,
+        NewAccount {
+            kind: AccountKind::Sms,
+            password_hash: Some(pending.password_hash),
+            mobile_confirmed_at: Some(now),
+            device: None,
+            lang: Lang::from_tag(&pending.lang).unwrap_or_default(),
+        },
         client_ip,
     )
     .await
@@ -376,17 +392,35 @@ pub async fn check_otp(
     Ok(())
 }
 
+/// The account a registration creates.
+pub(crate) struct NewAccount<'a> {
+    /// How the person logs in.
+    pub kind: AccountKind,
+    /// SMS users' password (Argon2 PHC string).
+    pub password_hash: Option<String>,
+    /// When the mobile was proven by an SMS code.
+    pub mobile_confirmed_at: Option<i64>,
+    /// App users' first device.
+    pub device: Option<&'a crate::store::DeviceRecord>,
+    /// The language of the registration, which notices will use.
+    pub lang: Lang,
+}
+
 /// Creates the account in one transaction with consuming the letter and writing the
 /// contact register. `mobile_confirmed_at` is set when the mobile was proven by an SMS code.
 pub(crate) async fn complete(
     deps: &Deps,
     letter: &VerifiedLetter,
-    kind: AccountKind,
-    password_hash: Option<String>,
-    mobile_confirmed_at: Option<i64>,
-    device: Option<&crate::store::DeviceRecord>,
+    account: NewAccount<'_>,
     client_ip: &str,
 ) -> Result<Registered, ServiceError> {
+    let NewAccount {
+        kind,
+        password_hash,
+        mobile_confirmed_at,
+        device,
+        lang,
+    } = account;
     let now = deps.clock.unix();
     let account = AccountRecord {
         pid: letter.pid.clone(),
@@ -404,6 +438,7 @@ pub(crate) async fn complete(
         email: None,
         email_confirmed_at: None,
         updated_at: now,
+        lang: lang.tag().to_owned(),
     };
     let outcome = deps
         .store

@@ -18,16 +18,19 @@ pub struct ContactRecord {
     pub email_confirmed_at: Option<i64>,
     /// Last change (unix seconds).
     pub updated_at: i64,
+    /// The language notices are written in (`nb`, `nn`, `en`).
+    pub lang: String,
 }
 
 /// Inserts or replaces a contact entry; binds pid, mobile, mobile_confirmed_at, email,
-/// email_confirmed_at, updated_at.
+/// email_confirmed_at, updated_at, lang.
 pub(super) const UPSERT_CONTACT: &str =
     "INSERT INTO contacts (pid, mobile, mobile_confirmed_at, email, \
-             email_confirmed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             email_confirmed_at, updated_at, lang) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (pid) DO UPDATE SET mobile = excluded.mobile, \
              mobile_confirmed_at = excluded.mobile_confirmed_at, email = excluded.email, \
-             email_confirmed_at = excluded.email_confirmed_at, updated_at = excluded.updated_at";
+             email_confirmed_at = excluded.email_confirmed_at, updated_at = excluded.updated_at, \
+             lang = excluded.lang";
 
 impl Store {
     /// Inserts or replaces the contact details of `contact.pid`.
@@ -40,6 +43,7 @@ impl Store {
             .bind(&contact.email)
             .bind(contact.email_confirmed_at)
             .bind(contact.updated_at)
+            .bind(&contact.lang)
             .execute(pool)
             .await
             .map(|_| ()))?;
@@ -49,7 +53,7 @@ impl Store {
     /// The contact details of `pid`, if any.
     pub async fn contact(&self, pid: &str) -> Result<Option<ContactRecord>, StoreError> {
         let sql = "SELECT pid, mobile, mobile_confirmed_at, email, email_confirmed_at, \
-             updated_at FROM contacts WHERE pid = $1";
+             updated_at, lang FROM contacts WHERE pid = $1";
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, ContactRecord>(sql)
             .bind(pid)

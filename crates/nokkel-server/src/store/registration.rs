@@ -83,6 +83,7 @@ impl Store {
                 .bind(&contact.email)
                 .bind(contact.email_confirmed_at)
                 .bind(contact.updated_at)
+                .bind(&contact.lang)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;

@@ -19,6 +19,7 @@ async fn contact_details_are_upserted(store: Store) {
         email: None,
         email_confirmed_at: None,
         updated_at: NOW,
+        lang: "nn".to_owned(),
     };
     store.upsert_contact(&contact).await.unwrap();
     assert_eq!(store.contact(INGRID).await.unwrap(), Some(contact.clone()));
@@ -39,6 +40,7 @@ async fn contact_needs_a_registered_person(store: Store) {
         email: Some("x@example.no".to_owned()),
         email_confirmed_at: None,
         updated_at: NOW,
+        lang: "nn".to_owned(),
     };
     assert!(matches!(
         store.upsert_contact(&contact).await,

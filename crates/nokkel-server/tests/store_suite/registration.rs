@@ -33,6 +33,7 @@ fn contact(pid: &str, mobile: &str) -> ContactRecord {
         email: None,
         email_confirmed_at: None,
         updated_at: NOW,
+        lang: "nn".to_owned(),
     }
 }
 

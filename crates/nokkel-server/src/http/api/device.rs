@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use axum::extract::rejection::JsonRejection;
 
 use super::ApiFailure;
+use crate::http::ApiLang;
 use crate::http::AppState;
 use crate::services::{devices, login, ServiceError};
 use crate::store::DeviceRecord;
@@ -181,6 +182,7 @@ fn contact_details(record: Option<crate::store::ContactRecord>) -> ContactDetail
         email: None,
         email_confirmed_at: None,
         updated_at: 0,
+        lang: String::new(),
     });
     ContactDetails {
         v: ProtocolVersion,
@@ -205,6 +207,7 @@ async fn contact(
 async fn update_contact(
     State(state): State<AppState>,
     AuthenticatedDevice(device): AuthenticatedDevice,
+    ApiLang(lang): ApiLang,
     body: Result<Json<UpdateContactRequest>, JsonRejection>,
 ) -> Result<Json<ContactDetails>, ApiFailure> {
     let Json(request) = body?;
@@ -213,6 +216,7 @@ async fn update_contact(
         &device.pid,
         request.mobile.as_deref(),
         request.email.as_deref(),
+        lang,
     )
     .await?;
     Ok(Json(contact_details(Some(record))))

@@ -14,7 +14,7 @@ use nokkel_core::wire::{
 use serde::{Deserialize, Serialize};
 
 use crate::http::AppState;
-use crate::http::ClientIp;
+use crate::http::{ApiLang, ClientIp};
 use crate::services::{enrolment, ordering, ServiceError};
 
 pub mod device;
@@ -165,6 +165,7 @@ pub struct OrderReceipt {
 async fn order(
     State(state): State<AppState>,
     ip: ClientIp,
+    ApiLang(lang): ApiLang,
     body: Result<Json<OrderRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderReceipt>), ApiFailure> {
     let Json(request) = body?;
@@ -175,6 +176,7 @@ async fn order(
         calling_code,
         &request.mobile,
         &ip.text(),
+        lang.unwrap_or_default(),
     )
     .await?;
     Ok((
@@ -210,10 +212,18 @@ async fn start_enrolment(
 async fn finish_enrolment(
     State(state): State<AppState>,
     ip: ClientIp,
+    ApiLang(lang): ApiLang,
     Path(id): Path<String>,
     body: Result<Json<FinishEnrolmentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<FinishEnrolmentResponse>), ApiFailure> {
     let Json(request) = body?;
-    let response = enrolment::finish(&state, &id, &request.statement, &ip.text()).await?;
+    let response = enrolment::finish(
+        &state,
+        &id,
+        &request.statement,
+        lang.unwrap_or_default(),
+        &ip.text(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
