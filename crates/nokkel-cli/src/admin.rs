@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::OsRandom;
-use nokkel_server::services::keys;
+use nokkel_server::services::{delivery, keys};
+use nokkel_server::store::{Channel, OutboxFilter, OutboxState};
 use nokkel_server::services::oidc::{register_client, ClientRegistration};
 
 use crate::serve::{self, ServeArgs};
@@ -23,6 +24,60 @@ pub enum AdminCommand {
     /// The server's ID-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Messages waiting to be sent, sent, or dead-lettered (SMS, e-mail, letters).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// Outbox subcommands. Bodies are never shown; recipients are masked.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List messages, oldest first.
+    List {
+        /// Only messages in this state: queued, sent, dead, discarded.
+        #[arg(long)]
+        state: Option<OutboxState>,
+        /// Only messages on this channel: sms, email, letter.
+        #[arg(long)]
+        channel: Option<Channel>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Show one message.
+    Show {
+        /// Its id (from `list`).
+        id: i64,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Queue a dead (or discarded) message again, or with --all-dead every dead one; the
+    /// running server sends it within its poll interval.
+    Retry {
+        /// The message's id.
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        /// Every dead message (on --channel, if given).
+        #[arg(long)]
+        all_dead: bool,
+        /// With --all-dead: only this channel.
+        #[arg(long, requires = "all_dead")]
+        channel: Option<Channel>,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Never send a queued or dead message.
+    Discard {
+        /// The message's id.
+        id: i64,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
 }
 
 /// Client subcommands.
@@ -211,6 +266,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                 }
             })
         }
+        AdminCommand::Outbox(command) => outbox(command),
         AdminCommand::Population(PopulationCommand::Generate { count, seed }) => {
             let mut out = std::io::stdout().lock();
             match crate::synthetic::write_population(count, seed, &mut out) {
@@ -245,6 +301,111 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn outbox(command: OutboxCommand) -> ExitCode {
+    let now = SystemClock.unix();
+    match command {
+        OutboxCommand::List {
+            state,
+            channel,
+            limit,
+            json,
+            store,
+        } => {
+            let filter = OutboxFilter { state, channel };
+            let result = with_store(&store, async |store, _| {
+                Ok(delivery::admin::list(store, filter, limit).await?)
+            });
+            report("outbox list", result, |messages| {
+                if json {
+                    for message in &messages {
+                        println!("{}", serde_json::to_string(message).unwrap_or_default());
+                    }
+                    return;
+                }
+                println!(
+                    "{:>8}  {:<6}  {:<9}  {:>5}  {:<20}  {:<16}  {:<20}  last error",
+                    "id", "chan", "state", "tries", "queued", "recipient", "purpose"
+                );
+                for m in &messages {
+                    println!(
+                        "{:>8}  {:<6}  {:<9}  {:>5}  {:<20}  {:<16}  {:<20}  {}",
+                        m.id,
+                        m.channel.as_str(),
+                        m.state.as_str(),
+                        m.attempts,
+                        when(m.created_at),
+                        m.recipient,
+                        m.purpose,
+                        m.last_error.as_deref().unwrap_or("")
+                    );
+                }
+                println!("{} message(s)", messages.len());
+            })
+        }
+        OutboxCommand::Show { id, store } => {
+            let result = with_store(&store, async |store, _| {
+                delivery::admin::show(store, id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no message {id}"))
+            });
+            report("outbox show", result, |m| {
+                println!("id:              {}", m.id);
+                println!("channel:         {}", m.channel);
+                println!("state:           {}", m.state);
+                println!("recipient:       {}", m.recipient);
+                println!("purpose:         {}", m.purpose);
+                println!("language:        {}", m.lang);
+                println!("tries:           {}", m.attempts);
+                println!("idempotency key: {}", m.idempotency_key);
+                println!("queued:          {}", when(m.created_at));
+                if let Some(next) = m.next_attempt_ms {
+                    println!("next try:        {}", when(next / 1000));
+                }
+                if let Some(sent) = m.sent_at {
+                    println!("sent:            {}", when(sent));
+                }
+                if let Some(error) = &m.last_error {
+                    println!("last error:      {error}");
+                }
+            })
+        }
+        OutboxCommand::Retry {
+            id,
+            all_dead,
+            channel,
+            store,
+        } => {
+            let which = match (id, all_dead) {
+                (Some(id), false) => delivery::admin::Retry::One(id),
+                _ => delivery::admin::Retry::AllDead(channel),
+            };
+            let result = with_store(&store, async |store, _| {
+                let count = delivery::admin::retry(store, which, now).await?;
+                if count == 0 {
+                    if let delivery::admin::Retry::One(id) = which {
+                        anyhow::bail!("message {id} is not dead or discarded (see `show {id}`)");
+                    }
+                }
+                Ok(count)
+            });
+            report("outbox retry", result, |count| {
+                println!("{count} message(s) queued again");
+            })
+        }
+        OutboxCommand::Discard { id, store } => {
+            let result = with_store(&store, async |store, _| {
+                if !delivery::admin::discard(store, id, now).await? {
+                    anyhow::bail!("message {id} is not queued or dead (see `show {id}`)");
+                }
+                Ok(())
+            });
+            report("outbox discard", result, |()| {
+                println!("message {id} discarded: it will not be sent");
+            })
         }
     }
 }
