@@ -177,7 +177,14 @@ fn with_the_peer_down_messages_die_and_an_operator_sends_them_later() {
     let config_arg = config.to_str().unwrap();
     let data_arg = data.to_str().unwrap();
     let store_args = ["--config", config_arg, "--data-dir", data_arg];
-    let _server = Server::start(&config, &data, "127.0.0.1:0", None);
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let _server = Server::start_with(
+        &config,
+        &data,
+        "127.0.0.1:0",
+        None,
+        &["--metrics-listen", &metrics],
+    );
     queue_texts(&data, None, "outage", 5);
 
     let dead = wait_for("five dead messages", Duration::from_secs(30), || {
@@ -195,6 +202,23 @@ fn with_the_peer_down_messages_die_and_an_operator_sends_them_later() {
         let recipient = message["recipient"].as_str().unwrap();
         assert!(recipient.contains('*'), "{recipient}");
     }
+    // What an operator's dashboard sees.
+    assert_eq!(metric(&metrics, "nokkel_outbox_dead{outbox=\"sms\"}"), 5.0);
+    assert_eq!(metric(&metrics, "nokkel_outbox_depth{outbox=\"sms\"}"), 0.0);
+    assert_eq!(
+        metric(
+            &metrics,
+            "nokkel_outbox_failed_total{outbox=\"sms\",result=\"retry\"}"
+        ),
+        10.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "nokkel_outbox_failed_total{outbox=\"sms\",result=\"dead\"}"
+        ),
+        5.0
+    );
     let mut args = vec!["admin", "outbox", "list"];
     args.extend_from_slice(&store_args);
     let table = run_ok(&args);
@@ -217,6 +241,8 @@ fn with_the_peer_down_messages_die_and_an_operator_sends_them_later() {
     let expected: HashSet<String> = (0..5).map(|i| format!("outage {i}")).collect();
     assert_eq!(arrived, expected);
     assert_eq!(peer.state()["duplicates"], 0);
+    assert_eq!(metric(&metrics, "nokkel_outbox_sent_total{outbox=\"sms\"}"), 5.0);
+    assert_eq!(metric(&metrics, "nokkel_outbox_dead{outbox=\"sms\"}"), 0.0);
 
     // A peer refusing a message for good (4xx) dead-letters it after one try; `discard`
     // then retires it.
@@ -302,6 +328,17 @@ fn two_postgresql_instances_send_each_message_once() {
     assert_eq!(sent.iter().sum::<f64>(), 300.0, "{sent:?}");
     assert!(sent.iter().all(|&n| n > 0.0), "one instance sent all: {sent:?}");
     drop(servers);
+}
+
+/// The value of the sample named exactly `name` (with its labels) at `/metrics`.
+fn metric(address: &str, name: &str) -> f64 {
+    let text = reqwest::blocking::get(format!("http://{address}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }
 
 fn free_port() -> u16 {
