@@ -11,7 +11,7 @@
 mod delivery_support;
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +60,26 @@ fn queue_texts(data: &Path, database_url: Option<&str>, prefix: &str, count: usi
     });
 }
 
+/// A temporary directory with a data directory, an SMS peer answering after `delay_ms`,
+/// and a configuration (10 tries) pointing at it.
+fn with_sms_peer(delay_ms: u64) -> (tempfile::TempDir, PathBuf, SmsPeer, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let peer = SmsPeer::start();
+    peer.set_mode(None, delay_ms);
+    let config = write_config(
+        dir.path(),
+        &Peers {
+            sms_url: peer.url(),
+            smtp: None,
+            spool: None,
+        },
+        10,
+    );
+    (dir, data, peer, config)
+}
+
 /// The texts that arrived, each once (the peer keeps one copy per idempotency key).
 fn texts(peer: &SmsPeer) -> Vec<String> {
     peer.messages()
@@ -79,22 +99,9 @@ fn outbox_json(args: &[&str]) -> Vec<Value> {
 
 #[test]
 fn a_server_killed_mid_send_delivers_every_message_after_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let peer = SmsPeer::start();
     // Each answer takes 10 ms: 1,000 messages take over a second, so the kill lands
     // mid-send.
-    peer.set_mode(None, 10);
-    let config = write_config(
-        dir.path(),
-        &Peers {
-            sms_url: peer.url(),
-            smtp: None,
-            spool: None,
-        },
-        10,
-    );
+    let (_dir, data, peer, config) = with_sms_peer(10);
     queue_texts(&data, None, "message", 1000);
 
     let port = free_port();
@@ -234,14 +241,19 @@ fn with_the_peer_down_messages_die_and_an_operator_sends_them_later() {
     args.extend_from_slice(&store_args);
     let out = run_ok(&args);
     assert!(out.contains("5 message(s) queued again"), "{out}");
-    wait_for("the five messages at the peer", Duration::from_secs(30), || {
-        (peer.messages().len() == 5).then_some(())
-    });
+    wait_for(
+        "the five messages at the peer",
+        Duration::from_secs(30),
+        || (peer.messages().len() == 5).then_some(()),
+    );
     let arrived: HashSet<String> = texts(&peer).into_iter().collect();
     let expected: HashSet<String> = (0..5).map(|i| format!("outage {i}")).collect();
     assert_eq!(arrived, expected);
     assert_eq!(peer.state()["duplicates"], 0);
-    assert_eq!(metric(&metrics, "nokkel_outbox_sent_total{outbox=\"sms\"}"), 5.0);
+    assert_eq!(
+        metric(&metrics, "nokkel_outbox_sent_total{outbox=\"sms\"}"),
+        5.0
+    );
     assert_eq!(metric(&metrics, "nokkel_outbox_dead{outbox=\"sms\"}"), 0.0);
 
     // A peer refusing a message for good (4xx) dead-letters it after one try; `discard`
@@ -263,28 +275,18 @@ fn with_the_peer_down_messages_die_and_an_operator_sends_them_later() {
     args.extend_from_slice(&store_args);
     let shown = run_ok(&args);
     assert!(shown.contains("discarded"), "{shown}");
-    assert!(!shown.contains("refused 0"), "the body is never shown: {shown}");
+    assert!(
+        !shown.contains("refused 0"),
+        "the body is never shown: {shown}"
+    );
 }
 
 #[test]
 fn two_postgresql_instances_send_each_message_once() {
     let url = nokkel_testkit::PgCluster::fresh_database_url()
         .unwrap_or_else(|e| panic!("PostgreSQL tests cannot run: {e}"));
-    let dir = tempfile::tempdir().unwrap();
     // One data directory: the instances share the secret key, as they must.
-    let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    let peer = SmsPeer::start();
-    peer.set_mode(None, 20);
-    let config = write_config(
-        dir.path(),
-        &Peers {
-            sms_url: peer.url(),
-            smtp: None,
-            spool: None,
-        },
-        10,
-    );
+    let (_dir, data, peer, config) = with_sms_peer(20);
     let metrics = [free_port(), free_port()];
     let servers: Vec<Server> = metrics
         .iter()
@@ -305,7 +307,11 @@ fn two_postgresql_instances_send_each_message_once() {
     });
     std::thread::sleep(Duration::from_millis(500));
     let state = peer.state();
-    assert_eq!(state["received"], 300, "no message sent twice: {}", state["duplicates"]);
+    assert_eq!(
+        state["received"], 300,
+        "no message sent twice: {}",
+        state["duplicates"]
+    );
     assert_eq!(state["duplicates"], 0);
     let unique: HashSet<String> = texts(&peer).into_iter().collect();
     assert_eq!(unique.len(), 300);
@@ -326,7 +332,10 @@ fn two_postgresql_instances_send_each_message_once() {
         .collect();
     eprintln!("sent per instance: {sent:?}");
     assert_eq!(sent.iter().sum::<f64>(), 300.0, "{sent:?}");
-    assert!(sent.iter().all(|&n| n > 0.0), "one instance sent all: {sent:?}");
+    assert!(
+        sent.iter().all(|&n| n > 0.0),
+        "one instance sent all: {sent:?}"
+    );
     drop(servers);
 }
 
