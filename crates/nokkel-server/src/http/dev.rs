@@ -187,24 +187,13 @@ async fn letter(State(state): State<AppState>, Path(id): Path<String>) -> Respon
     render(&page).into_response()
 }
 
-/// The postal address lines of a person, as printed on an envelope.
+/// The postal address lines of a person, as the printed letter has them (without the
+/// name, which the page shows above them).
 pub fn address_lines(person: &PersonRecord) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(line) = &person.address_line {
-        lines.push(line.clone());
-    }
-    let town = [person.postal_code.as_deref(), person.city.as_deref()]
+    crate::letter::envelope::recipient_lines(person)
         .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !town.is_empty() {
-        lines.push(town);
-    }
-    if let Some(country) = person.country.as_deref().filter(|c| *c != "NO") {
-        lines.push(country.to_owned());
-    }
-    lines
+        .skip(1)
+        .collect()
 }
 
 #[derive(Serialize)]
