@@ -1,7 +1,7 @@
 //! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
 //! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
-//! codes, tokens and requests are deleted, old rate-limit windows are dropped. The request
-//! proof replay cache and in-memory pending state are swept too.
+//! codes, tokens and requests are deleted, old rate-limit windows and sent messages are
+//! dropped. The request-proof replay cache and in-memory pending state are swept too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,9 @@ pub const INTERVAL: Duration = Duration::from_secs(300);
 const KEEP_CODES_SECONDS: i64 = 24 * 3600;
 /// Rate-limit windows older than this are dropped (the longest window is one day).
 const KEEP_RATE_WINDOWS_SECONDS: i64 = 2 * 86_400;
+/// Sent and discarded messages are kept this long (for support questions: "did my code
+/// go out?"), then deleted with their sealed bodies. Dead ones wait for an operator.
+const KEEP_SENT_MESSAGES_SECONDS: i64 = 14 * 86_400;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct Swept {
     pub oidc_rows: u64,
     /// Rate-limit windows deleted.
     pub rate_windows: u64,
+    /// Sent or discarded messages deleted from the outbox.
+    pub outbox_rows: u64,
 }
 
 /// Runs one sweep.
@@ -39,6 +44,10 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
         rate_windows: state
             .store
             .prune_rate_limits(now - KEEP_RATE_WINDOWS_SECONDS)
+            .await?,
+        outbox_rows: state
+            .store
+            .purge_outbox(now - KEEP_SENT_MESSAGES_SECONDS)
             .await?,
     })
 }

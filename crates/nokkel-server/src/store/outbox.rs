@@ -344,6 +344,17 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Deletes sent and discarded messages queued before `before` (unix seconds); dead
+    /// and queued ones stay. Returns how many went.
+    pub async fn purge_outbox(&self, before: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM outbox WHERE state IN ('sent', 'discarded') AND created_at < $1";
+        Ok(with_pool!(self, pool => sqlx::query(sql)
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
     /// Every channel's queued and dead counts and oldest queued message.
     pub async fn outbox_stats(&self) -> Result<Vec<ChannelStats>, StoreError> {
         let sql = "SELECT channel, \

@@ -13,6 +13,7 @@ store_tests!(
     failures_retry_then_die_and_an_operator_requeues,
     concurrent_claimers_never_share_a_message,
     idempotency_keys_are_unique,
+    old_sent_and_discarded_messages_are_purged,
 );
 
 const MS: i64 = NOW * 1000;
@@ -32,7 +33,10 @@ fn message(channel: Channel, key: &str, to: &str, body: &[u8], at: i64) -> NewMe
 async fn channels_are_listed_apart_newest_first(store: Store) {
     let sms = |key: &str, body: &[u8], at| message(Channel::Sms, key, "+4791234567", body, at);
     let first = store.queue_message(&sms("a", b"one", NOW)).await.unwrap();
-    let second = store.queue_message(&sms("b", b"two", NOW + 1)).await.unwrap();
+    let second = store
+        .queue_message(&sms("b", b"two", NOW + 1))
+        .await
+        .unwrap();
     let third = store
         .queue_message(&sms("c", b"three", NOW + 2))
         .await
@@ -79,7 +83,13 @@ async fn channels_are_listed_apart_newest_first(store: Store) {
 async fn a_claim_leases_due_messages_to_one_worker(store: Store) {
     for (i, key) in ["a", "b", "c"].iter().enumerate() {
         store
-            .queue_message(&message(Channel::Sms, key, "+4791234567", b"x", NOW + i as i64))
+            .queue_message(&message(
+                Channel::Sms,
+                key,
+                "+4791234567",
+                b"x",
+                NOW + i as i64,
+            ))
             .await
             .unwrap();
     }
@@ -114,7 +124,10 @@ async fn a_claim_leases_due_messages_to_one_worker(store: Store) {
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].idempotency_key, "c");
 
-    store.mark_message_sent(claimed[0].id, NOW + 6).await.unwrap();
+    store
+        .mark_message_sent(claimed[0].id, NOW + 6)
+        .await
+        .unwrap();
     let sent = store.outbox_message(claimed[0].id).await.unwrap().unwrap();
     assert_eq!(sent.state, OutboxState::Sent);
     assert_eq!(sent.sent_at, Some(NOW + 6));
@@ -199,7 +212,11 @@ async fn failures_retry_then_die_and_an_operator_requeues(store: Store) {
     assert_eq!(listed.len(), 1);
     let stats = store.outbox_stats().await.unwrap();
     assert_eq!(
-        stats.iter().find(|s| s.channel == Channel::Sms).unwrap().dead,
+        stats
+            .iter()
+            .find(|s| s.channel == Channel::Sms)
+            .unwrap()
+            .dead,
         1
     );
 
@@ -293,4 +310,31 @@ async fn idempotency_keys_are_unique(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
+}
+
+async fn old_sent_and_discarded_messages_are_purged(store: Store) {
+    let mut ids = Vec::new();
+    for key in ["sent", "discarded", "dead", "queued", "recent"] {
+        let at = if key == "recent" { NOW + 100 } else { NOW };
+        ids.push(
+            store
+                .queue_message(&message(Channel::Sms, key, "+4791234567", b"x", at))
+                .await
+                .unwrap(),
+        );
+    }
+    store.mark_message_sent(ids[0], NOW).await.unwrap();
+    assert!(store.discard_message(ids[1]).await.unwrap());
+    store.mark_message_failed(ids[2], None, "x").await.unwrap();
+    store.mark_message_sent(ids[4], NOW + 100).await.unwrap();
+
+    assert_eq!(store.purge_outbox(NOW + 50).await.unwrap(), 2);
+    let left: Vec<String> = store
+        .outbox_list(OutboxFilter::default(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.idempotency_key)
+        .collect();
+    assert_eq!(left, ["dead", "queued", "recent"]);
 }
