@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::OsRandom;
+use nokkel_server::services::oidc::{register_client, ClientRegistration};
 use nokkel_server::services::{delivery, keys};
 use nokkel_server::store::{Channel, OutboxFilter, OutboxState};
-use nokkel_server::services::oidc::{register_client, ClientRegistration};
 
 use crate::serve::{self, ServeArgs};
 

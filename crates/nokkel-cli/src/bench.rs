@@ -472,7 +472,8 @@ async fn setup_worker(
         &statement,
         nokkel_server::i18n::Lang::default(),
         "127.0.0.1",
-    ).await?;
+    )
+    .await?;
     let signer_key =
         ServerKey::from_secret_bytes(key.to_secret_bytes().as_ref(), &SystemRandom::new())?;
     let reply = send(app, Request::get("/").body(Body::empty())?).await?;

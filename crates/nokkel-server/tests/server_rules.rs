@@ -382,9 +382,15 @@ async fn two_concurrent_registrations_with_one_code_exactly_one_wins(server: Tes
     )
     .await
     .unwrap();
-    let pb = registration::start_sms_user(state, b, "tyttebær og multer", "tyttebær og multer", Lang::En)
-        .await
-        .unwrap();
+    let pb = registration::start_sms_user(
+        state,
+        b,
+        "tyttebær og multer",
+        "tyttebær og multer",
+        Lang::En,
+    )
+    .await
+    .unwrap();
     let sms = server.sms().await;
     // Newest first: b's code, then a's.
     let (otp_b, otp_a) = (otp_from(&sms[0]), otp_from(&sms[1]));

@@ -189,16 +189,15 @@ async fn order_mobile(
     ip: ClientIp,
     Form(form): Form<MobileForm>,
 ) -> Response {
-    let result =
-        ordering::order_letter(
-            &state,
-            &form.pid,
-            &form.country,
-            &form.mobile,
-            &ip.text(),
-            page.lang,
-        )
-        .await;
+    let result = ordering::order_letter(
+        &state,
+        &form.pid,
+        &form.country,
+        &form.mobile,
+        &ip.text(),
+        page.lang,
+    )
+    .await;
     match result {
         Ok(receipt) => receipt_page(page, receipt).into_response(),
         Err(ServiceError::IdNumber(err)) => {
@@ -506,7 +505,9 @@ async fn password_submit(
     let Some(letter) = verified(&state, &headers) else {
         return session_expired(page);
     };
-    match registration::start_sms_user(&state, letter, &form.password, &form.password2, page.lang).await {
+    match registration::start_sms_user(&state, letter, &form.password, &form.password2, page.lang)
+        .await
+    {
         Ok(pending) => {
             let token = registration::seal(&state, &pending);
             redirect_with_flow("/register/otp", Some(&token), secure(&state))

@@ -21,8 +21,8 @@ use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use serde_json::json;
 
 use super::events::{self, wait_for};
-use super::oidc::{self, Authenticated, AuthorizationError};
 use super::notices::{self, Notice};
+use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
 use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
 use crate::i18n::Lang;

@@ -176,7 +176,9 @@ mod tests {
                 assert!(!mail.subject.starts_with("email-"), "{lang:?} {notice:?}");
                 assert!(!mail.text.contains("email-"), "{lang:?} {notice:?}");
                 assert!(mail.text.contains("Ingrid Sæther"));
-                assert!(mail.html.contains(&format!("<html lang=\"{}\">", lang.tag())));
+                assert!(mail
+                    .html
+                    .contains(&format!("<html lang=\"{}\">", lang.tag())));
                 assert!(mail.html.contains(&mail.subject));
             }
         }

@@ -67,9 +67,7 @@ pub use oidc::{
 };
 pub use orders::{NewOrder, OrderRecord, OrderSubject};
 pub use otp::OtpRecord;
-pub use outbox::{
-    Channel, ChannelStats, MessageRecord, NewMessage, OutboxFilter, OutboxState,
-};
+pub use outbox::{Channel, ChannelStats, MessageRecord, NewMessage, OutboxFilter, OutboxState};
 pub use people::{AddressKind, CsvError, PersonRecord, PersonStatus, PopulationRow, RowError};
 pub use rate_limit::RateCount;
 pub use registration::RegistrationOutcome;

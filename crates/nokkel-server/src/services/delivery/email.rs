@@ -102,8 +102,12 @@ fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters, String> {
     if let Some(file) = &config.ca_file {
         let pem = std::fs::read(file)
             .map_err(|e| format!("cannot read smtp.ca_file {}: {e}", file.display()))?;
-        let cert = Certificate::from_pem(&pem)
-            .map_err(|e| format!("smtp.ca_file {} is not a PEM certificate: {e}", file.display()))?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            format!(
+                "smtp.ca_file {} is not a PEM certificate: {e}",
+                file.display()
+            )
+        })?;
         builder = builder.add_root_certificate(cert);
     }
     builder

@@ -78,8 +78,11 @@ impl SpoolSender {
         let letter: LetterMessage = serde_json::from_slice(&message.body)
             .map_err(|e| SendError::Permanent(format!("unreadable letter: {e}")))?;
         let date = |text: &str| {
-            time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| SendError::Permanent("unreadable letter date".to_owned()))
+            time::Date::parse(
+                text,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| SendError::Permanent("unreadable letter date".to_owned()))
         };
         let bytes = pdf::render(&PrintedLetter {
             lang: letter.lang,
@@ -183,8 +186,7 @@ impl Sender for SpoolSender {
             Err(e) => return fail_rendered(results, &format!("manifest: {e}")),
         }
         let spool = self.dir.clone();
-        let written =
-            tokio::task::spawn_blocking(move || write_batch(&spool, &name, &files)).await;
+        let written = tokio::task::spawn_blocking(move || write_batch(&spool, &name, &files)).await;
         match written {
             Ok(Ok(())) => results,
             Ok(Err(e)) => fail_rendered(results, &format!("cannot write the batch: {e}")),

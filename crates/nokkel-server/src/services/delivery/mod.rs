@@ -178,8 +178,8 @@ impl Worker {
 
     async fn drain_once(&self, channel: Channel, sender: &dyn Sender) -> Result<bool, StoreError> {
         let now_ms = self.now_ms();
-        let lease_ms = i64::try_from(self.config.lease_seconds.saturating_mul(1000))
-            .unwrap_or(i64::MAX / 2);
+        let lease_ms =
+            i64::try_from(self.config.lease_seconds.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
         let batch = sender.batch_size().max(1);
         let limit = CLAIM_BATCH.max(i64::try_from(batch).unwrap_or(CLAIM_BATCH));
         let claimed = self
@@ -222,10 +222,13 @@ impl Worker {
     }
 
     fn open(&self, record: MessageRecord) -> Result<Outgoing, (i64, i64, String)> {
-        let body = self
-            .secrets
-            .open(&record.body_sealed)
-            .map_err(|_| (record.id, record.attempts, "body cannot be unsealed".to_owned()))?;
+        let body = self.secrets.open(&record.body_sealed).map_err(|_| {
+            (
+                record.id,
+                record.attempts,
+                "body cannot be unsealed".to_owned(),
+            )
+        })?;
         Ok(Outgoing {
             id: record.id,
             idempotency_key: record.idempotency_key,
