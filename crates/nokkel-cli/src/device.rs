@@ -1,5 +1,6 @@
 //! `nokkel device`: a software authenticator for testers and end-to-end tests. It keeps
-//! its key in a file and verifies nobody (`none_test`), so only demo servers accept it.
+//! its key in a file and verifies nobody (`none_test`), so only demo servers and test
+//! servers (`accept_software_devices`) accept it.
 //!
 //! Exit codes:
 //!
@@ -16,10 +17,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use nokkel_client::{
-    Authenticator, ClientError, Device, EnrolmentForm, FileVault, PendingRequest, Platform,
-    TestVerifier,
+    Authenticator, ClientError, Device, EnrolmentForm, FileVault, HttpOptions, PendingRequest,
+    Platform, TestVerifier,
 };
 use serde_json::json;
 
@@ -33,13 +34,39 @@ pub struct DeviceArgs {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The app's language, sent as Accept-Language: enrolling or saving the contact entry
+    /// makes it the language of this person's notices (e-mail, SMS).
+    #[arg(long, global = true, value_enum)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     command: DeviceCommand,
 }
 
+/// The languages the server writes in.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Lang {
+    /// Norwegian Bokmål.
+    Nb,
+    /// Norwegian Nynorsk.
+    Nn,
+    /// English.
+    En,
+}
+
+impl Lang {
+    fn tag(self) -> &'static str {
+        match self {
+            Lang::Nb => "nb",
+            Lang::Nn => "nn",
+            Lang::En => "en",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum DeviceCommand {
-    /// Enrol this software authenticator with an activation letter (demo servers only).
+    /// Enrol this software authenticator with an activation letter (demo and test servers
+    /// only).
     Enrol {
         /// Server base URL, e.g. http://127.0.0.1:8080
         #[arg(long)]
@@ -90,6 +117,18 @@ enum DeviceCommand {
     Devices,
     /// Resume app logins after "this wasn't me" paused them.
     Resume,
+    /// Show or change the person's entry in the contact register.
+    ///
+    /// With --mobile or --email the entry is saved (and so confirmed as current): what is
+    /// not given stays as it is, an empty value removes it.
+    Contact {
+        /// Mobile number: Norwegian without a prefix, others with + and the calling code.
+        #[arg(long)]
+        mobile: Option<String>,
+        /// E-mail address; a new one gets a confirmation e-mail.
+        #[arg(long)]
+        email: Option<String>,
+    },
     /// Revoke this device on the server and delete its key here.
     Deactivate,
 }
@@ -204,7 +243,10 @@ async fn wait_for_request(device: &Device, wait: u64) -> Result<PendingRequest, 
 async fn execute(args: DeviceArgs) -> Result<(), Failure> {
     let dir = args.state.unwrap_or_else(default_state_dir);
     let vault = Arc::new(FileVault::new(dir.join("device.key")));
-    let authenticator = Authenticator::new(&dir, vault);
+    let authenticator = Authenticator::new(&dir, vault).with_http(HttpOptions {
+        accept_language: args.lang.map(|l| l.tag().to_owned()),
+        ..HttpOptions::default()
+    });
     let verifier = TestVerifier::danger_always_yes();
     let json = args.json;
     match args.command {
@@ -352,6 +394,38 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                 } else {
                     "app logins resumed".to_owned()
                 }
+            });
+        }
+        DeviceCommand::Contact { mobile, email } => {
+            let device = authenticator.unlock(&verifier)?;
+            let mut contact = device.contact().await?;
+            if mobile.is_some() || email.is_some() {
+                // The server replaces the whole entry: keep what was not given.
+                let keep = |given: Option<String>, current: Option<String>| match given {
+                    Some(value) if value.is_empty() => None,
+                    Some(value) => Some(value),
+                    None => current,
+                };
+                let mobile = keep(mobile, contact.mobile);
+                let email = keep(email, contact.email);
+                contact = device
+                    .update_contact(mobile.as_deref(), email.as_deref())
+                    .await?;
+            }
+            print(json, json!(contact), || {
+                let line = |label: &str, value: &Option<String>, confirmed: Option<i64>| match value
+                {
+                    Some(value) => format!(
+                        "{label:<10} {value}{}",
+                        confirmed.map_or(String::new(), |at| format!("  (confirmed {})", when(at)))
+                    ),
+                    None => format!("{label:<10} none"),
+                };
+                format!(
+                    "{}\n{}",
+                    line("mobile", &contact.mobile, contact.mobile_confirmed_at),
+                    line("e-mail", &contact.email, contact.email_confirmed_at)
+                )
             });
         }
         DeviceCommand::Deactivate => {

@@ -29,7 +29,7 @@ enum Command {
     /// Work with national identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
-    /// A software authenticator for testers (demo servers only).
+    /// A software authenticator for testers (demo and test servers only).
     Device(device::DeviceArgs),
     /// Measure complete app-approved logins per second (in process, or --url over HTTP).
     Bench(bench::BenchArgs),

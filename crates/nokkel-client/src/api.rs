@@ -21,6 +21,9 @@ pub struct HttpOptions {
     pub retries: u32,
     /// Pause before the first retry; doubled for each further one.
     pub backoff: Duration,
+    /// Sent as `Accept-Language` on every request: the language the server writes this
+    /// person's notices in (set at enrolment and on each contact update). None: not sent.
+    pub accept_language: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -30,6 +33,7 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(20),
             retries: 3,
             backoff: Duration::from_millis(250),
+            accept_language: None,
         }
     }
 }
@@ -57,8 +61,16 @@ impl ApiClient {
                 "server URL {server:?} must be http(s)://host[:port]"
             )));
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(lang) = &options.accept_language {
+            let value = reqwest::header::HeaderValue::from_str(lang).map_err(|_| {
+                ClientError::InvalidInput(format!("language {lang:?} is not a header value"))
+            })?;
+            headers.insert(reqwest::header::ACCEPT_LANGUAGE, value);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
+            .default_headers(headers)
             .user_agent(concat!("nokkel-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::InvalidInput(format!("HTTP client: {e}")))?;
@@ -298,6 +310,7 @@ mod tests {
             request_timeout: Duration::from_secs(5),
             retries: 2,
             backoff: Duration::from_millis(10),
+            accept_language: None,
         }
     }
 
@@ -468,6 +481,32 @@ mod tests {
             1,
             "a POST is sent once"
         );
+    }
+
+    #[tokio::test]
+    async fn the_chosen_language_goes_with_every_request() {
+        let server = serve(Router::new().route(
+            "/x",
+            get(|headers: HeaderMap| async move {
+                let lang = headers
+                    .get("accept-language")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                axum::Json(json!({"v": 1, "challenge": lang}))
+            }),
+        ))
+        .await;
+        for lang in [Some("nn"), None] {
+            let options = HttpOptions {
+                accept_language: lang.map(str::to_owned),
+                ..fast()
+            };
+            let answer: PendingChallengeResponse = ApiClient::new(&server, options)
+                .unwrap()
+                .get("/x", "", None, Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(answer.challenge.as_deref(), lang);
+        }
     }
 
     #[tokio::test]
