@@ -1,6 +1,11 @@
 //! E-mail addresses for the contact register: a deliberately plain check (one `@`, a local
 //! part, a domain with a dot, no spaces, at most 254 characters). Deliverability is proven
 //! by using the address, not by a stricter pattern.
+//!
+//! The address must travel over plain SMTP: the local part must be ASCII (a non-ASCII one
+//! needs the SMTPUTF8 extension, which many mail servers lack), and an internationalised
+//! domain (`blåbær.no`) is kept in its ASCII form (`xn--blbr-roah.no`, IDNA/UTS 46),
+//! which every mail server understands.
 
 use thiserror::Error;
 
@@ -38,10 +43,14 @@ impl EmailAddress {
             && !domain.contains("..")
             && text.len() <= 254
             && !text.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !plausible {
+        if !plausible || !local.is_ascii() {
             return Err(EmailError::Invalid);
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_lowercase())))
+        let domain = idna::domain_to_ascii(domain).map_err(|_| EmailError::Invalid)?;
+        if domain.is_empty() || format!("{local}@{domain}").len() > 254 {
+            return Err(EmailError::Invalid);
+        }
+        Ok(EmailAddress(format!("{local}@{domain}")))
     }
 
     /// The address.
@@ -71,8 +80,18 @@ mod tests {
             "kari @example.no",
             "kari@example..no",
             "a@b@c.no",
+            "bokmål@example.no",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn internationalised_domains_are_kept_in_ascii_form() {
+        assert_eq!(
+            EmailAddress::parse("kari@Blåbær.NO").unwrap().as_str(),
+            "kari@xn--blbr-roah.no"
+        );
+        assert!(EmailAddress::parse("kari@bl\u{e5}b\u{e6}r..no").is_err());
     }
 }
