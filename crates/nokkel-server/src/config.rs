@@ -35,6 +35,10 @@ pub struct Config {
     pub letter_validity_days: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// With `trust_forwarded_for`: how many proxies in front of the server append to
+    /// `X-Forwarded-For`. The client address is the entry this many from the right; what
+    /// lies left of it the client wrote itself.
+    pub trusted_proxies: u32,
     /// App logins one person may start per ten minutes (each replaces the previous one):
     /// the brake on push bombing.
     pub logins_per_person_per_10_min: u32,
@@ -190,6 +194,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             letter_validity_days: 60,
             trust_forwarded_for: false,
+            trusted_proxies: 1,
             secret_key_file: None,
             logins_per_person_per_10_min: 10,
             metrics_listen: None,

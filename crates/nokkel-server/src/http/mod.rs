@@ -135,8 +135,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiLang {
     }
 }
 
-/// The client's IP address: the socket peer, or the first `X-Forwarded-For` entry when the
-/// server is configured to trust its proxy.
+/// The client's IP address: the socket peer, or, when the server is configured to trust
+/// its proxies, the `X-Forwarded-For` entry the outermost trusted proxy wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -156,12 +156,7 @@ impl FromRequestParts<AppState> for ClientIp {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if state.config.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            let forwarded = forwarded_client(&parts.headers, state.config.trusted_proxies);
             if forwarded.is_some() {
                 return Ok(ClientIp(forwarded));
             }
@@ -172,6 +167,20 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|ConnectInfo(addr)| addr.ip());
         Ok(ClientIp(peer))
     }
+}
+
+/// The address `hops` trusted proxies vouch for. Each proxy appends the address it saw to
+/// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`), so the entry `hops` from the
+/// right was written by the outermost one; anything left of it came from the client and
+/// may be forged. `None` when the header has fewer entries or is not readable.
+fn forwarded_client(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
+    let hops = usize::try_from(hops).ok().filter(|&h| h > 0)?;
+    let mut entries = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        entries.extend(value.to_str().ok()?.split(',').map(str::trim));
+    }
+    let index = entries.len().checked_sub(hops)?;
+    entries.get(index)?.parse().ok()
 }
 
 /// An error page to show. Handlers return it; [`context_layer`] renders it in the
@@ -456,4 +465,35 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_client_counts_trusted_hops_from_the_right() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let headers = forwarded(&["6.6.6.6, 10.1.2.3"]);
+        assert_eq!(forwarded_client(&headers, 1), ip("10.1.2.3"));
+        assert_eq!(forwarded_client(&headers, 2), ip("6.6.6.6"));
+        assert_eq!(
+            forwarded_client(&headers, 3),
+            None,
+            "fewer entries than hops"
+        );
+        assert_eq!(forwarded_client(&headers, 0), None);
+        let split = forwarded(&["6.6.6.6", "10.1.2.3, 192.0.2.7"]);
+        assert_eq!(forwarded_client(&split, 2), ip("10.1.2.3"));
+        assert_eq!(forwarded_client(&forwarded(&["not-an-ip"]), 1), None);
+        assert_eq!(forwarded_client(&HeaderMap::new(), 1), None);
+    }
 }

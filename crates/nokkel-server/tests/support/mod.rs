@@ -52,8 +52,40 @@ pub async fn postgres() -> Store {
 }
 
 /// Instantiates each listed `async fn(TestServer)` once per backend.
+///
+/// `server_tests!(mod group with crate::change; a, b)` does the same in a module `group`
+/// for servers whose demo configuration `change: fn(&mut Config)` adjusts first.
 #[macro_export]
 macro_rules! server_tests {
+    (mod $group:ident with $change:path; $($name:ident),* $(,)?) => {
+        mod $group {
+            use super::*;
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name($crate::support::TestServer::demo_with($crate::support::sqlite().await, $change, false).await).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name($crate::support::TestServer::demo_with($crate::support::postgres().await, $change, false).await).await;
+                    }
+                )*
+            }
+            mod sqlite_tables {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name($crate::support::TestServer::demo_with($crate::support::sqlite().await, $change, true).await).await;
+                    }
+                )*
+            }
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -128,6 +160,17 @@ impl TestServer {
 
     pub async fn demo(store: Store) -> TestServer {
         Self::with_config(store, Self::demo_config()).await
+    }
+
+    /// A demo server whose configuration `change` adjusts, alone or as one of several.
+    pub async fn demo_with(
+        store: Store,
+        change: fn(&mut Config),
+        one_of_several: bool,
+    ) -> TestServer {
+        let mut config = Self::demo_config();
+        change(&mut config);
+        Self::assembled(store, config, one_of_several).await
     }
 
     fn demo_config() -> Config {
