@@ -272,8 +272,9 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-/// Sets the language and CSRF context for pages, checks the CSRF token of every form POST
-/// (so no handler can forget), renders [`ErrorPage`]s and sets the cookies.
+/// Sets the language and CSRF context for pages, checks the CSRF token of every
+/// state-changing page request (so no handler can forget), renders [`ErrorPage`]s and sets
+/// the cookies.
 pub async fn context_layer(
     State(state): State<AppState>,
     request: Request,
@@ -303,18 +304,29 @@ pub async fn context_layer(
     };
 
     let mut request = request;
-    let checks_csrf = request.method() == Method::POST
-        && is_form(request.headers())
-        && !path.starts_with("/api/")
+    // `/api/` calls carry request proofs, not cookies; `/oauth/` endpoints authenticate the
+    // client. Every other state-changing request is a page's form.
+    let checks_csrf = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && !path.starts_with("/api/")
         && !path.starts_with("/oauth/");
     if checks_csrf {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                render_error(ErrorPage::Csrf, page),
-            )
-                .into_response();
+        // Only a form body carries the token. Any other body is read as carrying none: a
+        // cross-site `text/plain` or multipart post needs no preflight, and a handler that
+        // reads no body would otherwise act on it.
+        let bytes = if is_form(&parts.headers) {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    render_error(ErrorPage::Csrf, page),
+                )
+                    .into_response();
+            };
+            bytes
+        } else {
+            axum::body::Bytes::new()
         };
         let sent = form_field(&bytes, "csrf").unwrap_or_default();
         let valid = existing
