@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The HTTP edge's own defences, on every backend: which address a request comes from
-//! behind a proxy, and the CSRF check on every state-changing page request whatever its
-//! content type.
+//! behind a proxy, the CSRF check on every state-changing page request whatever its
+//! content type, and links on error pages that stay on this site.
 
 mod support;
 
@@ -14,7 +14,10 @@ use nokkel_server::Config;
 use support::*;
 use tower::ServiceExt;
 
-server_tests!(a_page_post_without_a_form_body_is_refused);
+server_tests!(
+    a_page_post_without_a_form_body_is_refused,
+    error_page_language_links_stay_on_this_site,
+);
 
 server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
     client_address_is_the_one_the_proxy_saw,
@@ -117,4 +120,12 @@ async fn a_page_post_without_a_form_body_is_refused(server: TestServer) {
         started,
         "no new login was started"
     );
+}
+
+/// `//evil.example/` is a path to the router but a link to another site in a page.
+async fn error_page_language_links_stay_on_this_site(server: TestServer) {
+    let res = server.browser().get("//evil.example/").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(!res.body.contains("evil.example"), "{}", res.body);
+    assert!(res.body.contains("?lang=en"), "{}", res.body);
 }

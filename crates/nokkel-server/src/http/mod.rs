@@ -46,7 +46,7 @@ pub struct RequestContext {
     pub csrf: String,
 }
 
-/// What every page template gets: language, CSRF token, demo flag and the current path.
+/// What every page template gets: language, CSRF token and demo flag.
 #[derive(Debug, Clone)]
 pub struct Page {
     /// The language the page is shown in.
@@ -55,7 +55,6 @@ pub struct Page {
     pub csrf: String,
     /// Demo mode (shows the banner and the inbox link).
     pub demo: bool,
-    path: String,
 }
 
 impl Page {
@@ -89,9 +88,10 @@ impl Page {
         Lang::ALL
     }
 
-    /// This page in another language.
+    /// This page in another language: a query-only reference, so the link stays on this
+    /// page whatever its path (a path such as `//evil.example/` would be another site).
     pub fn lang_href(&self, lang: &Lang) -> String {
-        format!("{}?lang={}", self.path, lang.tag())
+        format!("?lang={}", lang.tag())
     }
 }
 
@@ -111,7 +111,6 @@ impl FromRequestParts<AppState> for Page {
             lang,
             csrf,
             demo: state.config.demo,
-            path: parts.uri.path().to_owned(),
         })
     }
 }
@@ -300,7 +299,6 @@ pub async fn context_layer(
         lang,
         csrf: csrf.clone(),
         demo: state.config.demo,
-        path: path.clone(),
     };
 
     let mut request = request;
