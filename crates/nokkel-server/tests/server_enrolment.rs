@@ -20,6 +20,7 @@ server_tests!(
     enrolment_cannot_be_finished_twice,
     enrolment_with_a_proof_over_another_nonce_is_refused,
     five_wrong_codes_lock_the_letter_for_the_app_too,
+    a_failed_finish_spends_the_enrolment_id,
 );
 
 fn device_key(seed: u64) -> DeviceKey {
@@ -135,9 +136,9 @@ async fn enrolment_cannot_be_finished_twice(server: TestServer) {
         StatusCode::CREATED
     );
     let res = finish(&mut browser, id, &second).await;
-    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!(res.status, StatusCode::GONE, "{}", res.body);
     assert!(
-        res.body.contains("letter_used") || res.body.contains("already_registered"),
+        res.body.contains("\"code\":\"session_expired\""),
         "{}",
         res.body
     );
@@ -216,6 +217,61 @@ async fn five_wrong_codes_lock_the_letter_for_the_app_too(server: TestServer) {
         res.body
     );
     assert!(res.body.contains("order a new letter"), "{}", res.body);
+}
+
+/// PROTOCOL.md: the nonce is single-use, deleted "when it is used, successfully or not".
+async fn a_failed_finish_spends_the_enrolment_id(server: TestServer) {
+    let code = ordered(&server, ADULT).await;
+    let mut browser = server.browser();
+    let started: Value =
+        serde_json::from_str(&start(&mut browser, ADULT, &code).await.body).unwrap();
+    let id = started["enrolment_id"].as_str().unwrap();
+    let forged = sign_enrolment(
+        &device_key(1),
+        "http://nokkel.test",
+        "another-nonce",
+        &software(),
+        START,
+    )
+    .unwrap();
+    let res = finish(&mut browser, id, &forged).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+
+    let good = sign_enrolment(
+        &device_key(1),
+        "http://nokkel.test",
+        started["nonce"].as_str().unwrap(),
+        &software(),
+        START,
+    )
+    .unwrap();
+    let res = finish(&mut browser, id, &good).await;
+    assert_eq!(res.status, StatusCode::GONE, "{}", res.body);
+    assert!(
+        res.body.contains("\"code\":\"session_expired\""),
+        "{}",
+        res.body
+    );
+    assert!(server.state.store.account(ADULT).await.unwrap().is_none());
+
+    // The letter is not spent: a new start gives a new enrolment id.
+    let started: Value =
+        serde_json::from_str(&start(&mut browser, ADULT, &code).await.body).unwrap();
+    let good = sign_enrolment(
+        &device_key(1),
+        "http://nokkel.test",
+        started["nonce"].as_str().unwrap(),
+        &software(),
+        START,
+    )
+    .unwrap();
+    let res = finish(
+        &mut browser,
+        started["enrolment_id"].as_str().unwrap(),
+        &good,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
 /// Outside demo mode a software authenticator cannot enrol (SQLite only: it is a rule of

@@ -5,7 +5,8 @@
 //! consumes the letter, creates the account and stores the device.
 //!
 //! The enrolment id handed to the device is the sealed pending state, so any instance can
-//! finish it; it is single-use because the letter can be consumed only once.
+//! finish it. It is single-use: the first finish spends it, whatever the outcome
+//! (docs/PROTOCOL.md § Enrolment statement).
 
 use nokkel_core::keys::PublicJwk;
 use nokkel_core::random::RandomRng;
@@ -75,6 +76,7 @@ pub async fn finish(
     client_ip: &str,
 ) -> Result<FinishEnrolmentResponse, ServiceError> {
     let ticket: EnrolmentTicket = registration::open(deps, enrolment_id)?;
+    spend(deps, &ticket.pending).await?;
     let now = deps.clock.unix();
     let verified = verify_enrolment(statement, ticket.pending, now)?;
     let payload = verified.payload();
@@ -123,6 +125,20 @@ pub async fn finish(
         v: ProtocolVersion,
         device_id: verified.device_id().clone(),
     })
+}
+
+/// Spends a ticket before anything in it is checked, so a failed finish cannot be
+/// retried with it. Its one use is counted in the store's rate-limit windows, keyed by the
+/// nonce, in a window that starts at the ticket's expiry: shared by every instance, kept
+/// across restarts, and swept by housekeeping only once the ticket has expired.
+async fn spend(deps: &Deps, pending: &PendingEnrolment) -> Result<(), ServiceError> {
+    let key = format!("enrolment-ticket:{}", pending.nonce());
+    let uses = deps.store.hit(&key, pending.expires_at(), 1).await?;
+    if uses.allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::SessionExpired)
+    }
 }
 
 /// The user-verification methods a stored device declared.
