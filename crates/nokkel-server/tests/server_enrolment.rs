@@ -21,6 +21,7 @@ server_tests!(
     enrolment_with_a_proof_over_another_nonce_is_refused,
     five_wrong_codes_lock_the_letter_for_the_app_too,
     a_failed_finish_spends_the_enrolment_id,
+    start_answers_alike_until_the_code_is_verified,
 );
 
 fn device_key(seed: u64) -> DeviceKey {
@@ -219,6 +220,19 @@ async fn five_wrong_codes_lock_the_letter_for_the_app_too(server: TestServer) {
     assert!(res.body.contains("order a new letter"), "{}", res.body);
 }
 
+/// A well-formed code (valid check symbol) that is not `code`.
+fn wrong_code_for(code: &str) -> String {
+    let random = SeededRandom::new(77);
+    std::iter::repeat_with(|| {
+        nokkel_core::activation_code::ActivationCode::generate(&mut RandomRng::new(
+            &random as &dyn Random,
+        ))
+        .grouped()
+    })
+    .find(|c| c != code)
+    .unwrap()
+}
+
 /// PROTOCOL.md: the nonce is single-use, deleted "when it is used, successfully or not".
 async fn a_failed_finish_spends_the_enrolment_id(server: TestServer) {
     let code = ordered(&server, ADULT).await;
@@ -272,6 +286,26 @@ async fn a_failed_finish_spends_the_enrolment_id(server: TestServer) {
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+/// Someone without the letter learns nothing about the person from the answer: a person
+/// with an account, one without a letter and one with a letter get the same refusal.
+async fn start_answers_alike_until_the_code_is_verified(server: TestServer) {
+    let code = ordered(&server, ADULT).await;
+    let wrong = wrong_code_for(&code);
+    let mut browser = server.browser();
+    let with_letter = start(&mut browser, ADULT, &wrong).await;
+    let without_letter = start(&mut browser, ADULT2, &wrong).await;
+    let registered = start(&mut browser, SMS_USER, &wrong).await;
+    for res in [&with_letter, &without_letter, &registered] {
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+        assert_eq!(res.body, with_letter.body);
+    }
+    assert!(
+        with_letter.body.contains("\"code\":\"wrong_code\""),
+        "{}",
+        with_letter.body
+    );
 }
 
 /// Outside demo mode a software authenticator cannot enrol (SQLite only: it is a rule of

@@ -40,7 +40,9 @@ pub async fn start(
     code: &str,
     client_ip: &str,
 ) -> Result<StartEnrolmentResponse, ServiceError> {
-    let letter = registration::verify_letter(deps, pid, code, client_ip).await?;
+    let letter = registration::verify_letter(deps, pid, code, client_ip)
+        .await
+        .map_err(unverified)?;
     let pending = PendingEnrolment::start(
         &deps.issuer(),
         &mut RandomRng::new(deps.random.as_ref()),
@@ -60,6 +62,18 @@ pub async fn start(
         enrolment_id,
         ..response
     })
+}
+
+/// The caller of the API may not hold the letter, so until the code is verified the
+/// answer must not tell a person with an account, one without a letter and one whose
+/// letter the code does not open apart (docs/SECURITY.md § Anti-enumeration).
+fn unverified(err: ServiceError) -> ServiceError {
+    match err {
+        ServiceError::AlreadyRegistered
+        | ServiceError::NoLetter
+        | ServiceError::WrongCode { .. } => ServiceError::CodeNotAccepted,
+        other => other,
+    }
 }
 
 /// The public key devices pin to verify login challenges.

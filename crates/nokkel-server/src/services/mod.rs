@@ -54,6 +54,10 @@ pub enum ServiceError {
         /// Attempts left before the letter locks.
         attempts_left: u32,
     },
+    /// No usable letter, a wrong code or an existing account, said without telling which:
+    /// until the code is verified the caller may not hold the letter.
+    #[error("the identity number or the activation code is wrong")]
+    CodeNotAccepted,
     /// The letter is locked after too many wrong codes.
     #[error("activation letter locked")]
     LetterLocked,
@@ -145,7 +149,7 @@ impl ServiceError {
             ServiceError::Mobile(_) => "invalid_mobile",
             ServiceError::Code(_) => "invalid_code",
             ServiceError::NoLetter => "no_letter",
-            ServiceError::WrongCode { .. } => "wrong_code",
+            ServiceError::WrongCode { .. } | ServiceError::CodeNotAccepted => "wrong_code",
             ServiceError::LetterLocked => "letter_locked",
             ServiceError::LetterExpired => "letter_expired",
             ServiceError::LetterUsed => "letter_used",

@@ -89,7 +89,9 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::AlreadyRegistered | ServiceError::LetterUsed => StatusCode::CONFLICT,
             ServiceError::LetterLocked => StatusCode::LOCKED,
             ServiceError::LetterExpired => StatusCode::GONE,
-            ServiceError::WrongCode { .. } | ServiceError::NoLetter => StatusCode::FORBIDDEN,
+            ServiceError::WrongCode { .. }
+            | ServiceError::NoLetter
+            | ServiceError::CodeNotAccepted => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
             ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
             ServiceError::DeviceNotAllowed | ServiceError::AppLoginBlocked => StatusCode::FORBIDDEN,
