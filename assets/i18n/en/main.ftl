@@ -276,6 +276,7 @@ app-error-wrong_code = The national identity number or the activation code is wr
 app-error-device_revoked = This device has been deactivated. Activate the app again with a new letter.
 app-error-app_login_blocked = Logins with the app are blocked after a report. Contact user support on 800 00 000.
 app-error-already_registered = You already have Nøkkel.
+app-error-device_exists = The key on this device is already in use. Start over in the app and activate it again.
 
 login-title = Log in to { $service }
 login-intro = Enter your national identity number. You confirm the login in the Nøkkel app, or with your password and a code by text message.

@@ -276,6 +276,7 @@ app-error-wrong_code = Fødselsnummeret eller aktiveringskoden er feil.
 app-error-device_revoked = Denne enheten er deaktivert. Aktiver appen på nytt med et nytt brev.
 app-error-app_login_blocked = Innlogging med appen er sperret etter en melding. Kontakt brukerstøtte på 800 00 000.
 app-error-already_registered = Du har allerede Nøkkel.
+app-error-device_exists = Nøkkelen på denne enheten er allerede i bruk. Start på nytt i appen og aktiver den igjen.
 
 login-title = Logg inn på { $service }
 login-intro = Skriv inn fødselsnummeret ditt. Du bekrefter innloggingen i Nøkkel-appen eller med passord og kode på SMS.

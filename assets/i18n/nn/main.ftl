@@ -276,6 +276,7 @@ app-error-wrong_code = Fødselsnummeret eller aktiveringskoden er feil.
 app-error-device_revoked = Denne eininga er deaktivert. Aktiver appen på nytt med eit nytt brev.
 app-error-app_login_blocked = Innlogging med appen er sperra etter ei melding. Kontakt brukarstøtte på 800 00 000.
 app-error-already_registered = Du har allereie Nøkkel.
+app-error-device_exists = Nøkkelen på denne eininga er allereie i bruk. Start på nytt i appen og aktiver han igjen.
 
 login-title = Logg inn på { $service }
 login-intro = Skriv inn fødselsnummeret ditt. Du stadfestar innlogginga i Nøkkel-appen eller med passord og kode på SMS.

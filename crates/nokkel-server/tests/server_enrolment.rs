@@ -22,6 +22,7 @@ server_tests!(
     five_wrong_codes_lock_the_letter_for_the_app_too,
     a_failed_finish_spends_the_enrolment_id,
     start_answers_alike_until_the_code_is_verified,
+    a_key_enrolled_for_another_person_is_a_conflict,
 );
 
 fn device_key(seed: u64) -> DeviceKey {
@@ -306,6 +307,37 @@ async fn start_answers_alike_until_the_code_is_verified(server: TestServer) {
         "{}",
         with_letter.body
     );
+}
+
+/// A device id is its key's thumbprint, so one key cannot be enrolled twice.
+async fn a_key_enrolled_for_another_person_is_a_conflict(server: TestServer) {
+    server.enrolled_device(ADULT, 1).await;
+    let code = ordered(&server, ADULT2).await;
+    let mut browser = server.browser();
+    let started: Value =
+        serde_json::from_str(&start(&mut browser, ADULT2, &code).await.body).unwrap();
+    let statement = sign_enrolment(
+        &device_key(1),
+        "http://nokkel.test",
+        started["nonce"].as_str().unwrap(),
+        &software(),
+        START,
+    )
+    .unwrap();
+    let res = finish(
+        &mut browser,
+        started["enrolment_id"].as_str().unwrap(),
+        &statement,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert!(
+        res.body.contains("\"code\":\"device_exists\""),
+        "{}",
+        res.body
+    );
+    assert!(server.state.store.account(ADULT2).await.unwrap().is_none());
+    assert_eq!(server.letters_for(ADULT2).await[0]["state"], "pending");
 }
 
 /// Outside demo mode a software authenticator cannot enrol (SQLite only: it is a rule of

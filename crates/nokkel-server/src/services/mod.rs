@@ -100,6 +100,9 @@ pub enum ServiceError {
     /// Software authenticators (no user verification) are accepted only in demo mode.
     #[error("this kind of device is not accepted by this server")]
     DeviceNotAllowed,
+    /// The device's key is enrolled already (a device id is its key's thumbprint).
+    #[error("this device key is already enrolled")]
+    DeviceExists,
     /// The person has no account.
     #[error("no Nøkkel account")]
     NoAccount,
@@ -163,6 +166,7 @@ impl ServiceError {
             ServiceError::Statement(e) | ServiceError::Proof(e) => e.code(),
             ServiceError::NoSuchDevice => "no_such_device",
             ServiceError::DeviceNotAllowed => "device_not_allowed",
+            ServiceError::DeviceExists => "device_exists",
             ServiceError::Email => "invalid_email",
             ServiceError::NoAccount => "no_account",
             ServiceError::WrongMethod => "wrong_method",

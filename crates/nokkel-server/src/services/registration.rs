@@ -457,6 +457,7 @@ pub(crate) async fn complete(
         crate::store::RegistrationOutcome::AccountExists => {
             return Err(ServiceError::AlreadyRegistered)
         }
+        crate::store::RegistrationOutcome::DeviceExists => return Err(ServiceError::DeviceExists),
     }
     audit(
         deps,

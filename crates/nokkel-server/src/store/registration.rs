@@ -13,6 +13,9 @@ pub enum RegistrationOutcome {
     LetterUnavailable,
     /// The person already had an account. Nothing changed.
     AccountExists,
+    /// The device (its key) is enrolled already, for this person or another. Nothing
+    /// changed.
+    DeviceExists,
 }
 
 impl Store {
@@ -64,7 +67,7 @@ impl Store {
                 Err(other) => return Err(other),
             }
             if let Some(device) = device {
-                sqlx::query(insert_device)
+                let enrolled = sqlx::query(insert_device)
                     .bind(&device.id)
                     .bind(&device.pid)
                     .bind(&device.public_jwk)
@@ -74,7 +77,15 @@ impl Store {
                     .bind(device.counter)
                     .bind(device.created_at)
                     .execute(&mut *tx)
-                    .await?;
+                    .await;
+                match enrolled.map_err(StoreError::from) {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict) => {
+                        tx.rollback().await?;
+                        return Ok(RegistrationOutcome::DeviceExists);
+                    }
+                    Err(other) => return Err(other),
+                }
             }
             sqlx::query(upsert_contact)
                 .bind(&contact.pid)

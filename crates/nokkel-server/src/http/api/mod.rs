@@ -103,7 +103,9 @@ impl From<ServiceError> for ApiFailure {
             | ServiceError::NoAccount
             | ServiceError::NoDevice
             | ServiceError::NoSuchDevice => StatusCode::NOT_FOUND,
-            ServiceError::ChallengeTaken | ServiceError::WrongMethod => StatusCode::CONFLICT,
+            ServiceError::ChallengeTaken
+            | ServiceError::WrongMethod
+            | ServiceError::DeviceExists => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let message = match &err {
