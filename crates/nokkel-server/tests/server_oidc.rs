@@ -30,6 +30,7 @@ server_tests!(
     pid_claim_only_with_the_pid_scope_and_subjects_are_pairwise,
     both_client_authentication_methods_work,
     wrong_client_secret_is_invalid_client_and_changes_nothing,
+    failed_client_authentication_is_throttled,
     pkce_mismatch_is_invalid_grant_and_changes_nothing,
     code_reuse_is_refused_and_revokes_the_tokens,
     expired_code_and_foreign_client_are_invalid_grant,
@@ -491,6 +492,34 @@ async fn wrong_client_secret_is_invalid_client_and_changes_nothing(server: TestS
     assert_eq!(audit_count(&server, "oidc_token_issued").await, 0);
     let res = redeem(&server, &flow, &code, &flow.verifier).await;
     assert_eq!(res.status, StatusCode::OK, "the rightful client still can");
+}
+
+/// Ten failed client authentications per minute from one address; then even the right
+/// secret waits for the next minute (docs/OIDC.md § Token endpoint).
+async fn failed_client_authentication_is_throttled(server: TestServer) {
+    let flow = Flow::demo();
+    let code = code_for(&server, &flow, alice()).await;
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", flow.redirect_uri.as_str()),
+        ("code_verifier", flow.verifier.as_str()),
+    ];
+    for attempt in 1..=10 {
+        let res = token_request(&server, &fields, Auth::Basic("demo-rp", "wrong-secret")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert_eq!(res.json["error"], "invalid_client");
+    }
+    let res = redeem(&server, &flow, &code, &flow.verifier).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.json);
+    assert_eq!(res.json["error"], "temporarily_unavailable");
+    assert_eq!(res.headers[header::RETRY_AFTER], "60");
+    assert!(code_record(&server, &code).await.used_at.is_none());
+
+    server.clock.advance(60);
+    let code = code_for(&server, &flow, alice()).await;
+    let res = redeem(&server, &flow, &code, &flow.verifier).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
 }
 
 async fn pkce_mismatch_is_invalid_grant_and_changes_nothing(server: TestServer) {

@@ -224,6 +224,28 @@ pub(crate) async fn rate_limit(
     refuse_over_limit(key, count)
 }
 
+/// For a limit on failures: `Err(RateLimited)` when `key` has reached `limit` hits in the
+/// current window, without counting this attempt. The caller counts a failure with
+/// [`rate_limit`] once it has failed, so successes never use up the limit.
+pub(crate) async fn check_rate_limit(
+    deps: &Deps,
+    key: &str,
+    window_seconds: i64,
+    limit: i64,
+) -> Result<(), ServiceError> {
+    let hits = deps
+        .store
+        .hits(key, window_start(deps, window_seconds))
+        .await?;
+    refuse_over_limit(
+        key,
+        crate::store::RateCount {
+            count: hits + 1,
+            allowed: hits < limit,
+        },
+    )
+}
+
 /// Like [`rate_limit`], for a brake a restart may reset (kept with the pending logins:
 /// in memory on SQLite). Windows of at most an hour.
 pub(crate) async fn volatile_rate_limit(

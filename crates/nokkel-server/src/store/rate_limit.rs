@@ -36,6 +36,18 @@ impl Store {
         })
     }
 
+    /// The hits counted on `key` in the window starting at `window_start` (0 if none),
+    /// without counting one.
+    pub async fn hits(&self, key: &str, window_start: i64) -> Result<i64, StoreError> {
+        let sql = "SELECT hits FROM rate_limits WHERE key = $1 AND window_start = $2";
+        let hits: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(sql)
+            .bind(key)
+            .bind(window_start)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(hits.unwrap_or(0))
+    }
+
     /// Deletes counters of windows that started before `before`; returns how many.
     pub async fn prune_rate_limits(&self, before: i64) -> Result<u64, StoreError> {
         Ok(

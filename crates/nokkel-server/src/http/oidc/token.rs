@@ -16,6 +16,7 @@ impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         let status = match self.code {
             TokenErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            TokenErrorCode::TemporarilyUnavailable => StatusCode::TOO_MANY_REQUESTS,
             TokenErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             TokenErrorCode::InvalidRequest
             | TokenErrorCode::InvalidGrant
@@ -23,6 +24,11 @@ impl IntoResponse for TokenError {
         };
         let body = serde_json::json!({ "error": self.code, "error_description": self.description });
         let mut response = (status, no_store(), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
         if self.basic_challenge {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

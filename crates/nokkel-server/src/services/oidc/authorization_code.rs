@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use super::clients::{pairwise_sub, secret_matches};
 use super::id_token::{self, IdTokenClaims};
 use super::{has_scope, random_token, TokenErrorCode, ACR_SUBSTANTIAL, TOKEN_LIFETIME_SECONDS};
-use crate::services::{audit, Deps};
+use crate::services::{audit, check_rate_limit, rate_limit, Deps, ServiceError};
 use crate::store::{AccessTokenRecord, ClientRecord};
 
 /// An RFC 6749 §5.2 error response.
@@ -25,6 +25,8 @@ pub struct TokenError {
     pub description: String,
     /// `invalid_client` after HTTP Basic: 401 with a `WWW-Authenticate` challenge.
     pub basic_challenge: bool,
+    /// `temporarily_unavailable`: seconds until the client may try again.
+    pub retry_after: Option<i64>,
 }
 
 impl TokenError {
@@ -33,6 +35,7 @@ impl TokenError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 }
@@ -69,9 +72,16 @@ impl Form {
     }
 }
 
-/// Authenticates the client by exactly one method.
+/// Failed client authentications allowed per client and address in a window.
+pub const CLIENT_AUTH_FAILURES_PER_MINUTE: i64 = 10;
+const CLIENT_AUTH_WINDOW_SECONDS: i64 = 60;
+
+/// Authenticates the client by exactly one method. Failures are counted per client and
+/// client address; past [`CLIENT_AUTH_FAILURES_PER_MINUTE`] the address is refused, right
+/// secret or not, until the minute is over (docs/OIDC.md § Token request).
 async fn authenticate(
     deps: &Deps,
+    client_ip: &str,
     basic: Option<(String, String)>,
     form: &Form,
 ) -> Result<ClientRecord, TokenError> {
@@ -108,19 +118,60 @@ async fn authenticate(
         }
     };
     let client = super::client(deps, &client_id).await.map_err(internal)?;
-    let authenticated = client
-        .filter(|c| secret_matches(&deps.secrets, c, &secret))
-        .ok_or_else(|| {
-            tracing::info!(client_id = %client_id, "token request: client authentication failed");
+    // An unknown id is counted under `-`: a name chosen by the caller makes no key.
+    let known_id = client.as_ref().map_or("-", |c| c.id.as_str());
+    let limit_key = format!("client-auth:{known_id}:{client_ip}");
+    check_rate_limit(
+        deps,
+        &limit_key,
+        CLIENT_AUTH_WINDOW_SECONDS,
+        CLIENT_AUTH_FAILURES_PER_MINUTE,
+    )
+    .await
+    .map_err(|err| throttled(deps, err))?;
+    let matches = client
+        .as_ref()
+        .is_some_and(|c| secret_matches(&deps.secrets, c, &secret));
+    if !matches {
+        // Over the limit only under a race; this attempt is refused either way.
+        let _ = rate_limit(
+            deps,
+            &limit_key,
+            CLIENT_AUTH_WINDOW_SECONDS,
+            CLIENT_AUTH_FAILURES_PER_MINUTE,
+        )
+        .await;
+    }
+    let authenticated = client.filter(|_| matches).ok_or_else(|| {
+        tracing::info!(client_id = %client_id, "token request: client authentication failed");
+        TokenError {
+            basic_challenge: is_basic,
+            ..TokenError::new(
+                TokenErrorCode::InvalidClient,
+                "client authentication failed",
+            )
+        }
+    })?;
+    Ok(authenticated)
+}
+
+/// The refusal once the failures are used up, or an internal error.
+fn throttled(deps: &Deps, err: ServiceError) -> TokenError {
+    match err {
+        ServiceError::RateLimited => {
+            let now = deps.clock.unix();
             TokenError {
-                basic_challenge: is_basic,
+                retry_after: Some(
+                    CLIENT_AUTH_WINDOW_SECONDS - now.rem_euclid(CLIENT_AUTH_WINDOW_SECONDS),
+                ),
                 ..TokenError::new(
-                    TokenErrorCode::InvalidClient,
-                    "client authentication failed",
+                    TokenErrorCode::TemporarilyUnavailable,
+                    "too many failed client authentications; try again later",
                 )
             }
-        })?;
-    Ok(authenticated)
+        }
+        other => internal(other),
+    }
 }
 
 /// `BASE64URL(SHA256(code_verifier)) == code_challenge` (RFC 7636 §4.6).
@@ -146,7 +197,7 @@ pub async fn exchange(
     basic: Option<(String, String)>,
     form: &Form,
 ) -> Result<serde_json::Value, TokenError> {
-    let client = authenticate(deps, basic, form).await?;
+    let client = authenticate(deps, client_ip, basic, form).await?;
     match form.get("grant_type") {
         Some("authorization_code") => {}
         None => {

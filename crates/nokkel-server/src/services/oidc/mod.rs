@@ -81,6 +81,9 @@ text_enum! {
         InvalidGrant = "invalid_grant",
         /// The grant type is not supported.
         UnsupportedGrantType = "unsupported_grant_type",
+        /// Too many failed client authentications from this address: try again later
+        /// (429 with `Retry-After`; the code is borrowed from RFC 6749 §4.1.2.1).
+        TemporarilyUnavailable = "temporarily_unavailable",
         /// Something failed inside.
         ServerError = "server_error",
     }
