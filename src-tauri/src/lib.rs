@@ -61,15 +61,18 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     ])
 }
 
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| v == "1")
+/// A `NOKKEL_TEST_*` switch set to `1`. Read by debug builds only: a release build a
+/// citizen installs ignores them, so no environment can swap in the scripted authenticator
+/// or move the device key out of the keyring.
+fn test_switch(name: &str) -> bool {
+    cfg!(debug_assertions) && std::env::var(name).is_ok_and(|v| v == "1")
 }
 
 /// The state for this process: the scripted authenticator under `NOKKEL_TEST_MOCK=1`, else
 /// `nokkel-client` with its state in the app's data folder.
 pub fn app_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, AppError> {
     let developer = cfg!(debug_assertions);
-    let mock = env_flag("NOKKEL_TEST_MOCK");
+    let mock = test_switch("NOKKEL_TEST_MOCK");
     let server_url = if developer {
         std::env::var("NOKKEL_TEST_SERVER_URL").unwrap_or_else(|_| DEFAULT_DEV_SERVER.to_owned())
     } else {
@@ -108,7 +111,7 @@ fn platform_authenticator<R: Runtime>(
 
     let file_vault = || -> Arc<dyn KeyVault> { Arc::new(FileVault::new(dir.join("device-key"))) };
     #[cfg(target_os = "linux")]
-    let vault: Arc<dyn KeyVault> = if env_flag("NOKKEL_TEST_FILE_VAULT") {
+    let vault: Arc<dyn KeyVault> = if test_switch("NOKKEL_TEST_FILE_VAULT") {
         file_vault()
     } else {
         Arc::new(
