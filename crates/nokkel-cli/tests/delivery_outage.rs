@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use delivery_support::device_support::free_port;
 use delivery_support::*;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::{OsRandom, Random};
@@ -348,9 +349,4 @@ fn metric(address: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_nokkel");
+#[path = "../device_support/mod.rs"]
+pub mod device_support;
+
+pub use device_support::nokkel;
+use device_support::spawn_serving;
 
 /// The shared secret the SMS peer checks signatures with.
 pub const SMS_SECRET: &str = "test-secret-shared-with-the-sms-peer";
@@ -273,17 +277,6 @@ pub fn write_config(dir: &Path, peers: &Peers<'_>, max_attempts: u32) -> PathBuf
     path
 }
 
-/// `nokkel` with none of the environment's NOKKEL_* variables.
-pub fn nokkel() -> Command {
-    let mut command = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("NOKKEL_") && key != "NOKKEL_TEST_VENV" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
 /// `nokkel serve --config CONFIG --data-dir DATA [--database-url URL]` (no `--demo`),
 /// killed on drop.
 pub struct Server {
@@ -314,25 +307,7 @@ impl Server {
         if let Some(url) = database_url {
             command.args(["--database-url", url]);
         }
-        let mut child = command
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("nokkel serve did not print its URL within 60 s");
+        let (child, url) = spawn_serving(command);
         Self { child, url }
     }
 

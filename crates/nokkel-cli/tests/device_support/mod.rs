@@ -71,10 +71,18 @@ pub fn spawn_demo_server(data: &Path, env: &[(&str, &str)]) -> (Child, String) {
 
 /// [`spawn_demo_server`] listening on `listen` (a restart on the same address).
 pub fn spawn_demo_server_at(data: &Path, listen: &str, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = nokkel()
+    let mut command = nokkel();
+    command
         .args(["serve", "--demo", "--listen", listen, "--data-dir"])
         .arg(data)
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    spawn_serving(command)
+}
+
+/// Starts `command` (a `nokkel serve …`) and returns the process and its URL once it
+/// prints it.
+pub fn spawn_serving(mut command: Command) -> (Child, String) {
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -92,7 +100,7 @@ pub fn spawn_demo_server_at(data: &Path, listen: &str, env: &[(&str, &str)]) -> 
     });
     let url = rx
         .recv_timeout(Duration::from_secs(60))
-        .expect("nokkel serve --demo did not print its URL within 60 s");
+        .expect("nokkel serve did not print its URL within 60 s");
     (child, url)
 }
 
