@@ -6,8 +6,8 @@ use askama::Template;
 
 use super::{Deps, ServiceError};
 use crate::i18n::Lang;
-use crate::services::outbound::{EmailMessage, TextMessage};
-use crate::store::ContactRecord;
+use crate::services::outbound::{EmailMessage, Outbound, TextMessage};
+use crate::store::{ContactRecord, Store};
 
 /// What happened, that the person is told about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,12 +123,23 @@ pub fn contact_lang(contact: &ContactRecord) -> Lang {
 /// address, and by text message if the notice has one and they have a mobile number.
 /// Queued in the outbox; the delivery worker sends them.
 pub async fn notify(deps: &Deps, pid: &str, notice: Notice) -> Result<(), ServiceError> {
-    let Some(contact) = deps.store.contact(pid).await? else {
+    notify_through(&deps.store, deps.outbound.as_ref(), pid, notice).await
+}
+
+/// [`notify`] for a caller holding only the store and an outbound gateway (the operator's
+/// command line).
+pub async fn notify_through(
+    store: &Store,
+    outbound: &dyn Outbound,
+    pid: &str,
+    notice: Notice,
+) -> Result<(), ServiceError> {
+    let Some(contact) = store.contact(pid).await? else {
         return Ok(());
     };
     let lang = contact_lang(&contact);
     if let (Some(mobile), Some(body)) = (&contact.mobile, notice.text_message(lang)) {
-        deps.outbound
+        outbound
             .send_text(TextMessage {
                 to: mobile.clone(),
                 body,
@@ -138,12 +149,11 @@ pub async fn notify(deps: &Deps, pid: &str, notice: Notice) -> Result<(), Servic
             .await?;
     }
     if let Some(address) = &contact.email {
-        let name = deps
-            .store
+        let name = store
             .person(pid)
             .await?
             .map(|p| format!("{} {}", p.given_name, p.family_name));
-        deps.outbound
+        outbound
             .send_email(email(&notice, lang, address, name.as_deref()))
             .await?;
     }
