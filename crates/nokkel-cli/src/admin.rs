@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::OsRandom;
 use nokkel_server::services::oidc::{register_client, ClientRegistration};
-use nokkel_server::services::{delivery, keys};
+use nokkel_server::services::outbound::StoreOutbox;
+use nokkel_server::services::{delivery, keys, operator};
 use nokkel_server::store::{Channel, OutboxFilter, OutboxState};
 
 use crate::serve::{self, ServeArgs};
@@ -27,6 +29,46 @@ pub enum AdminCommand {
     /// Messages waiting to be sent, sent, or dead-lettered (SMS, e-mail, letters).
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// A person's account, for user support.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// A person's devices, for user support.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+/// Account subcommands. Changes are audited; contact details are shown masked.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Show the account, its devices and its (masked) contact details.
+    Show {
+        /// The national identity number.
+        pid: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Lift the pause a "this wasn't me" report put on app logins.
+    Resume {
+        /// The national identity number.
+        pid: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+}
+
+/// Device subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Revoke a lost or stolen device; its owner is told through the contact register.
+    Revoke {
+        /// The device id (from `nokkel admin account show`).
+        id: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
 }
 
 /// Outbox subcommands. Bodies are never shown; recipients are masked.
@@ -158,7 +200,7 @@ fn with_store<T>(
     args: &ServeArgs,
     task: impl AsyncFnOnce(
         &nokkel_server::store::Store,
-        &nokkel_server::secrets::ServerSecrets,
+        &Arc<nokkel_server::secrets::ServerSecrets>,
     ) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let config = serve::config(args)?;
@@ -169,7 +211,9 @@ fn with_store<T>(
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let store = nokkel_server::serve::open_store(&config).await?;
-        let secrets = nokkel_server::secrets::ServerSecrets::load_or_create(&key_file, &OsRandom)?;
+        let secrets = Arc::new(nokkel_server::secrets::ServerSecrets::load_or_create(
+            &key_file, &OsRandom,
+        )?);
         let result = task(&store, &secrets).await;
         store.close().await;
         result
@@ -267,6 +311,26 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             })
         }
         AdminCommand::Outbox(command) => outbox(command),
+        AdminCommand::Account(command) => account(command),
+        AdminCommand::Device(DeviceCommand::Revoke { id, store }) => {
+            let now = SystemClock.unix();
+            let result = with_store(&store, async |store, secrets| {
+                let outbound = StoreOutbox::new(
+                    store.clone(),
+                    secrets.clone(),
+                    Arc::new(OsRandom),
+                    Arc::new(SystemClock),
+                    Arc::new(tokio::sync::Notify::new()),
+                );
+                if !operator::revoke_device(store, &outbound, &id, now).await? {
+                    anyhow::bail!("no active device {id}");
+                }
+                Ok(())
+            });
+            report("device revoke", result, |()| {
+                println!("device {id} revoked; its owner is notified");
+            })
+        }
         AdminCommand::Population(PopulationCommand::Generate { count, seed }) => {
             let mut out = std::io::stdout().lock();
             match crate::synthetic::write_population(count, seed, &mut out) {
@@ -301,6 +365,58 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn account(command: AccountCommand) -> ExitCode {
+    match command {
+        AccountCommand::Show { pid, json, store } => {
+            let result = with_store(&store, async |store, _| {
+                operator::account(store, &pid)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no account for that identity number"))
+            });
+            report("account show", result, |a| {
+                if json {
+                    println!("{}", serde_json::to_string(&a).unwrap_or_default());
+                    return;
+                }
+                println!("kind:     {}", a.kind);
+                match &a.blocked_reason {
+                    Some(reason) => println!("status:   {} ({reason})", a.status),
+                    None => println!("status:   {}", a.status),
+                }
+                println!("created:  {}", when(a.created_at));
+                println!("mobile:   {}", a.mobile.as_deref().unwrap_or("-"));
+                println!("e-mail:   {}", a.email.as_deref().unwrap_or("-"));
+                println!("language: {}", a.lang.as_deref().unwrap_or("-"));
+                for d in &a.devices {
+                    let state = match d.revoked_at {
+                        Some(at) => format!("revoked {}", when(at)),
+                        None => "active".to_owned(),
+                    };
+                    println!(
+                        "device {}  {:?} ({})  enrolled {}  {state}",
+                        d.id,
+                        d.name,
+                        d.platform,
+                        when(d.created_at)
+                    );
+                }
+            })
+        }
+        AccountCommand::Resume { pid, store } => {
+            let now = SystemClock.unix();
+            let result = with_store(&store, async |store, _| {
+                if !operator::resume_app_logins(store, &pid, now).await? {
+                    anyhow::bail!("app logins for that identity number are not paused by a report");
+                }
+                Ok(())
+            });
+            report("account resume", result, |()| {
+                println!("app logins resumed");
+            })
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod login;
 pub mod notices;
 pub mod oidc;
+pub mod operator;
 pub mod ordering;
 pub mod outbound;
 pub mod password;
