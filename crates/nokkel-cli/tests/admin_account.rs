@@ -8,8 +8,10 @@ mod device_support;
 
 use std::time::Duration;
 
-use device_support::{device, error_code, free_port, nokkel, spawn_demo_server_at, ADULT};
-use serde_json::{json, Value};
+use device_support::{
+    device, error_code, free_port, nokkel, order_letter_at, spawn_demo_server_at, ADULT,
+};
+use serde_json::Value;
 
 fn admin(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let output = nokkel()
@@ -41,22 +43,7 @@ fn support_finds_the_device_and_revokes_a_lost_phone() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let res = http
-        .post(format!("{url}/api/v1/orders"))
-        .json(&json!({"v": 1, "pid": ADULT, "mobile": "91234567"}))
-        .send()
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202);
-    let letters: Vec<Value> = http
-        .get(format!("{url}/dev/letters?format=json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let code = letters.iter().find(|l| l["pid"] == ADULT).unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = order_letter_at(&http, &url, ADULT);
     let state = tempfile::tempdir().unwrap();
     let out = device(
         &state,

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use delivery_support::device_support::location;
 use delivery_support::{nokkel, run_ok, wait_for, Peers, Server, SmsPeer, SmtpPeer};
 use serde_json::Value;
 
@@ -506,15 +507,6 @@ impl Letter {
 struct Browser {
     http: reqwest::blocking::Client,
     url: String,
-}
-
-fn location(res: &reqwest::blocking::Response) -> String {
-    res.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect ({})", res.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn csrf_of(html: &str) -> String {

@@ -16,15 +16,6 @@ use serde_json::Value;
 const VERIFIER: &str = "e2e-verifier-0123456789-0123456789-0123456789";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
-fn location(res: &reqwest::blocking::Response) -> String {
-    res.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect ({})", res.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn absolute(server: &DemoServer, to: &str) -> String {
     if to.starts_with("http") {
         to.to_owned()

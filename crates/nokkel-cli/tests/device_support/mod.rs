@@ -104,6 +104,40 @@ pub fn spawn_serving(mut command: Command) -> (Child, String) {
     (child, url)
 }
 
+/// Orders a letter for `pid` through the API of the demo server at `url` and returns its
+/// code from the dev inbox (`/dev/letters?format=json`, newest first).
+pub fn order_letter_at(http: &reqwest::blocking::Client, url: &str, pid: &str) -> String {
+    let res = http
+        .post(format!("{url}/api/v1/orders"))
+        .json(&json!({"v": 1, "pid": pid, "mobile": "91234567"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202, "{}", res.text().unwrap());
+    let letters: Vec<Value> = http
+        .get(format!("{url}/dev/letters?format=json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    letters
+        .iter()
+        .find(|l| l["pid"] == pid)
+        .unwrap_or_else(|| panic!("no letter for {pid} in the dev inbox"))["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `Location` of a redirect; panics (naming the status) when there is none.
+pub fn location(res: &reqwest::blocking::Response) -> String {
+    res.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no redirect ({})", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// `nokkel serve --demo` with its own data directory, killed on drop.
 pub struct DemoServer {
     pub url: String,
@@ -132,15 +166,7 @@ impl DemoServer {
 
     /// Orders a letter for `pid` through the API and returns its code from the dev inbox.
     pub fn order_letter(&self, pid: &str) -> String {
-        let res = self
-            .http
-            .post(format!("{}/api/v1/orders", self.url))
-            .json(&json!({"v": 1, "pid": pid, "mobile": "91234567"}))
-            .send()
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 202, "{}", res.text().unwrap());
-        let letter = self.letter(pid);
-        letter["code"].as_str().unwrap().to_owned()
+        order_letter_at(&self.http, &self.url, pid)
     }
 
     /// The newest letter for `pid` in `/dev/letters?format=json`.
