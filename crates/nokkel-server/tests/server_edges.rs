@@ -7,8 +7,6 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use http_body_util::BodyExt;
 use nokkel_server::Config;
 use support::*;
@@ -25,26 +23,6 @@ server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
 
 fn behind_one_proxy(config: &mut Config) {
     config.trust_forwarded_for = true;
-}
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn authorize_url() -> String {
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        VERIFIER.as_bytes(),
-    ));
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "demo-rp")
-        .append_pair("redirect_uri", "http://127.0.0.1:9/callback")
-        .append_pair("scope", "openid")
-        .append_pair("state", "st-1")
-        .append_pair("nonce", "n-1")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256")
-        .finish();
-    format!("/oauth/authorize?{query}")
 }
 
 async fn send(server: &TestServer, request: Request<Body>) -> (StatusCode, String) {
@@ -90,7 +68,7 @@ async fn client_address_is_the_one_the_proxy_saw(server: TestServer) {
 async fn a_page_post_without_a_form_body_is_refused(server: TestServer) {
     server.enrolled_device(ADULT, 1).await;
     let mut browser = server.browser();
-    let res = browser.get(&authorize_url()).await;
+    let res = browser.get(&authorize_url("openid")).await;
     let location = res.location.unwrap();
     let request = location.trim_start_matches("/login?request=").to_owned();
     let res = browser

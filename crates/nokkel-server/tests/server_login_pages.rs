@@ -21,27 +21,6 @@ server_tests!(
     unknown_person_and_expired_request_are_explained,
 );
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn authorize_url() -> String {
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        VERIFIER.as_bytes(),
-    ));
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "demo-rp")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid pid")
-        .append_pair("state", "st-1")
-        .append_pair("nonce", "n-1")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256")
-        .finish();
-    format!("/oauth/authorize?{query}")
-}
-
 fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
         .unwrap()
@@ -52,7 +31,7 @@ fn query_of(url: &str) -> HashMap<String, String> {
 
 /// Opens the login page for a fresh authorization request; returns its request id.
 async fn login_page(browser: &mut Browser) -> String {
-    let res = browser.get(&authorize_url()).await;
+    let res = browser.get(&authorize_url("openid pid")).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let location = res.location.unwrap();
     let page = browser.get(&location).await;

@@ -22,6 +22,33 @@ use tower::ServiceExt;
 /// Monday 23 November 2026, 10:00 UTC.
 pub const START: i64 = 1_795_428_000;
 
+/// The PKCE verifier of the demo relying party's test logins (RFC 7636 appendix B).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The demo relying party's loopback redirect URI; nothing listens there.
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A code-flow authorization request of the demo relying party for `scope`, with PKCE
+/// over [`VERIFIER`], state `st-1` and nonce `n-1`.
+pub fn authorize_url(scope: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        VERIFIER.as_bytes(),
+    ));
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-rp")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", scope)
+        .append_pair("state", "st-1")
+        .append_pair("nonce", "n-1")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    format!("/oauth/authorize?{query}")
+}
+
 /// Demo people (see assets/demo/README.md).
 pub const ADULT: &str = "14838514058";
 pub const ADULT2: &str = "02877213709";
