@@ -84,6 +84,26 @@ fn control() -> reqwest::blocking::Client {
         .unwrap()
 }
 
+/// A peer's `GET /_peer/messages` on its control `port`.
+fn peer_state(port: u16) -> Value {
+    control()
+        .get(format!("http://127.0.0.1:{port}/_peer/messages"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// A peer's `POST /_peer/mode` on its control `port`.
+fn set_peer_mode(port: u16, mode: &Value) {
+    let res = control()
+        .post(format!("http://127.0.0.1:{port}/_peer/mode"))
+        .json(mode)
+        .send()
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
 /// The SMS aggregator's endpoint, checking our HMAC signatures.
 pub struct SmsPeer {
     child: Child,
@@ -114,12 +134,7 @@ impl SmsPeer {
 
     /// `{"received", "duplicates", "rejected", "failed", "messages": [...]}`.
     pub fn state(&self) -> Value {
-        control()
-            .get(format!("http://127.0.0.1:{}/_peer/messages", self.port))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
+        peer_state(self.port)
     }
 
     pub fn messages(&self) -> Vec<Value> {
@@ -135,12 +150,10 @@ impl SmsPeer {
     }
 
     pub fn set_mode(&self, fail_status: Option<u16>, delay_ms: u64) {
-        let res = control()
-            .post(format!("http://127.0.0.1:{}/_peer/mode", self.port))
-            .json(&json!({ "fail_status": fail_status, "delay_ms": delay_ms }))
-            .send()
-            .unwrap();
-        assert!(res.status().is_success());
+        set_peer_mode(
+            self.port,
+            &json!({ "fail_status": fail_status, "delay_ms": delay_ms }),
+        );
     }
 
     pub fn stop(mut self) {
@@ -187,15 +200,7 @@ impl SmtpPeer {
     }
 
     pub fn state(&self) -> Value {
-        control()
-            .get(format!(
-                "http://127.0.0.1:{}/_peer/messages",
-                self.control_port
-            ))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
+        peer_state(self.control_port)
     }
 
     pub fn messages(&self) -> Vec<Value> {
@@ -203,12 +208,7 @@ impl SmtpPeer {
     }
 
     pub fn set_mode(&self, fail_code: Option<u16>) {
-        let res = control()
-            .post(format!("http://127.0.0.1:{}/_peer/mode", self.control_port))
-            .json(&json!({ "fail_code": fail_code }))
-            .send()
-            .unwrap();
-        assert!(res.status().is_success());
+        set_peer_mode(self.control_port, &json!({ "fail_code": fail_code }));
     }
 }
 
