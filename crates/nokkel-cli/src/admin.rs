@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::random::OsRandom;
+use nokkel_server::services::lifecycle::{self, BlockedBy};
 use nokkel_server::services::oidc::{register_client, ClientRegistration};
 use nokkel_server::services::outbound::StoreOutbox;
 use nokkel_server::services::{delivery, keys, operator};
@@ -52,6 +53,21 @@ pub enum AccountCommand {
     },
     /// Lift the pause a "this wasn't me" report put on app logins.
     Resume {
+        /// The national identity number.
+        pid: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Block every login for the person (devices are kept); they are told.
+    Block {
+        /// The national identity number.
+        pid: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Lift any block (support's, a lost-phone block, a "this wasn't me" pause); the
+    /// person is told. Devices revoked by a lost-phone block stay revoked.
+    Unblock {
         /// The national identity number.
         pid: String,
         #[command(flatten)]
@@ -315,13 +331,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
         AdminCommand::Device(DeviceCommand::Revoke { id, store }) => {
             let now = SystemClock.unix();
             let result = with_store(&store, async |store, secrets| {
-                let outbound = StoreOutbox::new(
-                    store.clone(),
-                    secrets.clone(),
-                    Arc::new(OsRandom),
-                    Arc::new(SystemClock),
-                    Arc::new(tokio::sync::Notify::new()),
-                );
+                let outbound = operator_outbound(store, secrets);
                 if !operator::revoke_device(store, &outbound, &id, now).await? {
                     anyhow::bail!("no active device {id}");
                 }
@@ -416,6 +426,31 @@ fn account(command: AccountCommand) -> ExitCode {
             });
             report("account resume", result, |()| {
                 println!("app logins resumed");
+            })
+        }
+        AccountCommand::Block { pid, store } => {
+            let now = SystemClock.unix();
+            let result = with_store(&store, async |store, secrets| {
+                let outbound = operator_outbound(store, secrets);
+                lifecycle::block(store, &outbound, &pid, BlockedBy::Operator, None, now)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no account for that identity number"))
+            });
+            report("account block", result, |_| {
+                println!("blocked: no login until `nokkel admin account unblock`; the person is notified");
+            })
+        }
+        AccountCommand::Unblock { pid, store } => {
+            let now = SystemClock.unix();
+            let result = with_store(&store, async |store, secrets| {
+                let outbound = operator_outbound(store, secrets);
+                if !lifecycle::unblock(store, &outbound, &pid, now).await? {
+                    anyhow::bail!("that identity number has no blocked account");
+                }
+                Ok(())
+            });
+            report("account unblock", result, |()| {
+                println!("unblocked; the person is notified");
             })
         }
     }
@@ -535,4 +570,18 @@ fn when(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| unix.to_string())
+}
+
+/// The outbox operator commands queue notices in; the running server's worker sends them.
+fn operator_outbound(
+    store: &nokkel_server::store::Store,
+    secrets: &Arc<nokkel_server::secrets::ServerSecrets>,
+) -> StoreOutbox {
+    StoreOutbox::new(
+        store.clone(),
+        secrets.clone(),
+        Arc::new(OsRandom),
+        Arc::new(SystemClock),
+        Arc::new(tokio::sync::Notify::new()),
+    )
 }

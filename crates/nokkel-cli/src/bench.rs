@@ -434,8 +434,6 @@ async fn setup_worker(
     ordering::order_letter(
         state,
         pid.as_str(),
-        "47",
-        "91234567",
         &format!("10.1.{}.{}", index / 250, index % 250),
         nokkel_server::i18n::Lang::default(),
     )

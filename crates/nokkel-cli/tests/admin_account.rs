@@ -60,7 +60,16 @@ fn support_finds_the_device_and_revokes_a_lost_phone() {
         ],
     );
     assert_eq!(out.exit, 0, "{out}");
-    let out = device(&state, &["contact", "--email", "ingrid@example.no"]);
+    let out = device(
+        &state,
+        &[
+            "contact",
+            "--mobile",
+            "91234567",
+            "--email",
+            "ingrid@example.no",
+        ],
+    );
     assert_eq!(out.exit, 0, "{out}");
 
     // Support looks the person up: the device and masked contact details.
@@ -120,4 +129,60 @@ fn support_finds_the_device_and_revokes_a_lost_phone() {
     let (code, _, err) = admin(data.path(), &["account", "resume", ADULT]);
     assert_eq!(code, 1);
     assert!(err.contains("not paused"), "{err}");
+}
+
+#[test]
+fn support_blocks_and_unblocks_an_account() {
+    let data = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (mut server, url) = spawn_demo_server_at(data.path(), &listen, &[]);
+    let http = reqwest::blocking::Client::new();
+    let code = order_letter_at(&http, &url, ADULT);
+    let state = tempfile::tempdir().unwrap();
+    let out = device(
+        &state,
+        &["enrol", "--server", &url, "--pid", ADULT, "--code", &code],
+    );
+    assert_eq!(out.exit, 0, "{out}");
+    let out = device(&state, &["contact", "--mobile", "91234567"]);
+    assert_eq!(out.exit, 0, "{out}");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let (code, out, err) = admin(data.path(), &["account", "block", ADULT]);
+    assert_eq!(code, 0, "{out}{err}");
+    let blocked = account(data.path());
+    assert_eq!(blocked["status"], "blocked");
+    assert_eq!(blocked["blocked_reason"], "operator");
+    assert!(
+        blocked["devices"][0]["revoked_at"].is_null(),
+        "support's block keeps the devices: {blocked}"
+    );
+    // Neither the person's device nor `account resume` lifts support's block.
+    let (code, _, _) = admin(data.path(), &["account", "resume", ADULT]);
+    assert_eq!(code, 1);
+    let (mut server, _) = spawn_demo_server_at(data.path(), &listen, &[]);
+    let out = device(&state, &["resume", "--json"]);
+    assert_ne!(out.exit, 0, "{out}");
+    assert_eq!(error_code(&out), "account_blocked", "{out}");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let (code, out, err) = admin(data.path(), &["account", "unblock", ADULT]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(account(data.path())["status"], "active");
+    let (code, _, err) = admin(data.path(), &["account", "unblock", ADULT]);
+    assert_eq!(code, 1, "nothing to lift");
+    assert!(err.contains("no blocked account"), "{err}");
+    let (code, _, err) = admin(data.path(), &["account", "block", "01817010055"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no account"), "{err}");
+
+    // The person was told by text message that Nøkkel is blocked.
+    let (code, out, err) = admin(
+        data.path(),
+        &["outbox", "list", "--channel", "sms", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"account_blocked\""), "{out}");
 }

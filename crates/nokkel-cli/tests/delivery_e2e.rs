@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use delivery_support::device_support::location;
+use delivery_support::device_support::{location, shown_number};
 use delivery_support::{nokkel, run_ok, wait_for, Peers, Server, SmsPeer, SmtpPeer};
 use serde_json::Value;
 
@@ -249,17 +249,26 @@ impl World {
     /// Waits for `person`'s letter in the spool: its text as `pdftotext -layout` reads
     /// it, and its manifest entry.
     fn letter(&self, person: &Person) -> Letter {
+        self.nth_letter(person, 1)
+    }
+
+    /// The `n`th letter (from 1) printed for `person`, once it is in the spool.
+    fn nth_letter(&self, person: &Person, n: usize) -> Letter {
         let name = person.name();
         wait_for(
-            &format!("{name}'s letter in a batch-* directory of the spool"),
+            &format!("{name}'s letter number {n} in a batch-* directory of the spool"),
             DELIVERY,
-            || self.find_letter(&name),
+            || self.find_letters(&name).into_iter().nth(n - 1),
         )
     }
 
-    fn find_letter(&self, name: &str) -> Option<Letter> {
-        let mut batches: Vec<PathBuf> = std::fs::read_dir(&self.spool)
-            .ok()?
+    /// The letters printed for `name`, oldest batch first.
+    fn find_letters(&self, name: &str) -> Vec<Letter> {
+        let mut found = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.spool) else {
+            return found;
+        };
+        let mut batches: Vec<PathBuf> = entries
             .map(|e| e.unwrap().path())
             .filter(|p| {
                 p.file_name()
@@ -284,7 +293,7 @@ impl World {
                     .or_insert_with(|| pdftotext(&pdf))
                     .clone();
                 if text.lines().any(|line| line.contains(name)) {
-                    return Some(Letter {
+                    found.push(Letter {
                         text,
                         entry: entry.clone(),
                         pdf,
@@ -292,19 +301,13 @@ impl World {
                 }
             }
         }
-        None
+        found
     }
 
     /// Orders a letter for `person` on the web form, reads its code from the PDF and
     /// checks the recipient block on the way.
-    fn letter_code(
-        &self,
-        browser: &Browser,
-        person: &Person,
-        country: &str,
-        mobile: &str,
-    ) -> String {
-        browser.order_letter(&person.pid, country, mobile);
+    fn letter_code(&self, browser: &Browser, person: &Person) -> String {
+        browser.order_letter(&person.pid);
         let letter = self.letter(person);
         letter.assert_addressed_to(person);
         letter.code()
@@ -370,10 +373,10 @@ impl World {
         serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
     }
 
-    /// Orders a letter for `person` (Norwegian `mobile`), and enrols a software
-    /// authenticator with its code in `lang`.
+    /// Orders a letter for `person`, enrols a software authenticator with its code in
+    /// `lang`, and saves the Norwegian `mobile` in the contact register from it.
     fn app_user(&self, person: &Person, mobile: &str, lang: &str) -> PathBuf {
-        let code = self.letter_code(&self.browser(None), person, "47", mobile);
+        let code = self.letter_code(&self.browser(None), person);
         let state = self.dir.path().join(format!("device-{}", person.pid));
         let enrolled = self.device(
             &state,
@@ -390,6 +393,8 @@ impl World {
             ],
         );
         assert!(enrolled["device_id"].is_string(), "{enrolled}");
+        let contact = self.device(&state, &["contact", "--mobile", mobile]);
+        assert_eq!(contact["mobile"], format!("+47{mobile}"), "{contact}");
         state
     }
 
@@ -555,31 +560,26 @@ impl Browser {
         );
     }
 
-    /// The order form, as a person fills it in: identity number, then country and mobile.
-    fn order_letter(&self, pid: &str, country: &str, mobile: &str) {
+    /// The order form, as a person fills it in: the identity number.
+    fn order_letter(&self, pid: &str) {
         let csrf = self.form("/order");
         let res = self.post("/order", &[("csrf", &csrf), ("pid", pid)]);
-        assert_eq!(res.status(), 200, "the identity number step");
-        let html = res.text().unwrap();
-        let csrf = csrf_of(&html);
-        let res = self.post(
-            "/order/mobile",
-            &[
-                ("csrf", &csrf),
-                ("pid", pid),
-                ("country", country),
-                ("mobile", mobile),
-            ],
-        );
         let status = res.status();
         let html = res.text().unwrap();
         assert_eq!(status, 200, "the order was not taken:\n{html}");
     }
 
     /// Registers as an SMS user with the letter's `code`: identity number and code,
-    /// "password and SMS", the password twice; then waits for the code SMS, which
-    /// `sms_code` reads, and finishes.
-    fn register_sms_user(&self, pid: &str, code: &str, sms_code: impl FnOnce() -> String) {
+    /// "password and SMS", the mobile (`country`, `mobile`) and the password twice; then
+    /// waits for the code SMS, which `sms_code` reads, and finishes.
+    fn register_sms_user(
+        &self,
+        pid: &str,
+        code: &str,
+        (country, mobile): (&str, &str),
+        password: &str,
+        sms_code: impl FnOnce() -> String,
+    ) {
         let csrf = self.form("/register");
         self.post_redirect(
             "/register",
@@ -595,8 +595,10 @@ impl Browser {
             "/register/password",
             &[
                 ("csrf", &csrf),
-                ("password", PASSWORD),
-                ("password2", PASSWORD),
+                ("country", country),
+                ("mobile", mobile),
+                ("password", password),
+                ("password2", password),
             ],
             "/register/otp",
         );
@@ -606,6 +608,63 @@ impl Browser {
             &[("csrf", &csrf), ("otp", &otp)],
             "/register/done",
         );
+    }
+
+    /// An SMS user logs in at relying party `client_id`: identity number, `password`, and
+    /// the SMS code `sms_code` reads; returns the ID token's claims.
+    fn log_in_with_password(
+        &self,
+        world: &World,
+        client_id: &str,
+        pid: &str,
+        password: &str,
+        sms_code: impl FnOnce() -> String,
+    ) -> Value {
+        let (request, csrf) = self.authorize(client_id);
+        self.post_redirect(
+            "/login",
+            &[("csrf", &csrf), ("request", &request), ("pid", pid)],
+            "/login/password",
+        );
+        self.post_redirect(
+            "/login/password",
+            &[("csrf", &csrf), ("password", password)],
+            "/login/otp",
+        );
+        let otp = sms_code();
+        let res = self.post("/login/otp", &[("csrf", &csrf), ("otp", &otp)]);
+        self.back_at(world, client_id, &location(&res))
+    }
+
+    /// An app user logs in at relying party `client_id` and approves with the
+    /// `nokkel device` in `state`; returns the ID token's claims.
+    fn log_in_with_app(&self, world: &World, client_id: &str, pid: &str, state: &Path) -> Value {
+        let (request, csrf) = self.authorize(client_id);
+        self.post_redirect(
+            "/login",
+            &[("csrf", &csrf), ("request", &request), ("pid", pid)],
+            "/login/app",
+        );
+        let number = shown_number(&self.page("/login/app"));
+        world.device(state, &["approve", "--number", &number, "--wait", "30"]);
+        let res = self
+            .http
+            .get(format!("{}/login/finish", self.url))
+            .send()
+            .unwrap();
+        self.back_at(world, client_id, &location(&res))
+    }
+
+    /// The relying party receives the browser at `back` and exchanges its code.
+    fn back_at(&self, world: &World, client_id: &str, back: &str) -> Value {
+        assert!(back.starts_with(REDIRECT), "{back}");
+        let params: HashMap<String, String> = url::Url::parse(back)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(params["state"], "delivery-state");
+        exchange(&world.server.url, client_id, &params["code"])
     }
 
     /// The relying party `client_id` sends this browser to the authorization endpoint;
@@ -758,7 +817,7 @@ fn a_printed_letter_registers_an_sms_user_who_logs_in_with_password_and_sms_code
 
     // The order form in Nynorsk: the letter and the registration are in Nynorsk.
     let browser = world.browser(Some("nn"));
-    browser.order_letter(&ase.pid, "47", "912 34 501");
+    browser.order_letter(&ase.pid);
     let letter = world.letter(&ase);
     letter.assert_addressed_to(&ase);
     assert_eq!(letter.entry["abroad"], false, "{}", letter.entry);
@@ -772,35 +831,16 @@ fn a_printed_letter_registers_an_sms_user_who_logs_in_with_password_and_sms_code
     let code = letter.code();
 
     let to = "+4791234501";
-    browser.register_sms_user(&ase.pid, &code, || {
+    browser.register_sms_user(&ase.pid, &code, ("47", "912 34 501"), PASSWORD, || {
         assert_code_sms(&world.sms(to, "registration"), to, "nn")
     });
 
-    // A relying party sends her to log in: identity number, password, SMS code.
+    // A relying party sends her to log in: identity number, password, SMS code. The
+    // login code is in the language she registered in.
     let browser = world.browser(None);
-    let (request, csrf) = browser.authorize("skatt-test");
-    browser.post_redirect(
-        "/login",
-        &[("csrf", &csrf), ("request", &request), ("pid", &ase.pid)],
-        "/login/password",
-    );
-    browser.post_redirect(
-        "/login/password",
-        &[("csrf", &csrf), ("password", PASSWORD)],
-        "/login/otp",
-    );
-    // The login code is in the language she registered in.
-    let otp = assert_code_sms(&world.sms(to, "login"), to, "nn");
-    let res = browser.post("/login/otp", &[("csrf", &csrf), ("otp", &otp)]);
-    let back = location(&res);
-    assert!(back.starts_with(REDIRECT), "{back}");
-    let params: HashMap<String, String> = url::Url::parse(&back)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    assert_eq!(params["state"], "delivery-state");
-    let claims = exchange(&world.server.url, "skatt-test", &params["code"]);
+    let claims = browser.log_in_with_password(&world, "skatt-test", &ase.pid, PASSWORD, || {
+        assert_code_sms(&world.sms(to, "login"), to, "nn")
+    });
     assert_eq!(claims["pid"], ase.pid.as_str(), "{claims}");
     assert_eq!(claims["aud"], "skatt-test", "{claims}");
     assert_eq!(claims["nonce"], "delivery-nonce", "{claims}");
@@ -816,7 +856,7 @@ fn a_letter_abroad_names_the_country_and_a_swedish_mobile_gets_its_code() {
     let marta = world.person("Märta").clone();
 
     let browser = world.browser(Some("en"));
-    browser.order_letter(&marta.pid, "46", "70 123 45 67");
+    browser.order_letter(&marta.pid);
     let letter = world.letter(&marta);
     // Name, street, "111 36 Stockholm" and SVERIGE on its own line, the last of the block.
     letter.assert_addressed_to(&marta);
@@ -834,7 +874,7 @@ fn a_letter_abroad_names_the_country_and_a_swedish_mobile_gets_its_code() {
     let code = letter.code();
 
     let to = "+46701234567";
-    browser.register_sms_user(&marta.pid, &code, || {
+    browser.register_sms_user(&marta.pid, &code, ("46", "70 123 45 67"), PASSWORD, || {
         let sms = world.sms(to, "registration");
         assert!(sms["to"].as_str().unwrap().starts_with("+46"), "{sms}");
         assert_code_sms(&sms, to, "en")
@@ -853,7 +893,7 @@ fn this_wasnt_me_reaches_an_app_user_by_sms_and_by_email() {
     );
     let person = world.person("Ingebjørg").clone();
     // The letter is ordered in English; the app runs in Nynorsk, and its language wins.
-    let code = world.letter_code(&world.browser(Some("en")), &person, "47", "41234502");
+    let code = world.letter_code(&world.browser(Some("en")), &person);
     let state = world.dir.path().join("phone");
     world.device(
         &state,
@@ -870,12 +910,14 @@ fn this_wasnt_me_reaches_an_app_user_by_sms_and_by_email() {
         ],
     );
     let email = "ingebjorg@example.no";
-    let contact = world.device(&state, &["--lang", "nn", "contact", "--email", email]);
-    assert_eq!(contact["email"], email, "{contact}");
-    assert_eq!(
-        contact["mobile"], "+4741234502",
-        "the letter's mobile stays: {contact}"
+    let contact = world.device(
+        &state,
+        &[
+            "--lang", "nn", "contact", "--mobile", "41234502", "--email", email,
+        ],
     );
+    assert_eq!(contact["email"], email, "{contact}");
+    assert_eq!(contact["mobile"], "+4741234502", "{contact}");
     let shown = world.device(&state, &["contact"]);
     assert_eq!(shown["email"], email, "{shown}");
     assert!(shown["email_confirmed_at"].is_i64(), "{shown}");
@@ -1009,5 +1051,130 @@ fn notices_come_in_each_persons_language_and_a_long_text_goes_whole() {
         "{:?}",
         world.sms.messages()
     );
+    world.assert_peers_clean();
+}
+
+// ---------------------------------------------------------------- account recovery
+
+#[test]
+fn a_person_who_deactivated_their_only_phone_gets_back_in_with_a_recovery_letter() {
+    let world = World::start(
+        &[("Sigrun", "Bakke", Home::Norway)],
+        &[RelyingParty {
+            id: "nav-test",
+            name: "NAV test",
+        }],
+    );
+    let person = world.person("Sigrun").clone();
+    let old_phone = world.app_user(&person, "41234541", "nb");
+    let email = "sigrun@example.no";
+    world.device(&old_phone, &["contact", "--email", email]);
+    // She deactivates her only phone: no device is left to approve anything.
+    let out = world.device(&old_phone, &["deactivate"]);
+    assert!(out.is_object(), "{out}");
+    let browser = world.browser(None);
+    let (request, csrf) = browser.authorize("nav-test");
+    let res = browser.post(
+        "/login",
+        &[("csrf", &csrf), ("request", &request), ("pid", &person.pid)],
+    );
+    let page = res.text().unwrap();
+    assert!(page.contains(&ftl("nb", "login-no-device", &[])), "{page}");
+
+    // The login page's way back works: a recovery letter comes to her address.
+    browser.order_letter(&person.pid);
+    let letter = world.nth_letter(&person, 2);
+    letter.assert_addressed_to(&person);
+    world.email(email, &ftl("nb", "email-recovery-ordered-subject", &[]));
+    let new_phone = world.dir.path().join("new-phone");
+    let enrolled = world.device(
+        &new_phone,
+        &[
+            "enrol",
+            "--server",
+            &world.server.url,
+            "--pid",
+            &person.pid,
+            "--code",
+            &letter.code(),
+        ],
+    );
+    assert!(enrolled["device_id"].is_string(), "{enrolled}");
+
+    // Her old contact points are told, with the page that blocks Nøkkel if it was not her.
+    let block_url = format!("{}/lost", world.server.url);
+    let sms = world.sms("+4741234541", "account_recovered");
+    assert_eq!(
+        sms["text"],
+        ftl("nb", "sms-recovered", &[("url", &block_url)]),
+        "{sms}"
+    );
+    let mail = world.email(email, &ftl("nb", "email-recovered-subject", &[]));
+    assert_notice_email(
+        &mail,
+        "nb",
+        &person.name(),
+        &ftl("nb", "email-recovered-body", &[("url", &block_url)]),
+    );
+
+    let claims = browser.log_in_with_app(&world, "nav-test", &person.pid, &new_phone);
+    assert_eq!(claims["pid"], person.pid.as_str(), "{claims}");
+    assert_eq!(claims["amr"], serde_json::json!(["app"]), "{claims}");
+    world.assert_peers_clean();
+}
+
+#[test]
+fn an_sms_user_who_forgot_the_password_gets_back_in_with_a_recovery_letter() {
+    let world = World::start(
+        &[("Oddvar", "Lien", Home::Norway)],
+        &[RelyingParty {
+            id: "skatt-test",
+            name: "Skatteetaten test",
+        }],
+    );
+    let person = world.person("Oddvar").clone();
+    let browser = world.browser(None);
+    let code = world.letter_code(&browser, &person);
+    let old = "+4741234551";
+    browser.register_sms_user(&person.pid, &code, ("47", "41234551"), PASSWORD, || {
+        assert_code_sms(&world.sms(old, "registration"), old, "nb")
+    });
+
+    // "Forgot your password?" on the login page leads to the order form.
+    let (request, csrf) = browser.authorize("skatt-test");
+    browser.post_redirect(
+        "/login",
+        &[("csrf", &csrf), ("request", &request), ("pid", &person.pid)],
+        "/login/password",
+    );
+    let page = browser.page("/login/password");
+    assert!(
+        page.contains(&ftl("nb", "login-forgot-password", &[])),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/order?lang=nb\""), "{page}");
+
+    browser.order_letter(&person.pid);
+    let letter = world.nth_letter(&person, 2);
+    let new = "+4741234552";
+    let new_password = "Fire-blå-fioliner-ved-fjorden-2031";
+    browser.register_sms_user(
+        &person.pid,
+        &letter.code(),
+        ("47", "41234552"),
+        new_password,
+        || assert_code_sms(&world.sms(new, "registration"), new, "nb"),
+    );
+    let sms = world.sms(old, "account_recovered");
+    assert!(
+        sms["text"].as_str().unwrap().contains("/lost"),
+        "the old number is told: {sms}"
+    );
+    let claims =
+        browser.log_in_with_password(&world, "skatt-test", &person.pid, new_password, || {
+            assert_code_sms(&world.sms(new, "login"), new, "nb")
+        });
+    assert_eq!(claims["pid"], person.pid.as_str(), "{claims}");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]), "{claims}");
     world.assert_peers_clean();
 }

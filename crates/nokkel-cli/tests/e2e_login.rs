@@ -24,16 +24,6 @@ fn absolute(server: &DemoServer, to: &str) -> String {
     }
 }
 
-fn shown_number(html: &str) -> String {
-    let start = html
-        .find("class=\"number\"")
-        .expect("the page shows a number");
-    let rest = &html[start..];
-    rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()]
-        .trim()
-        .to_owned()
-}
-
 #[test]
 fn software_authenticator_approves_a_relying_party_login_end_to_end() {
     let server = DemoServer::start();

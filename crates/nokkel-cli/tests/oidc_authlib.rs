@@ -217,7 +217,7 @@ fn enrol_phone(issuer: &str, state: &std::path::Path) {
     let http = http();
     let res = http
         .post(format!("{issuer}/api/v1/orders"))
-        .json(&serde_json::json!({"v": 1, "pid": ADULT, "mobile": "91234567"}))
+        .json(&serde_json::json!({"v": 1, "pid": ADULT}))
         .send()
         .unwrap();
     assert_eq!(res.status().as_u16(), 202);

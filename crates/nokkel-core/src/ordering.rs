@@ -1,9 +1,15 @@
 //! Who may order an activation letter, and what happens to a second order.
 //!
-//! The rules from the source documents: only people without an account; from the calendar
-//! year they turn 13; only with a valid address in the population register, and the letter
-//! goes only to that address. The decision is made here, from plain facts, so that it is
-//! written once and tested without a database.
+//! The rules from the source documents: from the calendar year they turn 13; only with a
+//! valid address in the population register, and the letter goes only to that address. The
+//! decision is made here, from plain facts, so that it is written once and tested without a
+//! database.
+//!
+//! People who already have an account may order too: theirs is a **recovery letter**.
+//! Registering with it replaces their devices (or sets a new password), so a person who
+//! lost their only phone, or forgot their password, gets back in. It is safe to let anyone
+//! order one because the letter goes only to the registered address, and the person's old
+//! contact points are told when it is used (docs/RULES.md, "Recovery letter").
 //!
 //! A second order while a valid letter is outstanding sends nothing until the person would
 //! be pointed to support (see [`crate::calendar::contact_support_from`]); from then on a
@@ -14,8 +20,14 @@ use time::Date;
 use crate::calendar::{contact_support_from, Destination};
 use crate::id_number::{turns_age_by_year, MIN_ORDER_AGE};
 
-/// How many wrong activation codes lock a letter.
+/// How many wrong activation codes from one client address lock a letter for that address.
 pub const MAX_WRONG_CODES: u32 = 5;
+
+/// How many wrong activation codes from anywhere lock a letter for good. A code has 70
+/// random bits, so this guards against nothing a guesser could reach; it is high so that
+/// strangers who know the identity number cannot lock the person's letter from a few
+/// addresses (each of which is also held to the per-address limits).
+pub const MAX_WRONG_CODES_PER_LETTER: u32 = 50;
 
 /// Days an activation letter is valid by default (the public pages say 60 days).
 pub const LETTER_VALIDITY_DAYS: u32 = 60;
@@ -59,7 +71,8 @@ pub enum Refusal {
     TooYoung,
     /// No address to send the letter to.
     NoAddress,
-    /// The person already has an account.
+    /// Kept so old order-log rows still have a name: existing users now get a recovery
+    /// letter instead.
     AlreadyUser,
     /// A letter is still on its way.
     LetterOutstanding,
@@ -93,6 +106,8 @@ pub enum OrderDecision {
         destination: Destination,
         /// Whether an outstanding letter must be revoked first.
         replaces_outstanding: bool,
+        /// Whether the person has an account: the letter is a recovery letter.
+        recovery: bool,
     },
     /// Send nothing.
     Refuse(Refusal),
@@ -102,9 +117,6 @@ pub enum OrderDecision {
 pub fn decide_order(facts: &OrderFacts) -> OrderDecision {
     if facts.deceased {
         return OrderDecision::Refuse(Refusal::Deceased);
-    }
-    if facts.has_account {
-        return OrderDecision::Refuse(Refusal::AlreadyUser);
     }
     if !turns_age_by_year(facts.birth_date, MIN_ORDER_AGE, facts.today.year()) {
         return OrderDecision::Refuse(Refusal::TooYoung);
@@ -124,6 +136,7 @@ pub fn decide_order(facts: &OrderFacts) -> OrderDecision {
     OrderDecision::SendLetter {
         destination,
         replaces_outstanding,
+        recovery: facts.has_account,
     }
 }
 
@@ -149,7 +162,24 @@ mod tests {
             decide_order(&adult()),
             OrderDecision::SendLetter {
                 destination: Destination::Domestic,
-                replaces_outstanding: false
+                replaces_outstanding: false,
+                recovery: false,
+            }
+        );
+    }
+
+    #[test]
+    fn an_existing_user_gets_a_recovery_letter() {
+        let facts = OrderFacts {
+            has_account: true,
+            ..adult()
+        };
+        assert_eq!(
+            decide_order(&facts),
+            OrderDecision::SendLetter {
+                destination: Destination::Domestic,
+                replaces_outstanding: false,
+                recovery: true,
             }
         );
     }
@@ -197,13 +227,6 @@ mod tests {
         let cases = [
             (
                 OrderFacts {
-                    has_account: true,
-                    ..adult()
-                },
-                Refusal::AlreadyUser,
-            ),
-            (
-                OrderFacts {
                     address: RegisteredAddress::None,
                     ..adult()
                 },
@@ -242,7 +265,8 @@ mod tests {
             decide_order(&later),
             OrderDecision::SendLetter {
                 destination: Destination::Domestic,
-                replaces_outstanding: true
+                replaces_outstanding: true,
+                recovery: false,
             }
         );
     }

@@ -52,7 +52,7 @@ async fn client_address_is_the_one_the_proxy_saw(server: TestServer) {
         .header(header::CONTENT_TYPE, "application/json")
         .header("x-forwarded-for", "6.6.6.6, 10.1.2.3")
         .body(Body::from(
-            serde_json::json!({"v": 1, "pid": ADULT, "mobile": "91234567"}).to_string(),
+            serde_json::json!({"v": 1, "pid": ADULT}).to_string(),
         ))
         .unwrap();
     let (status, body) = send(&server, request).await;

@@ -31,22 +31,14 @@ fn query_of(url: &str) -> HashMap<String, String> {
 
 /// Opens the login page for a fresh authorization request; returns its request id.
 async fn login_page(browser: &mut Browser) -> String {
-    let res = browser.get(&authorize_url("openid pid")).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let location = res.location.unwrap();
-    let page = browser.get(&location).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let request = browser.open_login().await;
+    let page = browser.get(&format!("/login?request={request}")).await;
     assert!(
         page.body.contains("Logg inn på Demodata-tjenesten"),
         "{}",
         page.body
     );
-    location
-        .trim_start_matches("/login?request=")
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned()
+    request
 }
 
 fn shown_number(html: &str) -> u8 {

@@ -28,7 +28,7 @@ async function orderLetter() {
   const response = await fetch(`${server.url}/api/v1/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, pid: PID, mobile: '41234567' }),
+    body: JSON.stringify({ v: 1, pid: PID }),
   });
   assert.equal(response.status, 202, await response.text());
   const letters = await (await fetch(`${server.url}/dev/letters?format=json`)).json();

@@ -187,14 +187,11 @@ async fn enrol_batch(
     base: &str,
     pids: &[String],
 ) -> anyhow::Result<(Vec<Enrolled>, usize)> {
-    for (i, pid) in pids.iter().enumerate() {
+    for pid in pids {
         let res = client
             .post(format!("{base}/api/v1/orders"))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(
-                serde_json::json!({"v": 1, "pid": pid, "mobile": format!("91{:06}", i)})
-                    .to_string(),
-            )
+            .body(serde_json::json!({"v": 1, "pid": pid}).to_string())
             .send()
             .await?;
         if res.status() != reqwest::StatusCode::ACCEPTED {

@@ -109,7 +109,7 @@ pub fn spawn_serving(mut command: Command) -> (Child, String) {
 pub fn order_letter_at(http: &reqwest::blocking::Client, url: &str, pid: &str) -> String {
     let res = http
         .post(format!("{url}/api/v1/orders"))
-        .json(&json!({"v": 1, "pid": pid, "mobile": "91234567"}))
+        .json(&json!({"v": 1, "pid": pid}))
         .send()
         .unwrap();
     assert_eq!(res.status().as_u16(), 202, "{}", res.text().unwrap());
@@ -267,4 +267,15 @@ pub fn well_formed_code_other_than(code: &str) -> String {
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// The number the login page shows the person, to pick in the app.
+pub fn shown_number(html: &str) -> String {
+    let start = html
+        .find("class=\"number\"")
+        .expect("the page shows a number");
+    let rest = &html[start..];
+    rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()]
+        .trim()
+        .to_owned()
 }

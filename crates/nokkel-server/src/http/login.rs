@@ -295,6 +295,7 @@ async fn start_submit(
         }
         Err(ServiceError::NoAccount) => refuse(page, "login-no-account-error"),
         Err(ServiceError::AppLoginBlocked) => refuse(page, "login-blocked"),
+        Err(ServiceError::AccountBlocked) => refuse(page, "login-account-blocked"),
         Err(ServiceError::NoDevice) => refuse(page, "login-no-device"),
         Err(ServiceError::RateLimited) => refuse(page, "error-rate-limited"),
         Err(err) => failure(err),
@@ -550,6 +551,7 @@ async fn password_submit(
         }
         Err(ServiceError::RateLimited) => wrong(page, "error-rate-limited"),
         Err(ServiceError::WrongPassword) => wrong(page, "login-password-wrong"),
+        Err(ServiceError::AccountBlocked) => wrong(page, "login-account-blocked"),
         Err(ServiceError::SessionExpired) => request_gone(page),
         Err(err) => failure(err),
     }

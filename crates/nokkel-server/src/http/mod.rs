@@ -25,6 +25,7 @@ pub mod api;
 pub mod cookies;
 pub mod dev;
 pub mod login;
+pub mod lost;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;
@@ -460,6 +461,7 @@ async fn healthz() -> &'static str {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(lost::routes())
         .merge(login::routes())
         .merge(api::routes())
         .merge(dev::routes(state.config.demo))

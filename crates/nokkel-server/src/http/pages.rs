@@ -24,7 +24,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/order", get(order_form).post(order_pid))
-        .route("/order/mobile", axum::routing::post(order_mobile))
         .route("/register", get(register_form).post(register_submit))
         .route("/register/choose", get(choose_form).post(choose_submit))
         .route("/register/app", get(register_app))
@@ -67,18 +66,6 @@ struct OrderPidPage {
 }
 
 #[derive(Template)]
-#[template(path = "order_mobile.html")]
-struct OrderMobilePage {
-    page: Page,
-    pid: String,
-    country: String,
-    countries: Vec<(String, String)>,
-    mobile: String,
-    mobile_error: Option<String>,
-    errors: Vec<FieldError>,
-}
-
-#[derive(Template)]
 #[template(path = "order_receipt.html")]
 struct ReceiptPage {
     page: Page,
@@ -91,16 +78,6 @@ struct ReceiptPage {
 struct PidForm {
     #[serde(default)]
     pid: String,
-}
-
-#[derive(Deserialize)]
-struct MobileForm {
-    #[serde(default)]
-    pid: String,
-    #[serde(default)]
-    country: String,
-    #[serde(default)]
-    mobile: String,
 }
 
 /// The error-summary entries for one field's message, if any.
@@ -135,23 +112,6 @@ fn order_pid_page(page: Page, pid: String, pid_error: Option<String>) -> Html<St
     })
 }
 
-fn order_mobile_page(page: Page, form: MobileForm, mobile_error: Option<String>) -> Html<String> {
-    let country = if form.country.is_empty() {
-        "47".to_owned()
-    } else {
-        form.country
-    };
-    render(&OrderMobilePage {
-        errors: errors_for("mobile", &mobile_error),
-        countries: countries(&page),
-        page,
-        pid: form.pid,
-        country,
-        mobile: form.mobile,
-        mobile_error,
-    })
-}
-
 async fn order_form(page: Page) -> Html<String> {
     order_pid_page(page, String::new(), None)
 }
@@ -159,60 +119,16 @@ async fn order_form(page: Page) -> Html<String> {
 async fn order_pid(
     State(state): State<AppState>,
     page: Page,
+    ip: ClientIp,
     Form(form): Form<PidForm>,
 ) -> Response {
-    match ordering::check_id_number(&state, &form.pid) {
-        Ok(pid) => order_mobile_page(
-            page,
-            MobileForm {
-                pid: pid.as_str().to_owned(),
-                country: String::new(),
-                mobile: String::new(),
-            },
-            None,
-        )
-        .into_response(),
-        Err(err) => {
+    match ordering::order_letter(&state, &form.pid, &ip.text(), page.lang).await {
+        Ok(receipt) => receipt_page(page, receipt).into_response(),
+        Err(err @ ServiceError::IdNumber(_)) => {
             let message = pid_message(&page, &err);
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 order_pid_page(page, form.pid, Some(message)),
-            )
-                .into_response()
-        }
-    }
-}
-
-async fn order_mobile(
-    State(state): State<AppState>,
-    page: Page,
-    ip: ClientIp,
-    Form(form): Form<MobileForm>,
-) -> Response {
-    let result = ordering::order_letter(
-        &state,
-        &form.pid,
-        &form.country,
-        &form.mobile,
-        &ip.text(),
-        page.lang,
-    )
-    .await;
-    match result {
-        Ok(receipt) => receipt_page(page, receipt).into_response(),
-        Err(ServiceError::IdNumber(err)) => {
-            let message = pid_message(&page, &ServiceError::IdNumber(err));
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                order_pid_page(page, form.pid, Some(message)),
-            )
-                .into_response()
-        }
-        Err(ServiceError::Mobile(_)) => {
-            let message = page.t("error-mobile-invalid");
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                order_mobile_page(page, form, Some(message)),
             )
                 .into_response()
         }
@@ -229,7 +145,7 @@ fn receipt_page(page: Page, receipt: Receipt) -> Html<String> {
     })
 }
 
-fn pid_message(page: &Page, err: &ServiceError) -> String {
+pub(crate) fn pid_message(page: &Page, err: &ServiceError) -> String {
     match err {
         ServiceError::IdNumber(e) => {
             let key = format!("error-pid-{}", e.code());
@@ -247,7 +163,7 @@ fn pid_message(page: &Page, err: &ServiceError) -> String {
 }
 
 /// Errors that no form field explains become error pages; internal ones are logged here.
-fn service_failure(err: ServiceError) -> Response {
+pub(crate) fn service_failure(err: ServiceError) -> Response {
     match err {
         ServiceError::RateLimited => ErrorPage::RateLimited.into_response(),
         ServiceError::Internal(store) => {
@@ -290,6 +206,11 @@ struct AppPage {
 #[template(path = "register_password.html")]
 struct PasswordPage {
     page: Page,
+    recovery: bool,
+    country: String,
+    countries: Vec<(String, String)>,
+    mobile: String,
+    mobile_error: Option<String>,
     password_error: Option<String>,
     errors: Vec<FieldError>,
 }
@@ -325,6 +246,10 @@ struct ChooseForm {
 
 #[derive(Deserialize)]
 struct PasswordForm {
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    mobile: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -481,17 +406,48 @@ async fn register_app(page: Page) -> Html<String> {
     render(&AppPage { page })
 }
 
-fn password_page(page: Page, password_error: Option<String>) -> Html<String> {
+/// What the password page shows again after an error (never the password).
+struct PasswordPageState {
+    recovery: bool,
+    country: String,
+    mobile: String,
+    mobile_error: Option<String>,
+    password_error: Option<String>,
+}
+
+fn password_page(page: Page, state: PasswordPageState) -> Html<String> {
+    let mut errors = errors_for("mobile", &state.mobile_error);
+    errors.extend(errors_for("password", &state.password_error));
+    let country = if state.country.is_empty() {
+        "47".to_owned()
+    } else {
+        state.country
+    };
     render(&PasswordPage {
-        errors: errors_for("password", &password_error),
+        errors,
+        countries: countries(&page),
         page,
-        password_error,
+        recovery: state.recovery,
+        country,
+        mobile: state.mobile,
+        mobile_error: state.mobile_error,
+        password_error: state.password_error,
     })
 }
 
 async fn password_form(State(state): State<AppState>, page: Page, headers: HeaderMap) -> Response {
     match verified(&state, &headers) {
-        Some(_) => password_page(page, None).into_response(),
+        Some(letter) => password_page(
+            page,
+            PasswordPageState {
+                recovery: letter.is_recovery(),
+                country: String::new(),
+                mobile: String::new(),
+                mobile_error: None,
+                password_error: None,
+            },
+        )
+        .into_response(),
         None => session_expired(page),
     }
 }
@@ -505,18 +461,35 @@ async fn password_submit(
     let Some(letter) = verified(&state, &headers) else {
         return session_expired(page);
     };
-    match registration::start_sms_user(&state, letter, &form.password, &form.password2, page.lang)
-        .await
-    {
+    let recovery = letter.is_recovery();
+    let typed = registration::SmsUserForm {
+        password: &form.password,
+        repeated: &form.password2,
+        calling_code: &form.country,
+        mobile: &form.mobile,
+    };
+    match registration::start_sms_user(&state, letter, typed, page.lang).await {
         Ok(pending) => {
             let token = registration::seal(&state, &pending);
             redirect_with_flow("/register/otp", Some(&token), secure(&state))
         }
-        Err(ServiceError::Password(problem)) => {
-            let message = page.t(problem.key());
+        Err(err @ (ServiceError::Password(_) | ServiceError::Mobile(_))) => {
+            let (mobile_error, password_error) = match err {
+                ServiceError::Password(problem) => (None, Some(page.t(problem.key()))),
+                _ => (Some(page.t("error-mobile-invalid")), None),
+            };
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                password_page(page, Some(message)),
+                password_page(
+                    page,
+                    PasswordPageState {
+                        recovery,
+                        country: form.country,
+                        mobile: form.mobile,
+                        mobile_error,
+                        password_error,
+                    },
+                ),
             )
                 .into_response()
         }

@@ -120,7 +120,7 @@ pub async fn finish(
         NewAccount {
             kind: AccountKind::App,
             password_hash: None,
-            mobile_confirmed_at: None,
+            mobile: None,
             device: Some(&device),
             lang,
         },

@@ -21,6 +21,7 @@ use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use serde_json::json;
 
 use super::events::{self, wait_for};
+use super::lifecycle::{self, Standing, BLOCKED_REPORTED};
 use super::notices::{self, Notice};
 use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
@@ -33,8 +34,6 @@ use crate::store::{
     LoginRecord, LoginState, LoginTransition,
 };
 
-/// The reason recorded when a person reports a login as not theirs.
-pub const BLOCKED_REPORTED: &str = "reported_login";
 /// Password tries per person per 15 minutes.
 const PASSWORDS_PER_PERSON: i64 = 5;
 /// Longest long-poll a device may ask for.
@@ -127,8 +126,10 @@ async fn start_app_login_for(
     if account.kind != AccountKind::App {
         return Err(ServiceError::WrongMethod);
     }
-    if account.status == AccountStatus::Blocked {
-        return Err(ServiceError::AppLoginBlocked);
+    match lifecycle::standing(account) {
+        Standing::Active => {}
+        Standing::Paused => return Err(ServiceError::AppLoginBlocked),
+        Standing::Blocked => return Err(ServiceError::AccountBlocked),
     }
     let devices = deps.store.devices_for(pid.as_str()).await?;
     if devices.iter().all(|d| d.revoked_at.is_some()) {
@@ -454,8 +455,17 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     .await
 }
 
-/// Lifts a block set by a report. Only a device of the person can do this.
+/// Lifts a pause set by a report. Only a device of the person can do this, and it cannot
+/// lift a block (lost phone, support): those need a recovery letter or support.
 pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(), ServiceError> {
+    let account = deps
+        .store
+        .account(&device.pid)
+        .await?
+        .ok_or(ServiceError::NoAccount)?;
+    if lifecycle::standing(&account) == Standing::Blocked {
+        return Err(ServiceError::AccountBlocked);
+    }
     let now = deps.clock.unix();
     deps.store
         .set_account_status(&device.pid, AccountStatus::Active, None, now)
@@ -593,6 +603,9 @@ pub async fn begin(
         .await?
         .ok_or(ServiceError::NoAccount)?;
     if account.kind == AccountKind::Sms {
+        if lifecycle::standing(&account) == Standing::Blocked {
+            return Err(ServiceError::AccountBlocked);
+        }
         metrics::counter!(LOGINS_STARTED, "method" => "sms").increment(1);
         return Ok(LoginStart::Sms);
     }
@@ -755,13 +768,15 @@ pub async fn check_password(
     )
     .await
     .map_err(|_| ServiceError::RateLimited)?;
-    let hash = deps
+    let account = deps
         .store
         .account(pid)
         .await?
-        .ok_or(ServiceError::SessionExpired)?
-        .password_hash
-        .unwrap_or_default();
+        .ok_or(ServiceError::SessionExpired)?;
+    if lifecycle::standing(&account) == Standing::Blocked {
+        return Err(ServiceError::AccountBlocked);
+    }
+    let hash = account.password_hash.unwrap_or_default();
     let ok = tokio::task::spawn_blocking(move || super::password::verify(&password, &hash))
         .await
         .unwrap_or(false);

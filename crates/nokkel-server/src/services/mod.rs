@@ -22,6 +22,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod inbox;
 pub mod keys;
+pub mod lifecycle;
 pub mod login;
 pub mod notices;
 pub mod oidc;
@@ -116,6 +117,9 @@ pub enum ServiceError {
     /// App logins are paused after the person reported a login that was not theirs.
     #[error("app login is blocked after a reported login")]
     AppLoginBlocked,
+    /// Nøkkel is blocked for the person (lost phone, support): no login of any kind.
+    #[error("the account is blocked")]
+    AccountBlocked,
     /// No such pending challenge for this device's person.
     #[error("no pending challenge")]
     NoPendingChallenge,
@@ -173,6 +177,7 @@ impl ServiceError {
             ServiceError::WrongMethod => "wrong_method",
             ServiceError::NoDevice => "no_device",
             ServiceError::AppLoginBlocked => "app_login_blocked",
+            ServiceError::AccountBlocked => "account_blocked",
             ServiceError::NoPendingChallenge => "no_pending_challenge",
             ServiceError::ChallengeTaken => "challenge_taken",
             ServiceError::Unauthenticated => "unauthenticated",

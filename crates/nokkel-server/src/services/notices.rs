@@ -29,6 +29,18 @@ pub enum Notice {
         /// Its name.
         device: String,
     },
+    /// A recovery letter was ordered for them (they have an account).
+    RecoveryLetterOrdered,
+    /// Their Nøkkel was set up again with a recovery letter: sent to the contact points it
+    /// had before, with the page that blocks it if this was not them.
+    Recovered {
+        /// The lost-phone page (`{issuer}/lost`).
+        block_url: String,
+    },
+    /// Nøkkel is blocked for them: every device revoked, no logins.
+    Blocked,
+    /// Support lifted a block.
+    Unblocked,
 }
 
 impl Notice {
@@ -39,6 +51,10 @@ impl Notice {
             Notice::LoginReported { .. } => "login_reported",
             Notice::DeviceAdded { .. } => "device_added",
             Notice::DeviceRemoved { .. } => "device_removed",
+            Notice::RecoveryLetterOrdered => "recovery_letter_ordered",
+            Notice::Recovered { .. } => "account_recovered",
+            Notice::Blocked => "account_blocked",
+            Notice::Unblocked => "account_unblocked",
         }
     }
 
@@ -54,6 +70,12 @@ impl Notice {
             Notice::DeviceRemoved { device } => {
                 ("email-device-removed", vec![("device", device.clone())])
             }
+            Notice::RecoveryLetterOrdered => ("email-recovery-ordered", vec![]),
+            Notice::Recovered { block_url } => {
+                ("email-recovered", vec![("url", block_url.clone())])
+            }
+            Notice::Blocked => ("email-blocked", vec![]),
+            Notice::Unblocked => ("email-unblocked", vec![]),
         };
         (
             lang.t(&format!("{key}-subject")),
@@ -67,6 +89,10 @@ impl Notice {
             Notice::LoginReported { service } => {
                 Some(lang.t_args("sms-login-reported", &[("service", service.clone())]))
             }
+            Notice::Recovered { block_url } => {
+                Some(lang.t_args("sms-recovered", &[("url", block_url.clone())]))
+            }
+            Notice::Blocked => Some(lang.t("sms-blocked")),
             _ => None,
         }
     }
@@ -85,6 +111,25 @@ struct EmailHtml<'a> {
 /// The e-mail for `notice` to `to`, in `lang`, greeting `name` when known.
 pub fn email(notice: &Notice, lang: Lang, to: &str, name: Option<&str>) -> EmailMessage {
     let (subject, body) = notice.texts(lang);
+    compose(lang, notice.purpose(), subject, &body, to, name)
+}
+
+/// The e-mail carrying the one-time code that blocks Nøkkel (the lost-phone page). Not a
+/// [`Notice`]: notices are `Debug`, and a code must never be printed.
+pub fn block_code_email(lang: Lang, to: &str, name: Option<&str>, code: &str) -> EmailMessage {
+    let subject = lang.t("email-block-code-subject");
+    let body = lang.t_args("email-block-code-body", &[("code", code.to_owned())]);
+    compose(lang, "block_code", subject, &body, to, name)
+}
+
+fn compose(
+    lang: Lang,
+    purpose: &str,
+    subject: String,
+    body: &str,
+    to: &str,
+    name: Option<&str>,
+) -> EmailMessage {
     let greeting = match name {
         Some(name) => lang.t_args("email-greeting", &[("name", name.to_owned())]),
         None => lang.t("email-greeting-anonymous"),
@@ -95,7 +140,7 @@ pub fn email(notice: &Notice, lang: Lang, to: &str, name: Option<&str>) -> Email
         lang: lang.tag(),
         subject: &subject,
         greeting: &greeting,
-        body: &body,
+        body,
         footer: &footer,
     }
     .render()
@@ -106,7 +151,7 @@ pub fn email(notice: &Notice, lang: Lang, to: &str, name: Option<&str>) -> Email
     });
     EmailMessage {
         to: to.to_owned(),
-        purpose: notice.purpose().to_owned(),
+        purpose: purpose.to_owned(),
         lang,
         subject,
         text,
@@ -137,7 +182,27 @@ pub async fn notify_through(
     let Some(contact) = store.contact(pid).await? else {
         return Ok(());
     };
-    let lang = contact_lang(&contact);
+    notify_contact_through(store, outbound, &contact, notice).await
+}
+
+/// Tells the holder of contact-register entry `contact` — as it is given, which may be how
+/// it was before a change — about `notice`.
+pub async fn notify_contact(
+    deps: &Deps,
+    contact: &ContactRecord,
+    notice: Notice,
+) -> Result<(), ServiceError> {
+    notify_contact_through(&deps.store, deps.outbound.as_ref(), contact, notice).await
+}
+
+async fn notify_contact_through(
+    store: &Store,
+    outbound: &dyn Outbound,
+    contact: &ContactRecord,
+    notice: Notice,
+) -> Result<(), ServiceError> {
+    let pid = contact.pid.as_str();
+    let lang = contact_lang(contact);
     if let (Some(mobile), Some(body)) = (&contact.mobile, notice.text_message(lang)) {
         outbound
             .send_text(TextMessage {
@@ -179,6 +244,12 @@ mod tests {
             Notice::DeviceRemoved {
                 device: "Ingrids iPhone".into(),
             },
+            Notice::RecoveryLetterOrdered,
+            Notice::Recovered {
+                block_url: "https://nokkel.example.no/lost".into(),
+            },
+            Notice::Blocked,
+            Notice::Unblocked,
         ];
         for lang in Lang::ALL {
             for notice in &notices {
@@ -221,6 +292,15 @@ mod tests {
             let texts = [
                 lang.t_args("sms-otp", &[("code", "123456".to_owned())]),
                 lang.t_args("sms-login-reported", &[("service", service.clone())]),
+                // An issuer URL of 40 characters: https://innlogging.nokkel.kommune.no
+                lang.t_args(
+                    "sms-recovered",
+                    &[(
+                        "url",
+                        "https://innlogging.nokkel.kommune.no/lost".to_owned(),
+                    )],
+                ),
+                lang.t("sms-blocked"),
             ];
             for text in texts {
                 let length = SmsLength::of(&text);

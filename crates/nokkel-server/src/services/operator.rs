@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::login::BLOCKED_REPORTED;
+use super::lifecycle::BLOCKED_REPORTED;
 use super::notices::{self, Notice};
 use super::ServiceError;
 use crate::services::delivery::admin::mask_recipient;

@@ -9,11 +9,11 @@ use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::calendar::{contact_support_from, expected_delivery, oslo_date, Destination};
 use nokkel_core::id_number::IdNumber;
 use nokkel_core::ordering::{decide_order, OrderDecision, OrderFacts, Refusal, RegisteredAddress};
-use nokkel_core::phone::MobileNumber;
 use nokkel_core::random::RandomRng;
 use serde_json::json;
 use time::{Date, Duration};
 
+use super::notices::{self, Notice};
 use super::{audit, random_id, rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::letter::envelope::recipient_lines;
@@ -57,17 +57,15 @@ pub fn check_id_number(deps: &Deps, input: &str) -> Result<IdNumber, ServiceErro
     Ok(IdNumber::parse(input, deps.synthetic_policy())?)
 }
 
-/// Places an order for a letter.
+/// Places an order for a letter. No mobile number is taken: whoever orders may be a
+/// stranger, so the number the registration code goes to is typed at registration.
 pub async fn order_letter(
     deps: &Deps,
     pid_input: &str,
-    calling_code: &str,
-    mobile_input: &str,
     client_ip: &str,
     lang: Lang,
 ) -> Result<Receipt, ServiceError> {
     let pid = check_id_number(deps, pid_input)?;
-    let mobile = MobileNumber::parse(calling_code, mobile_input)?;
     let now = deps.clock.now();
     let today = oslo_date(now);
     let receipt = Receipt::for_day(today);
@@ -117,6 +115,7 @@ pub async fn order_letter(
             OrderDecision::SendLetter {
                 destination,
                 replaces_outstanding,
+                recovery,
             },
             Some(person),
         ) => {
@@ -129,7 +128,7 @@ pub async fn order_letter(
                 pid: pid.as_str().to_owned(),
                 code_hash,
                 code_sealed,
-                mobile: mobile.e164().to_owned(),
+                recovery,
                 state: LetterState::Pending,
                 failed_attempts: 0,
                 created_at: now.unix_timestamp(),
@@ -157,9 +156,14 @@ pub async fn order_letter(
                 "letter_created",
                 Some(pid.as_str()),
                 Some(client_ip),
-                json!({ "letter_id": letter.id, "abroad": letter.abroad, "replaces": replaces_outstanding }),
+                json!({ "letter_id": letter.id, "abroad": letter.abroad, "replaces": replaces_outstanding, "recovery": recovery }),
             )
             .await;
+            if recovery {
+                // Whoever holds the old phone or password learns that a letter is coming,
+                // which matters most when they did not order it.
+                notices::notify(deps, pid.as_str(), Notice::RecoveryLetterOrdered).await?;
+            }
             "letter_sent"
         }
         (other, _) => refusal_code(other),
@@ -168,7 +172,6 @@ pub async fn order_letter(
         .insert_order(&NewOrder {
             pid: Some(pid.as_str().to_owned()),
             client_ip: client_ip.to_owned(),
-            mobile: Some(mobile.e164().to_owned()),
             created_at: now.unix_timestamp(),
             outcome: outcome.to_owned(),
         })

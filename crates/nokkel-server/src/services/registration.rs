@@ -13,19 +13,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::id_number::IdNumber;
-use nokkel_core::ordering::MAX_WRONG_CODES;
+use nokkel_core::ordering::{MAX_WRONG_CODES, MAX_WRONG_CODES_PER_LETTER};
 use nokkel_core::phone::MobileNumber;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::notices::{self, Notice};
 use super::outbound::TextMessage;
 use super::{audit, password, random_id, rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::{
     AccountKind, AccountRecord, AccountStatus, ContactRecord, LetterRecord, LetterState, OtpRecord,
+    RegistrationMode, RegistrationOutcome,
 };
 
 /// How long a registration flow may take between steps.
@@ -39,12 +41,15 @@ pub const CODE_CHECKS_PER_IP_PER_HOUR: i64 = 60;
 
 const OTP_PURPOSE_REGISTRATION: &str = "registration";
 
-/// A letter whose code was checked: the right to create an account for its person.
+/// A letter whose code was checked: the right to create an account for its person, or,
+/// when the person has one, to set it up again (a recovery letter).
 #[derive(Serialize, Deserialize)]
 pub struct VerifiedLetter {
     pid: String,
     letter_id: String,
-    mobile: String,
+    /// The person had an account when the code was checked: registering replaces its
+    /// devices or password instead of creating it.
+    recovery: bool,
     exp: i64,
 }
 
@@ -54,28 +59,23 @@ impl VerifiedLetter {
         &self.pid
     }
 
-    /// The mobile number given when the letter was ordered, masked for display.
-    pub fn masked_mobile(&self) -> String {
-        MobileNumber::parse_e164(&self.mobile)
-            .map(|m| m.masked())
-            .unwrap_or_default()
-    }
-
     /// The letter that will be consumed when the account is created.
     pub fn letter_id(&self) -> &str {
         &self.letter_id
     }
 
-    /// The mobile number given when the letter was ordered (E.164).
-    pub fn mobile(&self) -> &str {
-        &self.mobile
+    /// Whether registering sets up an existing account again.
+    pub fn is_recovery(&self) -> bool {
+        self.recovery
     }
 }
 
-/// An SMS user waiting to type the code sent to their mobile.
+/// An SMS user waiting to type the code sent to the mobile they gave at registration.
 #[derive(Serialize, Deserialize)]
 pub struct SmsPending {
     letter: VerifiedLetter,
+    /// The mobile the code went to (E.164): it enters the contact register once proven.
+    mobile: String,
     password_hash: String,
     otp_id: String,
     /// The language the registration runs in (a tag; older flows carry none: Bokmål).
@@ -86,7 +86,9 @@ pub struct SmsPending {
 impl SmsPending {
     /// The masked mobile number the code went to.
     pub fn masked_mobile(&self) -> String {
-        self.letter.masked_mobile()
+        MobileNumber::parse_e164(&self.mobile)
+            .map(|m| m.masked())
+            .unwrap_or_default()
     }
 }
 
@@ -133,7 +135,8 @@ pub fn open<T: DeserializeOwned + Expiring>(deps: &Deps, token: &str) -> Result<
 /// Checks an identity number and activation code against the person's letters.
 ///
 /// Wrong codes count against the pending letter; the fifth locks it. Errors say precisely
-/// what is wrong (the person holds the letter, so this reveals nothing new to them).
+/// what is wrong (the person holds the letter, so this reveals nothing new to them). A
+/// person who has an account gets a recovery flow: their letter was ordered as one.
 pub async fn verify_letter(
     deps: &Deps,
     pid_input: &str,
@@ -151,9 +154,7 @@ pub async fn verify_letter(
     .await?;
     let now = deps.clock.unix();
 
-    if deps.store.account(pid.as_str()).await?.is_some() {
-        return Err(ServiceError::AlreadyRegistered);
-    }
+    let recovery = deps.store.account(pid.as_str()).await?.is_some();
     let letters = deps.store.letters_for(pid.as_str()).await?;
     let Some(letter) = letters
         .iter()
@@ -162,20 +163,33 @@ pub async fn verify_letter(
         return Err(refusal_without_pending(&letters, now));
     };
 
+    // Wrong codes lock the letter for the address they come from, so a stranger who knows
+    // the identity number cannot lock the person's letter; many wrong codes from anywhere
+    // lock it for good.
+    let from_here = format!("code-wrong:{}:{client_ip}", letter.id);
+    let wrong_here = deps.store.hits(&from_here, letter.expires_at).await?;
+    if wrong_here >= i64::from(MAX_WRONG_CODES) {
+        return Err(ServiceError::LetterLocked);
+    }
     let expected = deps.secrets.code_hash(code.expose_secret());
     if !bool::from(expected.ct_eq(&letter.code_hash)) {
+        let here = deps
+            .store
+            .hit(&from_here, letter.expires_at, i64::from(MAX_WRONG_CODES))
+            .await?;
         let count = deps
             .store
-            .record_failed_attempt(&letter.id, i64::from(MAX_WRONG_CODES))
+            .record_failed_attempt(&letter.id, i64::from(MAX_WRONG_CODES_PER_LETTER))
             .await?;
-        let detail = json!({ "letter_id": letter.id, "attempts": count.attempts });
-        if count.locked {
+        let detail =
+            json!({ "letter_id": letter.id, "attempts": count.attempts, "from_here": here.count });
+        if count.locked || here.count >= i64::from(MAX_WRONG_CODES) {
             audit(
                 deps,
                 "letter_locked",
                 Some(pid.as_str()),
                 Some(client_ip),
-                detail,
+                json!({ "letter_id": letter.id, "attempts": count.attempts, "from_here": here.count, "for_good": count.locked }),
             )
             .await;
             return Err(ServiceError::LetterLocked);
@@ -188,7 +202,7 @@ pub async fn verify_letter(
             detail,
         )
         .await;
-        let left = i64::from(MAX_WRONG_CODES) - count.attempts;
+        let left = i64::from(MAX_WRONG_CODES) - here.count;
         return Err(ServiceError::WrongCode {
             attempts_left: u32::try_from(left.max(0)).unwrap_or(0),
         });
@@ -204,7 +218,7 @@ pub async fn verify_letter(
     Ok(VerifiedLetter {
         pid: pid.as_str().to_owned(),
         letter_id: letter.id.clone(),
-        mobile: letter.mobile.clone(),
+        recovery,
         exp: now + FLOW_LIFETIME_SECONDS,
     })
 }
@@ -221,15 +235,33 @@ fn refusal_without_pending(letters: &[LetterRecord], now: i64) -> ServiceError {
     }
 }
 
-/// Step 2 for SMS users: checks the password policy, hashes it, and sends a 6-digit code
-/// to the mobile number from the order.
+/// What an SMS user types on the password page.
+pub struct SmsUserForm<'a> {
+    /// The new password.
+    pub password: &'a str,
+    /// The password again.
+    pub repeated: &'a str,
+    /// The calling code of a national mobile number (`47`).
+    pub calling_code: &'a str,
+    /// The mobile number the code goes to, national or with `+`.
+    pub mobile: &'a str,
+}
+
+/// Step 2 for SMS users: checks the mobile and the password policy, hashes the password,
+/// and sends a 6-digit code to the mobile typed here — never to a number from the order,
+/// which anybody could have typed.
 pub async fn start_sms_user(
     deps: &Deps,
     letter: VerifiedLetter,
-    password: &str,
-    repeated: &str,
+    form: SmsUserForm<'_>,
     lang: Lang,
 ) -> Result<SmsPending, ServiceError> {
+    let SmsUserForm {
+        password,
+        repeated,
+        calling_code,
+        mobile,
+    } = form;
     let person = deps.store.person(&letter.pid).await?;
     let mut context = vec![letter.pid.as_str()];
     if let Some(p) = &person {
@@ -237,6 +269,7 @@ pub async fn start_sms_user(
         context.push(&p.family_name);
     }
     password::check(password, repeated, &context)?;
+    let mobile = MobileNumber::parse(calling_code, mobile)?;
     // Hashing costs ~50 ms of CPU; keep it off the async worker threads.
     let owned = password.to_owned();
     let salt = password::salt(deps.random.as_ref());
@@ -251,13 +284,14 @@ pub async fn start_sms_user(
     let otp_id = send_otp(
         deps,
         &letter.pid,
-        &letter.mobile,
+        mobile.e164(),
         OTP_PURPOSE_REGISTRATION,
         lang,
     )
     .await?;
     Ok(SmsPending {
         letter,
+        mobile: mobile.e164().to_owned(),
         password_hash,
         otp_id,
         lang: lang.tag().to_owned(),
@@ -272,6 +306,27 @@ pub async fn send_otp(
     purpose: &str,
     lang: Lang,
 ) -> Result<String, ServiceError> {
+    let (id, code) = issue_otp(deps, pid, purpose).await?;
+    let body = lang.t_args("sms-otp", &[("code", code)]);
+    deps.outbound
+        .send_text(TextMessage {
+            to: mobile.to_owned(),
+            body,
+            purpose: purpose.to_owned(),
+            lang,
+        })
+        .await?;
+    audit(deps, "otp_sent", Some(pid), None, json!({ "otp_id": id })).await;
+    Ok(id)
+}
+
+/// Makes and stores (hashed) a fresh 6-digit code for `purpose`, valid for
+/// [`OTP_LIFETIME_SECONDS`]; returns the challenge id and the code, for the caller to send.
+pub(crate) async fn issue_otp(
+    deps: &Deps,
+    pid: &str,
+    purpose: &str,
+) -> Result<(String, String), ServiceError> {
     let now = deps.clock.unix();
     let mut bytes = [0u8; 4];
     deps.random.fill(&mut bytes);
@@ -289,17 +344,7 @@ pub async fn send_otp(
             consumed_at: None,
         })
         .await?;
-    let body = lang.t_args("sms-otp", &[("code", code)]);
-    deps.outbound
-        .send_text(TextMessage {
-            to: mobile.to_owned(),
-            body,
-            purpose: purpose.to_owned(),
-            lang,
-        })
-        .await?;
-    audit(deps, "otp_sent", Some(pid), None, json!({ "otp_id": id })).await;
-    Ok(id)
+    Ok((id, code))
 }
 
 /// The result of a completed registration.
@@ -309,10 +354,13 @@ pub struct Registered {
     pub pid: String,
     /// How they log in.
     pub kind: AccountKind,
+    /// Whether an existing account was set up again with a recovery letter.
+    pub recovered: bool,
 }
 
-/// Step 3 for SMS users: checks the SMS code, then creates the account, consumes the
-/// letter and registers the (now confirmed) mobile in the contact register, atomically.
+/// Step 3 for SMS users: checks the SMS code, then creates the account (or, with a
+/// recovery letter, sets its new password and revokes its devices), consumes the letter
+/// and registers the (now confirmed) mobile in the contact register, atomically.
 pub async fn finish_sms_user(
     deps: &Deps,
     pending: SmsPending,
@@ -335,7 +383,10 @@ pub async fn finish_sms_user(
         NewAccount {
             kind: AccountKind::Sms,
             password_hash: Some(pending.password_hash),
-            mobile_confirmed_at: Some(now),
+            mobile: Some(ConfirmedMobile {
+                e164: pending.mobile,
+                confirmed_at: now,
+            }),
             device: None,
             lang: Lang::from_tag(&pending.lang).unwrap_or_default(),
         },
@@ -392,14 +443,22 @@ pub async fn check_otp(
     Ok(())
 }
 
+/// A mobile number proven by an SMS code during registration.
+pub(crate) struct ConfirmedMobile {
+    /// E.164.
+    pub e164: String,
+    /// When the code was typed (unix seconds).
+    pub confirmed_at: i64,
+}
+
 /// The account a registration creates.
 pub(crate) struct NewAccount<'a> {
     /// How the person logs in.
     pub kind: AccountKind,
     /// SMS users' password (Argon2 PHC string).
     pub password_hash: Option<String>,
-    /// When the mobile was proven by an SMS code.
-    pub mobile_confirmed_at: Option<i64>,
+    /// The mobile proven during registration (SMS users), for the contact register.
+    pub mobile: Option<ConfirmedMobile>,
     /// App users' first device.
     pub device: Option<&'a crate::store::DeviceRecord>,
     /// The language of the registration, which notices will use.
@@ -407,7 +466,10 @@ pub(crate) struct NewAccount<'a> {
 }
 
 /// Creates the account in one transaction with consuming the letter and writing the
-/// contact register. `mobile_confirmed_at` is set when the mobile was proven by an SMS code.
+/// contact register. With a recovery letter the account is set up again instead: its
+/// devices are revoked, the new password or device takes their place, a block is lifted,
+/// and the contact points it had before are told, with a way to block it if it was not
+/// the person.
 pub(crate) async fn complete(
     deps: &Deps,
     letter: &VerifiedLetter,
@@ -417,12 +479,12 @@ pub(crate) async fn complete(
     let NewAccount {
         kind,
         password_hash,
-        mobile_confirmed_at,
+        mobile,
         device,
         lang,
     } = account;
     let now = deps.clock.unix();
-    let account = AccountRecord {
+    let record = AccountRecord {
         pid: letter.pid.clone(),
         kind,
         password_hash,
@@ -433,20 +495,28 @@ pub(crate) async fn complete(
     };
     let contact = ContactRecord {
         pid: letter.pid.clone(),
-        mobile: Some(letter.mobile.clone()),
-        mobile_confirmed_at,
+        mobile: mobile.as_ref().map(|m| m.e164.clone()),
+        mobile_confirmed_at: mobile.as_ref().map(|m| m.confirmed_at),
         email: None,
         email_confirmed_at: None,
         updated_at: now,
         lang: lang.tag().to_owned(),
     };
+    let (mode, told_before) = if letter.recovery {
+        // The contact points as they were, before a new mobile replaces the old one.
+        let before = deps.store.contact(&letter.pid).await?;
+        (RegistrationMode::Recover, before)
+    } else {
+        (RegistrationMode::New, None)
+    };
     let outcome = deps
         .store
-        .complete_registration(&letter.letter_id, &account, &contact, device, now)
+        .complete_registration(&letter.letter_id, &record, &contact, device, mode, now)
         .await?;
-    match outcome {
-        crate::store::RegistrationOutcome::Created => {}
-        crate::store::RegistrationOutcome::LetterUnavailable => {
+    let revoked = match outcome {
+        RegistrationOutcome::Created => Vec::new(),
+        RegistrationOutcome::Recovered { revoked_devices } => revoked_devices,
+        RegistrationOutcome::LetterUnavailable => {
             // Another registration with the same letter won, or it expired meanwhile.
             return Err(match deps.store.letter(&letter.letter_id).await? {
                 Some(l) if l.state == LetterState::Used => ServiceError::LetterUsed,
@@ -454,21 +524,37 @@ pub(crate) async fn complete(
                 _ => ServiceError::LetterExpired,
             });
         }
-        crate::store::RegistrationOutcome::AccountExists => {
-            return Err(ServiceError::AlreadyRegistered)
-        }
-        crate::store::RegistrationOutcome::DeviceExists => return Err(ServiceError::DeviceExists),
+        RegistrationOutcome::AccountExists => return Err(ServiceError::AlreadyRegistered),
+        RegistrationOutcome::DeviceExists => return Err(ServiceError::DeviceExists),
+    };
+    for id in &revoked {
+        deps.caches.devices.forget(id);
     }
+    let event = if letter.recovery {
+        "account_recovered"
+    } else {
+        "account_created"
+    };
     audit(
         deps,
-        "account_created",
+        event,
         Some(&letter.pid),
         Some(client_ip),
-        json!({ "kind": kind, "letter_id": letter.letter_id, "device_id": device.map(|d| d.id.as_str()) }),
+        json!({
+            "kind": kind,
+            "letter_id": letter.letter_id,
+            "device_id": device.map(|d| d.id.as_str()),
+            "revoked_devices": revoked,
+        }),
     )
     .await;
+    if let Some(before) = told_before {
+        let block_url = format!("{}/lost", deps.issuer().trim_end_matches('/'));
+        notices::notify_contact(deps, &before, Notice::Recovered { block_url }).await?;
+    }
     Ok(Registered {
         pid: letter.pid.clone(),
         kind,
+        recovered: letter.recovery,
     })
 }

@@ -121,6 +121,48 @@ impl Store {
         Ok(())
     }
 
+    /// Blocks `pid`'s account with `reason` and, when `revoke_devices`, revokes every
+    /// active device of theirs, in one transaction. Returns the revoked devices' ids, or
+    /// `None` when there is no account.
+    pub async fn block_account(
+        &self,
+        pid: &str,
+        reason: &str,
+        revoke_devices: bool,
+        now: i64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let block = "UPDATE accounts SET status = 'blocked', blocked_reason = $2, \
+             updated_at = $3 WHERE pid = $1";
+        let revoke = "UPDATE devices SET revoked_at = $2 \
+             WHERE pid = $1 AND revoked_at IS NULL RETURNING id";
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let blocked = sqlx::query(block)
+                .bind(pid)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if blocked == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let revoked: Vec<String> = if revoke_devices {
+                sqlx::query_scalar(revoke)
+                    .bind(pid)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            tx.commit().await?;
+            Ok(Some(revoked))
+        }
+        .await)
+    }
+
     /// Replaces the password hash (Argon2 PHC string). `NotFound` if there is no account.
     pub async fn set_password_hash(
         &self,

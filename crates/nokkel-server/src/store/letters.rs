@@ -31,8 +31,9 @@ pub struct LetterRecord {
     pub code_hash: Vec<u8>,
     /// The activation code sealed for the printing outbox.
     pub code_sealed: Vec<u8>,
-    /// The mobile number given when ordering (E.164).
-    pub mobile: String,
+    /// Whether the person had an account when it was ordered: registering with it
+    /// replaces their devices or password.
+    pub recovery: bool,
     /// Where it stands.
     pub state: LetterState,
     /// Wrong codes tried against this letter.
@@ -56,7 +57,7 @@ impl fmt::Debug for LetterRecord {
             .field("pid", &self.pid)
             .field("code_hash", &redacted(&self.code_hash))
             .field("code_sealed", &redacted(&self.code_sealed))
-            .field("mobile", &self.mobile)
+            .field("recovery", &self.recovery)
             .field("state", &self.state)
             .field("failed_attempts", &self.failed_attempts)
             .field("created_at", &self.created_at)
@@ -77,7 +78,7 @@ pub struct AttemptCount {
     pub locked: bool,
 }
 
-const LETTER_COLUMNS: &str = "id, pid, code_hash, code_sealed, mobile, state, failed_attempts, \
+const LETTER_COLUMNS: &str = "id, pid, code_hash, code_sealed, recovery, state, failed_attempts, \
      created_at, expires_at, delivered_by, abroad, used_at";
 
 impl Store {
@@ -94,7 +95,7 @@ impl Store {
             .bind(&letter.pid)
             .bind(&letter.code_hash)
             .bind(&letter.code_sealed)
-            .bind(&letter.mobile)
+            .bind(letter.recovery)
             .bind(letter.state)
             .bind(letter.failed_attempts)
             .bind(letter.created_at)

@@ -70,7 +70,7 @@ pub use otp::OtpRecord;
 pub use outbox::{Channel, ChannelStats, MessageRecord, NewMessage, OutboxFilter, OutboxState};
 pub use people::{AddressKind, CsvError, PersonRecord, PersonStatus, PopulationRow, RowError};
 pub use rate_limit::RateCount;
-pub use registration::RegistrationOutcome;
+pub use registration::{RegistrationMode, RegistrationOutcome};
 pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
 pub use server_keys::ServerKeyRecord;
 pub(crate) use text_enum::text_enum;

@@ -10,8 +10,6 @@ pub struct NewOrder {
     pub pid: Option<String>,
     /// The client's IP address as text.
     pub client_ip: String,
-    /// The mobile number given (E.164), if any.
-    pub mobile: Option<String>,
     /// When (unix seconds).
     pub created_at: i64,
     /// `letter_sent` or a `refused_…` code chosen by the ordering service.
@@ -27,8 +25,6 @@ pub struct OrderRecord {
     pub pid: Option<String>,
     /// The client's IP address as text.
     pub client_ip: String,
-    /// The mobile number given (E.164), if any.
-    pub mobile: Option<String>,
     /// When (unix seconds).
     pub created_at: i64,
     /// `letter_sent` or a `refused_…` code.
@@ -47,12 +43,11 @@ pub enum OrderSubject<'a> {
 impl Store {
     /// Records an order; returns its id.
     pub async fn insert_order(&self, order: &NewOrder) -> Result<i64, StoreError> {
-        let sql = "INSERT INTO orders (pid, client_ip, mobile, created_at, outcome) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        let sql = "INSERT INTO orders (pid, client_ip, created_at, outcome) \
+             VALUES ($1, $2, $3, $4) RETURNING id";
         let id: i64 = with_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(&order.pid)
             .bind(&order.client_ip)
-            .bind(&order.mobile)
             .bind(order.created_at)
             .bind(&order.outcome)
             .fetch_one(pool)
@@ -86,7 +81,7 @@ impl Store {
 
     /// Orders naming `pid`, newest first.
     pub async fn orders_for(&self, pid: &str) -> Result<Vec<OrderRecord>, StoreError> {
-        let sql = "SELECT id, pid, client_ip, mobile, created_at, outcome FROM orders \
+        let sql = "SELECT id, pid, client_ip, created_at, outcome FROM orders \
              WHERE pid = $1 ORDER BY id DESC";
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, OrderRecord>(sql)

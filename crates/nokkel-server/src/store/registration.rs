@@ -1,40 +1,82 @@
-//! Completing a registration: consuming the letter, creating the account and writing the
-//! contact register in one transaction, so that either all happen or none does.
+//! Completing a registration: consuming the letter, creating the account (or, with a
+//! recovery letter, setting it up again) and writing the contact register in one
+//! transaction, so that either all happen or none does.
 
 use super::{with_pool, AccountRecord, ContactRecord, DeviceRecord, Store, StoreError};
 
 /// What [`Store::complete_registration`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistrationOutcome {
     /// The account exists now and the letter is used.
     Created,
+    /// The existing account was set up again with a recovery letter: it is active, has the
+    /// new kind and password, and these devices were revoked. The letter is used.
+    Recovered {
+        /// The ids of the devices that were active before.
+        revoked_devices: Vec<String>,
+    },
     /// The letter was not pending and unexpired (used, locked, revoked, expired — or
     /// another registration consumed it first). Nothing changed.
     LetterUnavailable,
-    /// The person already had an account. Nothing changed.
+    /// The person already had an account and this was not a recovery. Nothing changed.
     AccountExists,
     /// The device (its key) is enrolled already, for this person or another. Nothing
     /// changed.
     DeviceExists,
 }
 
+/// How [`Store::complete_registration`] treats the person's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// Create the account; refuse if it exists.
+    New,
+    /// Set the account up again (recovery letter): replace its kind and password, make it
+    /// active, revoke its devices, and keep its contact register except for a mobile
+    /// proven now. Creates the account if it is gone.
+    Recover,
+}
+
+/// Keeps the contact register's e-mail and language; takes a newly proven mobile.
+const MERGE_CONTACT: &str = "INSERT INTO contacts (pid, mobile, mobile_confirmed_at, email, \
+     email_confirmed_at, updated_at, lang) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (pid) DO UPDATE SET mobile = excluded.mobile, \
+     mobile_confirmed_at = excluded.mobile_confirmed_at, updated_at = excluded.updated_at";
+
+/// Replaces the account row of a recovery (or creates it).
+const REPLACE_ACCOUNT: &str = "INSERT INTO accounts (pid, kind, password_hash, status, \
+     blocked_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (pid) DO UPDATE SET kind = excluded.kind, \
+     password_hash = excluded.password_hash, status = excluded.status, \
+     blocked_reason = excluded.blocked_reason, updated_at = excluded.updated_at";
+
 impl Store {
-    /// Consumes letter `letter_id`, creates `account`, upserts `contact` and, for app
-    /// users, enrols `device`, atomically.
+    /// Consumes letter `letter_id`, creates (or, in [`RegistrationMode::Recover`], replaces)
+    /// `account`, writes `contact` and, for app users, enrols `device`, atomically. In a
+    /// recovery `contact` is written only when it carries a mobile, and only its mobile.
     pub async fn complete_registration(
         &self,
         letter_id: &str,
         account: &AccountRecord,
         contact: &ContactRecord,
         device: Option<&DeviceRecord>,
+        mode: RegistrationMode,
         now: i64,
     ) -> Result<RegistrationOutcome, StoreError> {
         let consume = "UPDATE letters SET state = 'used', used_at = $2 \
              WHERE id = $1 AND pid = $3 AND state = 'pending' AND expires_at > $2";
-        let insert_account = super::accounts::INSERT_ACCOUNT;
-        let upsert_contact = super::contacts::UPSERT_CONTACT;
+        let write_account = match mode {
+            RegistrationMode::New => super::accounts::INSERT_ACCOUNT,
+            RegistrationMode::Recover => REPLACE_ACCOUNT,
+        };
+        let revoke_devices = "UPDATE devices SET revoked_at = $2 \
+             WHERE pid = $1 AND revoked_at IS NULL RETURNING id";
         let insert_device = "INSERT INTO devices (id, pid, public_jwk, name, platform, \
              uv_methods, counter, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let write_contact = match mode {
+            RegistrationMode::New => Some(super::contacts::UPSERT_CONTACT),
+            RegistrationMode::Recover if contact.mobile.is_some() => Some(MERGE_CONTACT),
+            RegistrationMode::Recover => None,
+        };
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             let consumed = sqlx::query(consume)
@@ -48,7 +90,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(RegistrationOutcome::LetterUnavailable);
             }
-            let created = sqlx::query(insert_account)
+            let written = sqlx::query(write_account)
                 .bind(&account.pid)
                 .bind(account.kind)
                 .bind(&account.password_hash)
@@ -58,7 +100,7 @@ impl Store {
                 .bind(account.updated_at)
                 .execute(&mut *tx)
                 .await;
-            match created.map_err(StoreError::from) {
+            match written.map_err(StoreError::from) {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => {
                     tx.rollback().await?;
@@ -66,6 +108,14 @@ impl Store {
                 }
                 Err(other) => return Err(other),
             }
+            let revoked_devices: Vec<String> = match mode {
+                RegistrationMode::New => Vec::new(),
+                RegistrationMode::Recover => sqlx::query_scalar(revoke_devices)
+                    .bind(&account.pid)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            };
             if let Some(device) = device {
                 let enrolled = sqlx::query(insert_device)
                     .bind(&device.id)
@@ -87,18 +137,23 @@ impl Store {
                     Err(other) => return Err(other),
                 }
             }
-            sqlx::query(upsert_contact)
-                .bind(&contact.pid)
-                .bind(&contact.mobile)
-                .bind(contact.mobile_confirmed_at)
-                .bind(&contact.email)
-                .bind(contact.email_confirmed_at)
-                .bind(contact.updated_at)
-                .bind(&contact.lang)
-                .execute(&mut *tx)
-                .await?;
+            if let Some(sql) = write_contact {
+                sqlx::query(sql)
+                    .bind(&contact.pid)
+                    .bind(&contact.mobile)
+                    .bind(contact.mobile_confirmed_at)
+                    .bind(&contact.email)
+                    .bind(contact.email_confirmed_at)
+                    .bind(contact.updated_at)
+                    .bind(&contact.lang)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            Ok(RegistrationOutcome::Created)
+            Ok(match mode {
+                RegistrationMode::New => RegistrationOutcome::Created,
+                RegistrationMode::Recover => RegistrationOutcome::Recovered { revoked_devices },
+            })
         }
         .await)
     }

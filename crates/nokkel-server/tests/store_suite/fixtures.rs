@@ -41,7 +41,7 @@ pub fn letter(id: &str, pid: &str, created_at: i64) -> LetterRecord {
         pid: pid.to_owned(),
         code_hash: vec![0xAA; 32],
         code_sealed: vec![0xBB; 48],
-        mobile: "+4791234567".to_owned(),
+        recovery: false,
         state: "pending".parse().unwrap(),
         failed_attempts: 0,
         created_at,

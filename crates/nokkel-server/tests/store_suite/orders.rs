@@ -10,7 +10,6 @@ fn order(pid: Option<&str>, ip: &str, at: i64, outcome: &str) -> NewOrder {
     NewOrder {
         pid: pid.map(str::to_owned),
         client_ip: ip.to_owned(),
-        mobile: Some("+4791234567".to_owned()),
         created_at: at,
         outcome: outcome.to_owned(),
     }

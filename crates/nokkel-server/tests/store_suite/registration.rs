@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use nokkel_server::store::{AccountRecord, ContactRecord, RegistrationOutcome, Store};
+use nokkel_server::store::{
+    AccountRecord, ContactRecord, DeviceRecord, RegistrationMode, RegistrationOutcome, Store,
+};
 use tokio::sync::Barrier;
 
 use crate::fixtures::{letter, two_people, INGRID, NOW, OLA};
@@ -11,6 +13,7 @@ store_tests!(
     concurrent_registrations_with_one_letter_have_exactly_one_winner,
     existing_account_leaves_the_letter_unused,
     letter_of_another_person_does_not_register,
+    recovery_replaces_devices_and_password_and_keeps_the_email,
 );
 
 fn account(pid: &str, kind: &str) -> AccountRecord {
@@ -58,6 +61,7 @@ async fn concurrent_registrations_with_one_letter_have_exactly_one_winner(store:
                     &account(INGRID, kind),
                     &contact(INGRID, &mobile),
                     None,
+                    RegistrationMode::New,
                     NOW + 1,
                 )
                 .await
@@ -101,6 +105,7 @@ async fn existing_account_leaves_the_letter_unused(store: Store) {
             &account(OLA, "app"),
             &contact(OLA, "+4791111111"),
             None,
+            RegistrationMode::New,
             NOW + 1,
         )
         .await
@@ -120,6 +125,7 @@ async fn letter_of_another_person_does_not_register(store: Store) {
             &account(INGRID, "sms"),
             &contact(INGRID, "+4791111111"),
             None,
+            RegistrationMode::New,
             NOW + 1,
         )
         .await
@@ -127,4 +133,117 @@ async fn letter_of_another_person_does_not_register(store: Store) {
     assert_eq!(outcome, RegistrationOutcome::LetterUnavailable);
     assert_eq!(store.account(INGRID).await.unwrap(), None);
     assert_eq!(store.letter("L1").await.unwrap().unwrap().state, "pending");
+}
+
+fn device(id: &str, pid: &str) -> DeviceRecord {
+    DeviceRecord {
+        id: id.to_owned(),
+        pid: pid.to_owned(),
+        public_jwk: "{}".to_owned(),
+        name: "Ingrids telefon".to_owned(),
+        platform: "android".to_owned(),
+        uv_methods: "[\"biometric\"]".to_owned(),
+        counter: 0,
+        created_at: NOW,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+async fn recovery_replaces_devices_and_password_and_keeps_the_email(store: Store) {
+    two_people(&store).await;
+    store
+        .insert_letter(&letter("L1", INGRID, NOW))
+        .await
+        .unwrap();
+    let first = store
+        .complete_registration(
+            "L1",
+            &account(INGRID, "app"),
+            &ContactRecord {
+                mobile: None,
+                mobile_confirmed_at: None,
+                ..contact(INGRID, "")
+            },
+            Some(&device("D1", INGRID)),
+            RegistrationMode::New,
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, RegistrationOutcome::Created);
+    let mut with_email = store.contact(INGRID).await.unwrap().unwrap();
+    with_email.email = Some("ingrid@example.no".to_owned());
+    store.upsert_contact(&with_email).await.unwrap();
+    store
+        .block_account(INGRID, "lost", false, NOW + 2)
+        .await
+        .unwrap();
+
+    // A recovery letter: an SMS user now, with a proven mobile.
+    store
+        .insert_letter(&letter("L2", INGRID, NOW + 3))
+        .await
+        .unwrap();
+    let mut sms = account(INGRID, "sms");
+    sms.password_hash = Some("$argon2id$new".to_owned());
+    let outcome = store
+        .complete_registration(
+            "L2",
+            &sms,
+            &contact(INGRID, "+4741000001"),
+            None,
+            RegistrationMode::Recover,
+            NOW + 4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RegistrationOutcome::Recovered {
+            revoked_devices: vec!["D1".to_owned()]
+        }
+    );
+    let recovered = store.account(INGRID).await.unwrap().unwrap();
+    assert_eq!(recovered.kind, "sms");
+    assert_eq!(recovered.status, "active", "the block is lifted");
+    assert_eq!(recovered.blocked_reason, None);
+    assert_eq!(recovered.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(recovered.created_at, NOW, "the account is the same one");
+    let devices = store.devices_for(INGRID).await.unwrap();
+    assert_eq!(devices[0].revoked_at, Some(NOW + 4));
+    let kept = store.contact(INGRID).await.unwrap().unwrap();
+    assert_eq!(kept.mobile.as_deref(), Some("+4741000001"));
+    assert_eq!(kept.email.as_deref(), Some("ingrid@example.no"), "kept");
+    assert_eq!(store.letter("L2").await.unwrap().unwrap().state, "used");
+
+    // An app recovery without a mobile leaves the contact register alone.
+    store
+        .insert_letter(&letter("L3", INGRID, NOW + 5))
+        .await
+        .unwrap();
+    let outcome = store
+        .complete_registration(
+            "L3",
+            &account(INGRID, "app"),
+            &ContactRecord {
+                mobile: None,
+                mobile_confirmed_at: None,
+                ..contact(INGRID, "")
+            },
+            Some(&device("D2", INGRID)),
+            RegistrationMode::Recover,
+            NOW + 6,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RegistrationOutcome::Recovered {
+            revoked_devices: vec![]
+        }
+    );
+    let kept = store.contact(INGRID).await.unwrap().unwrap();
+    assert_eq!(kept.mobile.as_deref(), Some("+4741000001"));
+    assert_eq!(store.account(INGRID).await.unwrap().unwrap().kind, "app");
 }

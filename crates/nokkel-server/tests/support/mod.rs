@@ -331,20 +331,25 @@ impl Browser {
         self.send(request).await
     }
 
-    /// Orders a letter through the two form steps; returns the receipt response.
-    pub async fn order(&mut self, pid: &str, mobile: &str) -> Response {
-        let step1 = self.post("/order", &[("pid", pid)]).await;
-        assert_eq!(
-            step1.status,
-            StatusCode::OK,
-            "step 1 for {pid}: {}",
-            step1.body
-        );
-        self.post(
-            "/order/mobile",
-            &[("pid", pid), ("country", "47"), ("mobile", mobile)],
-        )
-        .await
+    /// Opens the login page for a fresh authorization request of the demo client, as a
+    /// relying party sends the browser there; returns the request id.
+    pub async fn open_login(&mut self) -> String {
+        let res = self.get(&authorize_url("openid pid")).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let location = res.location.unwrap();
+        let page = self.get(&location).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        location
+            .trim_start_matches("/login?request=")
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Orders a letter on the order form; returns the receipt response.
+    pub async fn order(&mut self, pid: &str) -> Response {
+        self.post("/order", &[("pid", pid)]).await
     }
 }
 
@@ -366,7 +371,7 @@ impl TestServer {
             sign_enrolment, DeviceDescription, Platform, UserVerification,
         };
         let mut browser = self.browser();
-        browser.order(pid, "91234567").await;
+        browser.order(pid).await;
         let code = self.code_for(pid).await;
         let res = browser
             .post_json(
@@ -542,4 +547,26 @@ impl TestDevice {
         )
         .await
     }
+}
+
+/// The 6-digit code in a text message or e-mail body.
+pub fn six_digits(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no 6-digit code in {text:?}"))
+        .to_owned()
+}
+
+/// A well-formed activation code (valid check symbol) that is not `code`.
+pub fn wrong_code_for(code: &str) -> String {
+    use nokkel_core::random::{Random, RandomRng, SeededRandom};
+    let random = SeededRandom::new(77);
+    std::iter::repeat_with(|| {
+        nokkel_core::activation_code::ActivationCode::generate(&mut RandomRng::new(
+            &random as &dyn Random,
+        ))
+        .grouped()
+    })
+    .find(|c| c != code)
+    .unwrap()
 }

@@ -94,7 +94,9 @@ impl From<ServiceError> for ApiFailure {
             | ServiceError::CodeNotAccepted => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
             ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
-            ServiceError::DeviceNotAllowed | ServiceError::AppLoginBlocked => StatusCode::FORBIDDEN,
+            ServiceError::DeviceNotAllowed
+            | ServiceError::AppLoginBlocked
+            | ServiceError::AccountBlocked => StatusCode::FORBIDDEN,
             ServiceError::Unauthenticated
             | ServiceError::Proof(_)
             | ServiceError::DeviceRevoked
@@ -144,11 +146,6 @@ pub struct OrderRequest {
     pub v: ProtocolVersion,
     /// National identity number or D-number.
     pub pid: String,
-    /// Mobile number, national or with `+`.
-    pub mobile: String,
-    /// Calling code for a national mobile number; defaults to 47.
-    #[serde(default)]
-    pub calling_code: Option<String>,
 }
 
 /// The receipt: identical for every accepted order, whatever the outcome.
@@ -173,16 +170,8 @@ async fn order(
     body: Result<Json<OrderRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderReceipt>), ApiFailure> {
     let Json(request) = body?;
-    let calling_code = request.calling_code.as_deref().unwrap_or("47");
-    let receipt = ordering::order_letter(
-        &state,
-        &request.pid,
-        calling_code,
-        &request.mobile,
-        &ip.text(),
-        lang.unwrap_or_default(),
-    )
-    .await?;
+    let receipt =
+        ordering::order_letter(&state, &request.pid, &ip.text(), lang.unwrap_or_default()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(OrderReceipt {
