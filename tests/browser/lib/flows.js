@@ -23,19 +23,17 @@ export const NB = {
   passwordAgainLabel: 'Gjenta passordet',
   otpLabel: 'Kode fra SMS',
   doneTitle: 'Du er registrert',
+  passwordTitle: 'Mobilnummer og passord',
+  otpTitle: 'Bekreft mobilnummeret',
+  mobileInvalid: 'Skriv inn et gyldig mobilnummer.',
   errorSummaryTitle: 'Det er noe som må rettes',
 };
 
-/** Fills step 1 and step 2 of ordering in Bokmål and stops on the receipt. */
-export async function orderLetter(page, baseUrl, { pid, mobile, check = assertAccessible }) {
+/** Orders a letter in Bokmål (one step: the identity number) and stops on the receipt. */
+export async function orderLetter(page, baseUrl, { pid, check = assertAccessible }) {
   await page.goto(`${baseUrl}/order?lang=nb`);
   await check(page, 'order-1-pid');
   await page.getByLabel(NB.pidLabel).fill(pid);
-  await page.getByRole('button', { name: NB.continue }).click();
-  await page.getByRole('heading', { level: 1, name: 'Mobilnummeret ditt' }).waitFor();
-  await check(page, 'order-2-mobile');
-  await page.getByLabel(NB.countryLabel).selectOption('47');
-  await page.getByRole('textbox', { name: NB.mobileLabel }).fill(mobile);
   await page.getByRole('button', { name: NB.orderSubmit }).click();
   await page.getByRole('heading', { level: 1, name: NB.receiptTitle }).waitFor();
   await check(page, 'order-3-receipt');
@@ -64,5 +62,18 @@ export async function enterLetter(page, baseUrl, { pid, code, check = assertAcce
   await check(page, 'register-1-code');
   await page.getByLabel(NB.pidLabel).fill(pid);
   await page.getByLabel(NB.codeLabel, { exact: true }).fill(code);
+  await page.getByRole('button', { name: NB.continue }).click();
+}
+
+/**
+ * On the SMS user's password page: the mobile number the code goes to (country code left
+ * at +47 unless `country` is given), then the password twice, and continue.
+ */
+export async function enterMobileAndPassword(page, { mobile, password, country }) {
+  await page.getByRole('heading', { level: 1, name: NB.passwordTitle }).waitFor();
+  if (country) await page.getByLabel(NB.countryLabel).selectOption(country);
+  await page.getByRole('textbox', { name: NB.mobileLabel }).fill(mobile);
+  await page.getByLabel(NB.passwordLabel, { exact: true }).fill(password);
+  await page.getByLabel(NB.passwordAgainLabel).fill(password);
   await page.getByRole('button', { name: NB.continue }).click();
 }

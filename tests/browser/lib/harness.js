@@ -20,8 +20,13 @@ import { chromium } from 'playwright-core';
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Where committed screenshots live: docs/screenshots at the repository root. */
-export const SCREENSHOT_DIR = path.resolve(here, '../../../docs/screenshots');
+/**
+ * Where screenshots go: docs/screenshots at the repository root (the committed ones), or
+ * NOKKEL_TEST_SCREENSHOT_DIR to look at a run's screenshots without touching the docs.
+ */
+export const SCREENSHOT_DIR = process.env.NOKKEL_TEST_SCREENSHOT_DIR
+  ? path.resolve(process.env.NOKKEL_TEST_SCREENSHOT_DIR)
+  : path.resolve(here, '../../../docs/screenshots');
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
 const CHROMIUM = process.env.NOKKEL_TEST_CHROMIUM || '/usr/bin/chromium';
 const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -71,7 +76,7 @@ async function startServer() {
   const child = spawn(bin, ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // The server reads NOKKEL_* variables as its configuration and rejects unknown ones,
-    // so the test runner's own (NOKKEL_TEST_BIN, NOKKEL_TEST_SCREENSHOTS) must not reach it.
+    // so the test runner's own (NOKKEL_TEST_BIN, NOKKEL_TEST_SCREENSHOTS, ...) must not reach it.
     env: { ...serverEnv(), NO_COLOR: '1' },
   });
   let stderr = '';
@@ -231,6 +236,20 @@ export async function checkPage(page, name, { sizes = ['phone', 'desktop'], scre
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}-${size}.png`), fullPage: true });
   }
   await page.setViewportSize(original);
+}
+
+/**
+ * Like checkPage, but runs axe at the phone and at the desktop size first (a layout that
+ * changes with the width can break contrast, target size or order at one size only).
+ */
+export async function checkPageAtSizes(page, name, options = {}) {
+  const original = page.viewportSize();
+  for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(viewport);
+    await assertAccessible(page, `${name} (${size})`);
+  }
+  await page.setViewportSize(original);
+  await checkPage(page, name, options);
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -1,11 +1,11 @@
 // The mistakes people make: a mistyped identity number, a wrong activation code, an
-// invalid mobile number. Each shows the error summary, linked to the field, with focus
+// invalid mobile number (on the SMS user's password page). Each shows the error summary, linked to the field, with focus
 // where a keyboard or screen-reader user needs it.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, checkPage, useNokkel } from '../lib/harness.js';
-import { NB, enterLetter, letterCode, orderLetter } from '../lib/flows.js';
+import { assertAccessible, checkPage, checkPageAtSizes, useNokkel } from '../lib/harness.js';
+import { NB, enterLetter, enterMobileAndPassword, letterCode, orderLetter, smsCode } from '../lib/flows.js';
 
 const nokkel = useNokkel();
 
@@ -47,7 +47,7 @@ test('a mistyped identity number: error summary linked to the field, focus on th
   await assertAccessible(page, 'order-1-pid');
   // Last digit wrong: the check digits catch it.
   await page.getByLabel(NB.pidLabel).fill('14838514059');
-  await page.getByRole('button', { name: NB.continue }).click();
+  await page.getByRole('button', { name: NB.orderSubmit }).click();
 
   const { summary, text, links } = await errorSummary(page);
   const message = 'Fødselsnummeret er ikke gyldig. Sjekk at du har skrevet det riktig.';
@@ -67,9 +67,9 @@ test('a mistyped identity number: error summary linked to the field, focus on th
 
   // Correcting the number moves on.
   await page.getByLabel(NB.pidLabel).fill(OLA);
-  await page.getByRole('button', { name: NB.continue }).click();
-  await page.getByRole('heading', { level: 1, name: 'Mobilnummeret ditt' }).waitFor();
-  await assertAccessible(page, 'order-2-mobile');
+  await page.getByRole('button', { name: NB.orderSubmit }).click();
+  await page.getByRole('heading', { level: 1, name: NB.receiptTitle }).waitFor();
+  await assertAccessible(page, 'order-3-receipt');
 });
 
 test('too short and non-digit identity numbers get their own messages', async (t) => {
@@ -90,27 +90,52 @@ test('too short and non-digit identity numbers get their own messages', async (t
   }
 });
 
-test('an invalid mobile number is explained on the mobile step', async (t) => {
+test('an invalid mobile number is explained on the SMS user\'s password page', async (t) => {
   const page = await nokkel.newPage(t);
-  await page.goto(`${nokkel.url}/order?lang=nb`);
-  await assertAccessible(page, 'order-1-pid');
-  await page.getByLabel(NB.pidLabel).fill(BJORN);
+  const base = nokkel.url;
+  await orderLetter(page, base, { pid: BJORN });
+  await enterLetter(page, base, { pid: BJORN, code: await letterCode(base, BJORN) });
+  await page.getByRole('group', { name: NB.chooseTitle }).waitFor();
+  await assertAccessible(page, 'register-2-choose');
+  await page.getByRole('radio', { name: NB.chooseSms }).check();
   await page.getByRole('button', { name: NB.continue }).click();
-  await page.getByRole('heading', { level: 1, name: 'Mobilnummeret ditt' }).waitFor();
-  await assertAccessible(page, 'order-2-mobile');
-  await page.getByRole('textbox', { name: NB.mobileLabel }).fill('123');
-  await page.getByRole('button', { name: NB.orderSubmit }).click();
-  const { links } = await errorSummary(page);
-  assert.deepEqual(links, [{ href: '#mobile', text: 'Skriv inn et gyldig mobilnummer.' }]);
-  await assertFieldInError(page, 'mobile', 'Skriv inn et gyldig mobilnummer.');
-  await checkPage(page, 'order-2-mobile-error', { sizes: ['phone'] });
+  await page.getByRole('heading', { level: 1, name: NB.passwordTitle }).waitFor();
+  await assertAccessible(page, 'register-3-password');
+
+  await enterMobileAndPassword(page, { mobile: '123', password: 'sju hvite skyer over fjellet' });
+  const { summary, links } = await errorSummary(page);
+  assert.deepEqual(links, [{ href: '#mobile', text: NB.mobileInvalid }]);
+  await assertFieldInError(page, 'mobile', NB.mobileInvalid);
+  assert.equal(await page.getByRole('textbox', { name: NB.mobileLabel }).inputValue(), '123', 'what the person typed is kept');
+  await checkPageAtSizes(page, 'register-3-password-mobile-error', { sizes: ['phone'] });
+
+  assert.ok(await summary.evaluate((el) => el === document.activeElement), 'the error summary has focus after the page loads');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#mobile');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'mobile', 'following the link puts the cursor in the field');
+
+  // Corrected, the code goes to that number.
+  await enterMobileAndPassword(page, { mobile: '41 00 00 07', password: 'sju hvite skyer over fjellet' });
+  await page.getByRole('heading', { level: 1, name: NB.otpTitle }).waitFor();
+  await assertAccessible(page, 'register-4-otp');
+  assert.match(await smsCode(base, '+4741000007'), /^\d{6}$/);
+});
+
+test('the order API takes only the identity number: an unknown "mobile" field is refused', async () => {
+  const order = (body) =>
+    fetch(`${nokkel.url}/api/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const refused = await order({ v: 1, pid: OLA, mobile: '91234567' });
+  assert.equal(refused.status, 400, 'the old two-field order is rejected');
+  const accepted = await order({ v: 1, pid: OLA });
+  assert.ok(accepted.ok, `ordering with the identity number alone: HTTP ${accepted.status}`);
 });
 
 test('a wrong activation code says how many attempts are left and is not echoed', async (t) => {
   const page = await nokkel.newPage(t);
   const base = nokkel.url;
-  await orderLetter(page, base, { pid: OLA, mobile: '90000001' });
-  await orderLetter(page, base, { pid: BJORN, mobile: '90000002' });
+  await orderLetter(page, base, { pid: OLA });
+  await orderLetter(page, base, { pid: BJORN });
   // A well-formed code that belongs to someone else's letter.
   const someoneElses = await letterCode(base, BJORN);
   assert.notEqual(someoneElses, await letterCode(base, OLA));
@@ -152,7 +177,7 @@ test('English: the error state reads in English', async (t) => {
   assert.equal(await page.getAttribute('html', 'lang'), 'en', 'Accept-Language en-GB gives English');
   await assertAccessible(page, 'order-1-pid en');
   await page.getByLabel('National identity number or D-number').fill('14838514059');
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Order letter' }).click();
   const { text, links } = await errorSummary(page);
   assert.match(text, /There is a problem/);
   assert.deepEqual(links, [{ href: '#pid', text: 'The national identity number is not valid. Check that you typed it correctly.' }]);

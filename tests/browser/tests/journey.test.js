@@ -4,13 +4,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPage, useNokkel } from '../lib/harness.js';
-import { NB, enterLetter, letterCode, orderLetter, smsCode } from '../lib/flows.js';
+import { assertAccessible, checkPage, checkPageAtSizes, useNokkel } from '../lib/harness.js';
+import { NB, enterLetter, enterMobileAndPassword, letterCode, orderLetter, smsCode } from '../lib/flows.js';
 
 const nokkel = useNokkel();
 
 const INGRID = '14838514058'; // adult, domestic address (assets/demo/README.md)
 const SIRI = '30919413820'; // adult, domestic address
+const HANNE = '27828313806'; // seeded app user
 const GROUPED_CODE = /^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/;
 
 test('a person orders a letter, reads it in the inbox and registers as an SMS user', async (t) => {
@@ -22,26 +23,18 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
     await page.goto(`${base}/`);
     assert.equal(await page.getAttribute('html', 'lang'), 'nb', 'Accept-Language nb-NO gives Bokmål');
     await page.getByRole('heading', { level: 1, name: 'Kom i gang med Nøkkel' }).waitFor();
-    await checkPage(page, 'front');
+    await checkPageAtSizes(page, 'front');
     await page.getByRole('link', { name: NB.orderLink }).click();
   });
 
-  await t.test('step 1: identity number', async () => {
+  await t.test('one step: the identity number is all it takes', async () => {
     await page.getByRole('heading', { level: 1, name: 'Bestill aktiveringsbrev' }).waitFor();
-    await assert.doesNotReject(page.getByText('Steg 1 av 2').waitFor());
-    await checkPage(page, 'order-1-pid');
+    const main = await page.getByRole('main').innerText();
+    assert.doesNotMatch(main, /Steg \d av \d/, 'ordering has no steps any more');
+    assert.match(main, /Har du Nøkkel allerede/, 'people who have Nøkkel may order too');
+    assert.equal(await page.getByRole('textbox').count(), 1, 'only the identity number is asked for');
+    await checkPageAtSizes(page, 'order-1-pid');
     await page.getByLabel(NB.pidLabel).pressSequentially(INGRID);
-    await page.getByRole('button', { name: NB.continue }).click();
-  });
-
-  await t.test('step 2: mobile number with +47 preselected', async () => {
-    await page.getByRole('heading', { level: 1, name: 'Mobilnummeret ditt' }).waitFor();
-    const country = page.getByLabel(NB.countryLabel);
-    assert.equal(await country.inputValue(), '47', '+47 is the default country code');
-    assert.match(await country.locator('option:checked').innerText(), /Norge \(\+47\)/);
-    await checkPage(page, 'order-2-mobile');
-    await country.selectOption({ label: 'Norge (+47)' });
-    await page.getByRole('textbox', { name: NB.mobileLabel }).pressSequentially('412 34 567');
     await page.getByRole('button', { name: NB.orderSubmit }).click();
   });
 
@@ -52,6 +45,9 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
     assert.match(main, /innen 10 virkedager, senest \d{1,2}\.\s\p{L}+\s\d{4}/u);
     assert.match(main, /kontakt brukerstøtte/);
     await checkPage(page, 'order-3-receipt');
+    // People who have Nøkkel may order a letter too (to set it up again): the receipt must
+    // not name "not having Nøkkel already" as a requirement.
+    assert.doesNotMatch(main, /ikke har Nøkkel fra før/, 'the receipt contradicts recovery letters');
   });
 
   await t.test('the letter is in the demo inbox, with the grouped code and a QR code', async () => {
@@ -98,9 +94,19 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
     await page.getByRole('button', { name: NB.continue }).click();
   });
 
-  await t.test('set a strong passphrase', async () => {
-    await page.getByRole('heading', { level: 1, name: 'Lag et passord' }).waitFor();
-    await checkPage(page, 'register-3-password');
+  await t.test('give the mobile number (+47 preselected) and set a strong passphrase', async () => {
+    await page.getByRole('heading', { level: 1, name: NB.passwordTitle }).waitFor();
+    assert.equal(await page.getByText(/Du har allerede Nøkkel/).count(), 0, 'no recovery notice for a new user');
+    const group = page.getByRole('group', { name: NB.mobileLabel });
+    assert.match(await group.innerText(), /Vi sender en kode til dette nummeret/);
+    const country = group.getByLabel(NB.countryLabel);
+    assert.equal(await country.inputValue(), '47', '+47 is the default country code');
+    assert.match(await country.locator('option:checked').innerText(), /Norge \(\+47\)/);
+    const mobile = group.getByRole('textbox', { name: NB.mobileLabel });
+    assert.match(await mobile.evaluate((el) => el.getAttribute('aria-describedby')), /mobile-hint/);
+    await checkPageAtSizes(page, 'register-3-password');
+    await country.selectOption({ label: 'Norge (+47)' });
+    await mobile.pressSequentially('412 34 567');
     await page.getByLabel(NB.passwordLabel, { exact: true }).fill('blå fjell ved stille fjord');
     await page.getByLabel(NB.passwordAgainLabel).fill('blå fjell ved stille fjord');
     await page.getByRole('button', { name: NB.continue }).click();
@@ -146,7 +152,7 @@ test('a person orders a letter, reads it in the inbox and registers as an SMS us
 test('a person who chooses the app is told to finish in the app', async (t) => {
   const page = await nokkel.newPage(t);
   const base = nokkel.url;
-  await orderLetter(page, base, { pid: SIRI, mobile: '98765432' });
+  await orderLetter(page, base, { pid: SIRI });
   const code = await letterCode(base, SIRI);
   await enterLetter(page, base, { pid: SIRI, code });
   await page.getByRole('group', { name: NB.chooseTitle }).waitFor();
@@ -156,4 +162,31 @@ test('a person who chooses the app is told to finish in the app', async (t) => {
   await page.getByRole('heading', { level: 1, name: 'Fullfør i appen' }).waitFor();
   assert.match(await page.getByRole('main').innerText(), /aktiveringskode/);
   await checkPage(page, 'register-3-app');
+});
+
+test('a person who already has Nøkkel orders a recovery letter and registers anew', async (t) => {
+  const page = await nokkel.newPage(t);
+  const base = nokkel.url;
+  await orderLetter(page, base, { pid: HANNE });
+  const code = await letterCode(base, HANNE);
+  await enterLetter(page, base, { pid: HANNE, code });
+  await page.getByRole('group', { name: NB.chooseTitle }).waitFor();
+  await checkPage(page, 'register-2-choose', { screenshot: false });
+  await page.getByRole('radio', { name: NB.chooseSms }).check();
+  await page.getByRole('button', { name: NB.continue }).click();
+
+  await page.getByRole('heading', { level: 1, name: NB.passwordTitle }).waitFor();
+  const notice = page.getByText(/Du har allerede Nøkkel\. Registrerer du deg med dette brevet, tas det i bruk på nytt/);
+  assert.equal(await notice.count(), 1, 'the recovery notice is shown');
+  const above = await notice.evaluate((p) => Boolean(p.compareDocumentPosition(document.querySelector('form')) & Node.DOCUMENT_POSITION_FOLLOWING));
+  assert.ok(above, 'the notice comes before the form');
+  await checkPageAtSizes(page, 'register-3-password-recovery');
+
+  await enterMobileAndPassword(page, { mobile: '41 00 00 09', password: 'nytt passord etter mistet telefon' });
+  await page.getByRole('heading', { level: 1, name: NB.otpTitle }).waitFor();
+  await assertAccessible(page, 'register-4-otp recovery');
+  await page.getByLabel(NB.otpLabel).fill(await smsCode(base, '+4741000009'));
+  await page.getByRole('button', { name: NB.continue }).click();
+  await page.getByRole('heading', { level: 1, name: NB.doneTitle }).waitFor();
+  await assertAccessible(page, 'register-5-done recovery');
 });

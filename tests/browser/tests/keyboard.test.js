@@ -1,11 +1,11 @@
-// Keyboard only: the skip link comes first and lands in main; ordering a letter and
-// registering can be done with Tab, typing, arrows, Enter and Space, and the focused
+// Keyboard only: the skip link comes first and lands in main; ordering a letter,
+// registering and blocking Nøkkel after a lost phone can be done with Tab, typing, arrows, Enter and Space, and the focused
 // control is always visibly marked.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertAccessible, useNokkel } from '../lib/harness.js';
-import { letterCode, orderLetter, smsCode } from '../lib/flows.js';
+import { NB, letterCode, orderLetter, smsCode } from '../lib/flows.js';
 
 const nokkel = useNokkel();
 
@@ -70,16 +70,6 @@ test('ordering a letter with the keyboard alone', async (t) => {
   await skipToMain(page);
   await tab(page, { id: 'pid' });
   await page.keyboard.type('25816013758');
-  await tab(page, { tag: 'button', text: 'Fortsett' });
-  await page.keyboard.press('Enter');
-  await page.getByRole('heading', { level: 1, name: 'Mobilnummeret ditt' }).waitFor();
-  await assertAccessible(page, 'order-2-mobile');
-
-  await skipToMain(page);
-  await tab(page, { id: 'country' });
-  assert.equal(await page.locator('#country').inputValue(), '47');
-  await tab(page, { id: 'mobile' });
-  await page.keyboard.type('41 00 00 03');
   await tab(page, { tag: 'button', text: 'Bestill brev' });
   await page.keyboard.press('Space');
   await page.getByRole('heading', { level: 1, name: 'Bestillingen er mottatt' }).waitFor();
@@ -90,7 +80,7 @@ test('registering as an SMS user with the keyboard alone', async (t) => {
   const page = await nokkel.newPage(t);
   const base = nokkel.url;
   const pid = '58869213835'; // D-number holder, domestic address
-  await orderLetter(page, base, { pid, mobile: '41000004' });
+  await orderLetter(page, base, { pid });
   const code = await letterCode(base, pid);
 
   await page.goto(`${base}/register?lang=nb`);
@@ -110,10 +100,14 @@ test('registering as an SMS user with the keyboard alone', async (t) => {
   assert.ok(await page.locator('#kind-sms').isChecked(), 'arrow keys move the choice');
   await tab(page, { tag: 'button', text: 'Fortsett' });
   await page.keyboard.press('Enter');
-  await page.getByRole('heading', { level: 1, name: 'Lag et passord' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: NB.passwordTitle }).waitFor();
   await assertAccessible(page, 'register-3-password');
 
   await skipToMain(page);
+  await tab(page, { id: 'country' });
+  assert.equal(await page.locator('#country').inputValue(), '47', '+47 is preselected');
+  await tab(page, { id: 'mobile' });
+  await page.keyboard.type('41 00 00 04');
   await tab(page, { id: 'password' });
   await page.keyboard.type('tre grønne epler på benken');
   await tab(page, { id: 'password2' });

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { assertAccessible, checkPage, inboxLetters, useNokkel } from '../lib/harness.js';
+import { assertAccessible, checkPage, checkPageAtSizes, inboxLetters, useNokkel } from '../lib/harness.js';
 import { NB, smsCode } from '../lib/flows.js';
 
 const nokkel = useNokkel();
@@ -43,6 +43,7 @@ const LOGIN = {
   backTo: `Tilbake til ${SERVICE}`,
   passwordTitle: 'Logg inn med passord',
   refusedTitle: 'Innloggingen ble ikke fullført',
+  forgotPassword: 'Glemt passordet? Bestill et aktiveringsbrev for å lage et nytt.',
 };
 
 // ---------------------------------------------------------------- the phone
@@ -88,7 +89,7 @@ async function phoneOf(pid) {
   const ordered = await fetch(`${base}/api/v1/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, pid, mobile: '91234567' }),
+    body: JSON.stringify({ v: 1, pid }),
   });
   assert.ok(ordered.ok, `ordering a letter for ${pid}: HTTP ${ordered.status}`);
   const letter = (await inboxLetters(base)).find((l) => l.pid === pid);
@@ -210,8 +211,10 @@ test('SMS user: password, then the code from the SMS, then the service', async (
 
   await page.getByRole('heading', { level: 1, name: LOGIN.passwordTitle }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/login/password');
-  await checkPage(page, 'login-password');
+  await checkPageAtSizes(page, 'login-password');
   assert.equal(await page.getByRole('button', { name: LOGIN.cancel }).count(), 1, 'a way back on the password page');
+  const forgot = page.getByRole('link', { name: LOGIN.forgotPassword });
+  assert.equal(new URL(await forgot.getAttribute('href'), nokkel.url).pathname, '/order', 'a forgotten password leads to a new letter');
   await page.getByLabel(NB.passwordLabel, { exact: true }).fill('feil passord her');
   await page.getByRole('button', { name: NB.continue }).click();
   await page.getByRole('alert').waitFor();
