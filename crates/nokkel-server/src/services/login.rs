@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use nokkel_core::id_number::IdNumber;
 use nokkel_core::jws::ServerSigner;
-use nokkel_core::keys::PublicKey;
 use nokkel_core::random::RandomRng;
 use nokkel_core::statements::{
     claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin, StatementError,
-    UserVerification, TYP_APPROVAL, TYP_DENIAL,
+    TYP_APPROVAL, TYP_DENIAL,
 };
 use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use serde_json::json;
@@ -24,6 +23,7 @@ use super::events::{self, wait_for};
 use super::notices::{self, Notice};
 use super::oidc::{self, Authenticated, AuthorizationError};
 use super::registration;
+use super::verification::{check_uv, counter, device_public_key, uv_name};
 use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
@@ -239,14 +239,6 @@ pub async fn pending_challenge(
     Ok(Some(pending.sign_challenge(&device_id, &signer)?))
 }
 
-/// The public key of a stored device (parsed once, then from the cache).
-pub fn device_public_key(deps: &Deps, device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
-    deps.caches
-        .devices
-        .key(device)
-        .ok_or(ServiceError::Unauthenticated)
-}
-
 /// Loads the pending login `challenge_id` of `device`'s person, checking the statement is
 /// signed as coming from `device`.
 async fn answerable(
@@ -271,10 +263,6 @@ async fn answerable(
     let pending =
         serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
     Ok((login, pending))
-}
-
-fn counter(device: &DeviceRecord) -> u64 {
-    u64::try_from(device.counter).unwrap_or(0)
 }
 
 /// Approves login `challenge_id` with `device`'s signed approval.
@@ -362,28 +350,6 @@ async fn decided_by_device(
         }
         Decided::CounterStale | Decided::Taken => Err(ServiceError::ChallengeTaken),
     }
-}
-
-fn uv_name(uv: UserVerification) -> String {
-    serde_json::to_value(uv)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// The method must be one the device declared at enrolment, and test-only methods are
-/// accepted only in demo mode.
-fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<(), ServiceError> {
-    if uv.is_test_only() && !deps.accepts_software_devices() {
-        return Err(ServiceError::DeviceNotAllowed);
-    }
-    if !super::enrolment::declared_uv(device).contains(&uv) {
-        return Err(StatementError::BadPayload(
-            "user verification method not declared at enrolment",
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// Denies login `challenge_id`; with `report` the person says it was not them: app logins

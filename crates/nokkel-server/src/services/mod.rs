@@ -32,6 +32,7 @@ pub mod password;
 pub mod pending;
 pub mod registration;
 pub mod stats;
+pub mod verification;
 
 /// Every way a service call can fail. `code()` is the stable code APIs and pages use.
 #[derive(Debug, Error)]
