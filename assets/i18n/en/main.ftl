@@ -328,12 +328,16 @@ app-error-contact_unavailable = Contact details cannot be saved in the app yet. 
 app-error-locked = Open the app with your passcode first.
 app-error-number_not_offered = Pick one of the three numbers shown.
 app-verify-passcode-hint = The passcode you chose for this app.
+app-confirm-passcode-hint = This changes your Nøkkel account. Confirm with the passcode you chose for this app.
+app-confirm-biometric-hint = This changes your Nøkkel account. Your phone will ask for your face or fingerprint.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Protect your Nøkkel key with your face or fingerprint
 app-prompt-reason-unlock = Open Nøkkel
 app-prompt-reason-approve = Confirm the login to { $service }
+app-prompt-reason-contact = Confirm your contact details
+app-prompt-reason-deactivate = Confirm that you want to deactivate this device
 app-error-biometry_not_recognised = Your face or fingerprint was not recognised. Try again.
 app-error-biometry_lockout = Face and fingerprint are blocked after too many attempts. Lock the phone and unlock it with its PIN, pattern or password, then try again.
 app-error-biometry_not_enrolled = No face or fingerprint is set up on this phone. Add one in the phone's settings, then try again.

@@ -328,12 +328,16 @@ app-error-contact_unavailable = Kontaktopplysninger kan ikke lagres i appen enn�
 app-error-locked = Åpne appen med koden din først.
 app-error-number_not_offered = Velg ett av de tre tallene som vises.
 app-verify-passcode-hint = Koden du valgte for denne appen.
+app-confirm-passcode-hint = Dette endrer Nøkkel-kontoen din. Bekreft med koden du valgte for denne appen.
+app-confirm-biometric-hint = Dette endrer Nøkkel-kontoen din. Telefonen spør etter ansiktet eller fingeren din.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Beskytt Nøkkel-nøkkelen din med ansikt eller fingeravtrykk
 app-prompt-reason-unlock = Åpne Nøkkel
 app-prompt-reason-approve = Bekreft innloggingen til { $service }
+app-prompt-reason-contact = Bekreft kontaktopplysningene dine
+app-prompt-reason-deactivate = Bekreft at du vil deaktivere denne enheten
 app-error-biometry_not_recognised = Ansiktet eller fingeravtrykket ble ikke gjenkjent. Prøv igjen.
 app-error-biometry_lockout = Ansikt og fingeravtrykk er sperret etter for mange forsøk. Lås telefonen og lås den opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Ingen ansikt eller fingeravtrykk er lagt inn på denne telefonen. Legg til et i telefonens innstillinger, og prøv igjen.

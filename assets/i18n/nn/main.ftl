@@ -328,12 +328,16 @@ app-error-contact_unavailable = Kontaktopplysningar kan ikkje lagrast i appen en
 app-error-locked = Opne appen med koden din først.
 app-error-number_not_offered = Vel eitt av dei tre tala som blir viste.
 app-verify-passcode-hint = Koden du valde for denne appen.
+app-confirm-passcode-hint = Dette endrar Nøkkel-kontoen din. Stadfest med koden du valde for denne appen.
+app-confirm-biometric-hint = Dette endrar Nøkkel-kontoen din. Telefonen spør etter andletet eller fingeren din.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Vern Nøkkel-nøkkelen din med andlet eller fingeravtrykk
 app-prompt-reason-unlock = Opne Nøkkel
 app-prompt-reason-approve = Stadfest innlogginga til { $service }
+app-prompt-reason-contact = Stadfest kontaktopplysingane dine
+app-prompt-reason-deactivate = Stadfest at du vil deaktivere denne eininga
 app-error-biometry_not_recognised = Andletet eller fingeravtrykket vart ikkje kjent att. Prøv igjen.
 app-error-biometry_lockout = Andlet og fingeravtrykk er sperra etter for mange forsøk. Lås telefonen og lås han opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Det er ikkje lagt inn andlet eller fingeravtrykk på denne telefonen. Legg til eitt i innstillingane på telefonen, og prøv igjen.
