@@ -13,8 +13,8 @@ use nokkel_core::id_number::IdNumber;
 use nokkel_core::jws::ServerSigner;
 use nokkel_core::random::RandomRng;
 use nokkel_core::statements::{
-    claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin, StatementError,
-    TYP_APPROVAL, TYP_DENIAL,
+    claimed_device_id, verify_approval, verify_denial, Action, LoginContext, PendingLogin,
+    StatementError, TYP_APPROVAL, TYP_DENIAL,
 };
 use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use serde_json::json;
@@ -22,9 +22,9 @@ use serde_json::json;
 use super::events::{self, wait_for};
 use super::notices::{self, Notice};
 use super::oidc::{self, Authenticated, AuthorizationError};
-use super::registration;
 use super::verification::{check_uv, counter, device_public_key, uv_name};
 use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
+use super::{confirmation, registration};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
@@ -420,8 +420,14 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     .await
 }
 
-/// Lifts a block set by a report. Only a device of the person can do this.
-pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(), ServiceError> {
+/// Lifts a block set by a report. Only a device of the person can do this, with
+/// `statement` confirming it after fresh user verification.
+pub async fn resume_app_logins(
+    deps: &Deps,
+    device: &DeviceRecord,
+    statement: Option<&str>,
+) -> Result<(), ServiceError> {
+    confirmation::confirm(deps, device, statement, &Action::ResumeAppLogins {}).await?;
     let now = deps.clock.unix();
     deps.store
         .set_account_status(&device.pid, AccountStatus::Active, None, now)

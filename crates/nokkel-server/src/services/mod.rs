@@ -13,6 +13,7 @@ use crate::store::StoreError;
 
 pub mod audit_writer;
 pub mod cache;
+pub mod confirmation;
 pub mod contact;
 pub mod delivery;
 mod deps;
@@ -138,6 +139,10 @@ pub enum ServiceError {
     /// The request proof was seen before.
     #[error("request proof replayed")]
     ReplayedProof,
+    /// The call needs an action statement made after fresh user verification, and it is
+    /// missing or not fresh.
+    #[error("this call needs fresh user verification on the device")]
+    UserVerificationRequired,
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
@@ -179,6 +184,7 @@ impl ServiceError {
             ServiceError::Unauthenticated => "unauthenticated",
             ServiceError::DeviceRevoked => "device_revoked",
             ServiceError::ReplayedProof => "replayed_proof",
+            ServiceError::UserVerificationRequired => "user_verification_required",
             ServiceError::SessionExpired => "session_expired",
             ServiceError::Internal(_) => "internal",
         }

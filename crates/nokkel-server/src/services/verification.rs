@@ -1,4 +1,4 @@
-//! What every device statement (approval, denial) is checked against besides its
+//! What every device statement (approval, denial, action) is checked against besides its
 //! signature rules: the device's enrolled key, its stored signature counter, and the
 //! user-verification methods it declared at enrolment.
 

@@ -98,7 +98,8 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::Unauthenticated
             | ServiceError::Proof(_)
             | ServiceError::DeviceRevoked
-            | ServiceError::ReplayedProof => StatusCode::UNAUTHORIZED,
+            | ServiceError::ReplayedProof
+            | ServiceError::UserVerificationRequired => StatusCode::UNAUTHORIZED,
             ServiceError::NoPendingChallenge
             | ServiceError::NoAccount
             | ServiceError::NoDevice
