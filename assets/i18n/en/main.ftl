@@ -355,6 +355,7 @@ app-enrol-scan-cancel = Stop scanning
 login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. App logins are paused. Resume them in the Nøkkel app.
+sms-clone-suspected = Nøkkel: A device was shut out because its key may have been copied. App logins are paused. See your e-mail or contact user support.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -388,3 +389,5 @@ email-device-added-subject = A new device can approve logins with Nøkkel
 email-device-added-body = The device "{ $device }" can now approve logins with Nøkkel. If this was not you, deactivate it in the Nøkkel app on another device, or contact user support.
 email-device-removed-subject = A device was removed from Nøkkel
 email-device-removed-body = The device "{ $device }" can no longer approve logins with Nøkkel. If this was not you, contact user support.
+email-clone-suspected-subject = A device was shut out and app logins are paused
+email-clone-suspected-body = The device "{ $device }" signed with a counter it had used before. This means its key may have been copied to another device. The device can therefore no longer approve logins, and logins with the Nøkkel app are paused. If you have another device with Nøkkel, open the app there and choose "Resume logins". Otherwise, contact user support.

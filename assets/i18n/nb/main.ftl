@@ -355,6 +355,7 @@ app-enrol-scan-cancel = Avbryt skanningen
 login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Appinnlogging er satt på pause. Gjenoppta i Nøkkel-appen.
+sms-clone-suspected = Nøkkel: En enhet er stengt fordi nøkkelen kan være kopiert. Appinnlogging er satt på pause. Se e-post eller kontakt brukerstøtte.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -388,3 +389,5 @@ email-device-added-subject = Ny enhet kan godkjenne innlogginger med Nøkkel
 email-device-added-body = Enheten «{ $device }» kan nå godkjenne innlogginger med Nøkkel. Var det ikke deg, deaktiver enheten i Nøkkel-appen på en annen enhet, eller kontakt brukerstøtte.
 email-device-removed-subject = En enhet er fjernet fra Nøkkel
 email-device-removed-body = Enheten «{ $device }» kan ikke lenger godkjenne innlogginger med Nøkkel. Var det ikke deg, kontakt brukerstøtte.
+email-clone-suspected-subject = En enhet er stengt og innlogging med appen satt på pause
+email-clone-suspected-body = Enheten «{ $device }» signerte med en teller den hadde brukt før. Det betyr at nøkkelen kan være kopiert til en annen enhet. Derfor kan enheten ikke lenger godkjenne innlogginger, og innlogging med Nøkkel-appen er satt på pause. Har du en annen enhet med Nøkkel, åpne appen der og velg «Gjenoppta innlogging». Ellers kontakt brukerstøtte.

@@ -355,6 +355,7 @@ app-enrol-scan-cancel = Avbryt skanninga
 login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Appinnlogging er sett på pause. Ta opp att i Nøkkel-appen.
+sms-clone-suspected = Nøkkel: Ei eining er stengd fordi nøkkelen kan vere kopiert. Appinnlogging er sett på pause. Sjå e-post eller kontakt brukarstøtta.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -388,3 +389,5 @@ email-device-added-subject = Ny eining kan godkjenne innloggingar med Nøkkel
 email-device-added-body = Eininga «{ $device }» kan no godkjenne innloggingar med Nøkkel. Var det ikkje deg, deaktiver eininga i Nøkkel-appen på ei anna eining, eller kontakt brukarstøtta.
 email-device-removed-subject = Ei eining er fjerna frå Nøkkel
 email-device-removed-body = Eininga «{ $device }» kan ikkje lenger godkjenne innloggingar med Nøkkel. Var det ikkje deg, kontakt brukarstøtta.
+email-clone-suspected-subject = Ei eining er stengd og innlogging med appen sett på pause
+email-clone-suspected-body = Eininga «{ $device }» signerte med ein teljar ho hadde brukt før. Det tyder at nøkkelen kan vere kopiert til ei anna eining. Difor kan eininga ikkje lenger godkjenne innloggingar, og innlogging med Nøkkel-appen er sett på pause. Har du ei anna eining med Nøkkel, opne appen der og vel «Ta opp att innlogging». Elles kontakt brukarstøtta.

@@ -1,13 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Fresh user verification through the device API, on both backends: revoking a device,
-//! resuming app logins and changing the contact register need an action statement for
-//! exactly that call, made with a verification method the device declared.
+//! Fresh user verification and clone detection through the device API, on both backends:
+//! revoking a device, resuming app logins and changing the contact register need an action
+//! statement for exactly that call; and a device statement whose counter went backwards
+//! revokes the device, pauses app logins, notifies the person and is audited — once.
 
 mod support;
 
 use axum::http::StatusCode;
+use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
 use nokkel_core::statements::{sign_action, Action, UserVerification};
-use nokkel_server::store::AccountStatus;
+use nokkel_server::i18n::Lang;
+use nokkel_server::services::confirmation;
+use nokkel_server::services::login::{self, LoginChannel};
+use nokkel_server::store::{AccountStatus, LoginRecord};
 use support::*;
 
 server_tests!(
@@ -15,8 +20,28 @@ server_tests!(
     fresh_statements_let_the_calls_through_once,
     stale_or_mismatched_statements_are_refused,
     undeclared_user_verification_is_refused,
-    replayed_action_statement_is_refused,
+    replayed_action_statement_revokes_the_device,
+    approval_with_a_used_counter_revokes_the_device_and_pauses_logins,
+    racing_stale_statements_act_once,
 );
+
+fn browser() -> LoginChannel {
+    LoginChannel::Browser {
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0".into(),
+        ip: "127.0.0.1".into(),
+        lang: Lang::Nb,
+    }
+}
+
+fn pid() -> IdNumber {
+    IdNumber::parse(ADULT, SyntheticPolicy::Accept).unwrap()
+}
+
+async fn start(server: &TestServer) -> LoginRecord {
+    login::start_app_login(&server.state, &pid(), None, "Skatteetaten", &browser())
+        .await
+        .unwrap()
+}
 
 async fn block(server: &TestServer) {
     server
@@ -135,6 +160,7 @@ async fn fresh_statements_let_the_calls_through_once(server: TestServer) {
         3,
         "{events:?}"
     );
+    assert!(!events.contains(&"device_clone_suspected".to_owned()));
 }
 
 async fn stale_or_mismatched_statements_are_refused(server: TestServer) {
@@ -232,7 +258,40 @@ async fn undeclared_user_verification_is_refused(server: TestServer) {
     assert_eq!(contact.mobile.as_deref(), Some("+4791234567"), "unchanged");
 }
 
-async fn replayed_action_statement_is_refused(server: TestServer) {
+async fn assert_clone_handled(server: &TestServer, device: &TestDevice, mobile: &str) {
+    assert!(
+        device_row(server, device).await.revoked_at.is_some(),
+        "revoked"
+    );
+    let account = server.state.store.account(ADULT).await.unwrap().unwrap();
+    assert_eq!(account.status, AccountStatus::Blocked);
+    assert_eq!(
+        account.blocked_reason.as_deref(),
+        Some(confirmation::BLOCKED_CLONE_SUSPECTED)
+    );
+    let err = login::start_app_login(&server.state, &pid(), None, "NAV", &browser())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "app_login_blocked");
+    let events = audit_events(server).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "device_clone_suspected")
+            .count(),
+        1,
+        "{events:?}"
+    );
+    let sms = server.sms().await;
+    let notices: Vec<_> = sms
+        .iter()
+        .filter(|m| m["body"].as_str().unwrap().contains("kopiert"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{sms:?}");
+    assert_eq!(notices[0]["to"], mobile, "{sms:?}");
+}
+
+async fn replayed_action_statement_revokes_the_device(server: TestServer) {
     let mut device = server.enrolled_device(ADULT, 1).await;
     let statement = device.action(&contact_action(), START);
     let body = serde_json::json!({"v": 1, "mobile": "412 34 567", "email": null});
@@ -247,7 +306,8 @@ async fn replayed_action_statement_is_refused(server: TestServer) {
         )
         .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    // The same statement again, under a fresh request proof: its counter is spent.
+    // The same statement again, under a fresh request proof: only the key's holder can
+    // make that proof, and it reuses a counter, so the key is in two places.
     let again = device
         .call_with_action(
             "PUT",
@@ -258,10 +318,52 @@ async fn replayed_action_statement_is_refused(server: TestServer) {
             START,
         )
         .await;
-    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
     assert!(
-        again.body.contains("counter_not_increased"),
+        again.body.contains("device_clone_suspected"),
         "{}",
         again.body
     );
+    assert_clone_handled(&server, &device, "+4741234567").await;
+    // The revoked device is refused from now on.
+    let res = device
+        .call("GET", "/api/v1/devices", None, None, START)
+        .await;
+    assert!(res.body.contains("device_revoked"), "{}", res.body);
+}
+
+async fn approval_with_a_used_counter_revokes_the_device_and_pauses_logins(server: TestServer) {
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    let first = start(&server).await;
+    let challenge = device.pending(START).await.unwrap();
+    device.counter = 5;
+    let (id, jws) = device.approval(challenge, u8::try_from(first.number).unwrap(), START);
+    assert_eq!(
+        device.send_approval(&id, &jws, START).await.status,
+        StatusCode::OK
+    );
+    // A copy of the key whose counter is behind approves the next login.
+    let second = start(&server).await;
+    let challenge = device.pending(START).await.unwrap();
+    device.counter = 2;
+    let (id, jws) = device.approval(challenge, u8::try_from(second.number).unwrap(), START);
+    let res = device.send_approval(&id, &jws, START).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert!(res.body.contains("device_clone_suspected"), "{}", res.body);
+    let login = server.state.pending.get(&id).await.unwrap().unwrap();
+    assert_eq!(login.state, "pending", "not approved");
+    assert_clone_handled(&server, &device, "+4791234567").await;
+}
+
+async fn racing_stale_statements_act_once(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let record = device_row(&server, &device).await;
+    let (a, b) = tokio::join!(
+        confirmation::clone_suspected(&server.state, &record, "approval"),
+        confirmation::clone_suspected(&server.state, &record, "action"),
+    );
+    for err in [a, b] {
+        assert_eq!(err.code(), "device_clone_suspected");
+    }
+    assert_clone_handled(&server, &device, "+4791234567").await;
 }

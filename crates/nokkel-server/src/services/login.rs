@@ -301,6 +301,9 @@ pub async fn approve(
             }
             return Err(StatementError::WrongNumber.into());
         }
+        Err(StatementError::CounterNotIncreased { .. }) => {
+            return Err(confirmation::clone_suspected(deps, device, "approval").await)
+        }
         Err(other) => return Err(other.into()),
     };
     let uv = verified.uv();
@@ -313,7 +316,7 @@ pub async fn approve(
         now,
         uv: Some(&uv_name),
     };
-    decided_by_device(deps, &login.id, LoginTransition::APPROVE, &decision).await?;
+    decided_by_device(deps, device, &login.id, LoginTransition::APPROVE, &decision).await?;
     audit(
         deps,
         "login_approved",
@@ -327,10 +330,11 @@ pub async fn approve(
 }
 
 /// Decides login `id` by a device's answer, with the device's counter in the same write.
-/// A revoked device, a counter not above the stored one (a concurrent statement won) or
-/// a login no longer pending all mean the answer came too late.
+/// A login no longer pending means the answer came too late; a revoked device or a
+/// counter not above the stored one (which the cache had not seen) are said as such.
 async fn decided_by_device(
     deps: &Deps,
+    device: &DeviceRecord,
     id: &str,
     transition: LoginTransition,
     decision: &DeviceDecision<'_>,
@@ -348,7 +352,15 @@ async fn decided_by_device(
             );
             Ok(())
         }
-        Decided::CounterStale | Decided::Taken => Err(ServiceError::ChallengeTaken),
+        Decided::Taken => Err(ServiceError::ChallengeTaken),
+        Decided::CounterStale => {
+            let statement = if transition == LoginTransition::APPROVE {
+                "approval"
+            } else {
+                "denial"
+            };
+            Err(confirmation::counter_refused(deps, device, decision.counter, statement).await)
+        }
     }
 }
 
@@ -363,7 +375,13 @@ pub async fn deny(
     let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_DENIAL).await?;
     let key = device_public_key(deps, device)?;
     let now = deps.clock.unix();
-    let verified = verify_denial(statement, pending, &key, counter(device), now)?;
+    let verified = match verify_denial(statement, pending, &key, counter(device), now) {
+        Ok(verified) => verified,
+        Err(StatementError::CounterNotIncreased { .. }) => {
+            return Err(confirmation::clone_suspected(deps, device, "denial").await)
+        }
+        Err(other) => return Err(other.into()),
+    };
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
     let (transition, outcome) = if verified.report() {
         (LoginTransition::REPORT, ChallengeOutcome::Reported)
@@ -376,7 +394,7 @@ pub async fn deny(
         now,
         uv: None,
     };
-    decided_by_device(deps, &login.id, transition, &decision).await?;
+    decided_by_device(deps, device, &login.id, transition, &decision).await?;
     audit(
         deps,
         &format!("login_{}", transition.to()),
@@ -420,8 +438,8 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     .await
 }
 
-/// Lifts a block set by a report. Only a device of the person can do this, with
-/// `statement` confirming it after fresh user verification.
+/// Lifts a pause set by a report (or a suspected clone). Only a device of the person can
+/// do this, with `statement` confirming it after fresh user verification.
 pub async fn resume_app_logins(
     deps: &Deps,
     device: &DeviceRecord,

@@ -143,6 +143,10 @@ pub enum ServiceError {
     /// missing or not fresh.
     #[error("this call needs fresh user verification on the device")]
     UserVerificationRequired,
+    /// The device signed with a counter it had used before: its key looks copied. The
+    /// device is revoked and the person's app logins are paused.
+    #[error("this device's signature counter went backwards; the device is revoked")]
+    CloneSuspected,
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
@@ -185,6 +189,7 @@ impl ServiceError {
             ServiceError::DeviceRevoked => "device_revoked",
             ServiceError::ReplayedProof => "replayed_proof",
             ServiceError::UserVerificationRequired => "user_verification_required",
+            ServiceError::CloneSuspected => "device_clone_suspected",
             ServiceError::SessionExpired => "session_expired",
             ServiceError::Internal(_) => "internal",
         }

@@ -29,6 +29,12 @@ pub enum Notice {
         /// Its name.
         device: String,
     },
+    /// A device signed with a counter it had used before (its key looks copied): it was
+    /// revoked and app logins are paused.
+    CloneSuspected {
+        /// Its name.
+        device: String,
+    },
 }
 
 impl Notice {
@@ -39,6 +45,7 @@ impl Notice {
             Notice::LoginReported { .. } => "login_reported",
             Notice::DeviceAdded { .. } => "device_added",
             Notice::DeviceRemoved { .. } => "device_removed",
+            Notice::CloneSuspected { .. } => "device_clone_suspected",
         }
     }
 
@@ -54,6 +61,9 @@ impl Notice {
             Notice::DeviceRemoved { device } => {
                 ("email-device-removed", vec![("device", device.clone())])
             }
+            Notice::CloneSuspected { device } => {
+                ("email-clone-suspected", vec![("device", device.clone())])
+            }
         };
         (
             lang.t(&format!("{key}-subject")),
@@ -67,6 +77,7 @@ impl Notice {
             Notice::LoginReported { service } => {
                 Some(lang.t_args("sms-login-reported", &[("service", service.clone())]))
             }
+            Notice::CloneSuspected { .. } => Some(lang.t("sms-clone-suspected")),
             _ => None,
         }
     }
@@ -179,6 +190,9 @@ mod tests {
             Notice::DeviceRemoved {
                 device: "Ingrids iPhone".into(),
             },
+            Notice::CloneSuspected {
+                device: "Ingrids iPhone".into(),
+            },
         ];
         for lang in Lang::ALL {
             for notice in &notices {
@@ -221,6 +235,7 @@ mod tests {
             let texts = [
                 lang.t_args("sms-otp", &[("code", "123456".to_owned())]),
                 lang.t_args("sms-login-reported", &[("service", service.clone())]),
+                lang.t("sms-clone-suspected"),
             ];
             for text in texts {
                 let length = SmsLength::of(&text);

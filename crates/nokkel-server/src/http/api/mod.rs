@@ -99,7 +99,8 @@ impl From<ServiceError> for ApiFailure {
             | ServiceError::Proof(_)
             | ServiceError::DeviceRevoked
             | ServiceError::ReplayedProof
-            | ServiceError::UserVerificationRequired => StatusCode::UNAUTHORIZED,
+            | ServiceError::UserVerificationRequired
+            | ServiceError::CloneSuspected => StatusCode::UNAUTHORIZED,
             ServiceError::NoPendingChallenge
             | ServiceError::NoAccount
             | ServiceError::NoDevice
