@@ -172,8 +172,13 @@ pub trait Authenticator: Send + Sync {
     ) -> Result<DeviceStatus, AppError>;
     /// Opens the enrolled device for this session; the verifier proves presence.
     async fn unlock(&self, proof: UserProof) -> Result<DeviceStatus, AppError>;
-    /// Registers contact details (or records that the person skipped them).
-    async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError>;
+    /// Registers contact details (or records that the person skipped them). Changing the
+    /// contact register needs the person verified afresh (`proof`).
+    async fn save_contact(
+        &self,
+        contact: ContactDetails,
+        proof: UserProof,
+    ) -> Result<DeviceStatus, AppError>;
     /// The pending login for this device, waiting up to `wait_secs` for one.
     async fn pending_request(&self, wait_secs: u32) -> Result<Option<LoginRequest>, AppError>;
     /// Signs an approval with the picked number after user verification.
@@ -187,8 +192,9 @@ pub trait Authenticator: Send + Sync {
     async fn deny(&self, challenge_id: &str, report: bool) -> Result<Outcome, AppError>;
     /// Recent logins, newest first.
     async fn history(&self) -> Result<Vec<HistoryItem>, AppError>;
-    /// Revokes this device at the server and deletes its key.
-    async fn deactivate(&self) -> Result<DeviceStatus, AppError>;
+    /// Revokes this device at the server, after the person is verified afresh (`proof`),
+    /// and deletes its key.
+    async fn deactivate(&self, proof: UserProof) -> Result<DeviceStatus, AppError>;
     /// The page's language, for the texts of the platform's face/finger prompt.
     fn set_language(&self, _lang: Lang) {}
     /// Starts over on this device when its key can no longer be opened (`key_invalidated`

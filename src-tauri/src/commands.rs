@@ -207,13 +207,18 @@ pub async fn unlock(
     state.authenticator.unlock(proof(passcode)).await
 }
 
-/// Registers contact details.
+/// Registers contact details. Never changes the contact register without user
+/// verification: the verifier proves the person's presence for this change.
 #[tauri::command]
 pub async fn save_contact(
     state: State<'_, AppState>,
     contact: ContactDetails,
+    passcode: Option<Passcode>,
 ) -> Result<DeviceStatus, AppError> {
-    state.authenticator.save_contact(contact).await
+    state
+        .authenticator
+        .save_contact(contact, proof(passcode))
+        .await
 }
 
 /// The pending login, waiting up to `wait` seconds (at most 30) for one.
@@ -259,10 +264,13 @@ pub async fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>, App
     state.authenticator.history().await
 }
 
-/// Revokes this device and deletes its key.
+/// Revokes this device, after user verification, and deletes its key.
 #[tauri::command]
-pub async fn deactivate(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
-    state.authenticator.deactivate().await
+pub async fn deactivate(
+    state: State<'_, AppState>,
+    passcode: Option<Passcode>,
+) -> Result<DeviceStatus, AppError> {
+    state.authenticator.deactivate(proof(passcode)).await
 }
 
 /// The page's language (`nb`, `nn`, `en`), so the phone's face/finger prompt speaks it.

@@ -255,7 +255,11 @@ impl Authenticator for ClientAuthenticator {
         self.status().await
     }
 
-    async fn save_contact(&self, contact: ContactDetails) -> Result<DeviceStatus, AppError> {
+    async fn save_contact(
+        &self,
+        contact: ContactDetails,
+        proof: UserProof,
+    ) -> Result<DeviceStatus, AppError> {
         let mobile = contact
             .mobile
             .as_deref()
@@ -268,7 +272,10 @@ impl Authenticator for ClientAuthenticator {
             .filter(|e| !e.is_empty());
         if mobile.is_some() || email.is_some() {
             // Saving replaces the contact register entry and confirms it as current.
-            self.device()?.update_contact(mobile, email).await?;
+            let verifier = self.verifier(&proof, Purpose::Contact)?;
+            self.device()?
+                .update_contact(mobile, email, verifier.as_ref())
+                .await?;
         }
         self.save_flags(&AppFlags { contact_done: true })?;
         self.status().await
@@ -360,12 +367,14 @@ impl Authenticator for ClientAuthenticator {
             .collect())
     }
 
-    async fn deactivate(&self) -> Result<DeviceStatus, AppError> {
+    async fn deactivate(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
         let device = self.device()?;
-        match device.revoke(device.device_id()).await {
-            // Already revoked elsewhere: delete it here all the same.
+        let verifier = self.verifier(&proof, Purpose::Deactivate)?;
+        match device.revoke(device.device_id(), verifier.as_ref()).await {
+            // Already revoked elsewhere (or just now, as a suspected copy): delete it here
+            // all the same.
             Ok(()) => {}
-            Err(e) if e.code() == "device_revoked" => {}
+            Err(e) if matches!(e.code(), "device_revoked" | "device_clone_suspected") => {}
             Err(e) => return Err(e.into()),
         }
         *lock(&self.device) = None;

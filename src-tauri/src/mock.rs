@@ -179,10 +179,19 @@ impl Authenticator for MockAuthenticator {
         Ok(status(&state))
     }
 
-    async fn save_contact(&self, _contact: ContactDetails) -> Result<DeviceStatus, AppError> {
+    async fn save_contact(
+        &self,
+        contact: ContactDetails,
+        proof: UserProof,
+    ) -> Result<DeviceStatus, AppError> {
         let mut state = self.lock();
         if state.device_name.is_none() {
             return Err(AppError::not_enrolled());
+        }
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        if !(blank(&contact.mobile) && blank(&contact.email)) {
+            // Like the real device side: changing the register needs the person verified.
+            verify(&state, &proof)?;
         }
         state.contact_done = true;
         Ok(status(&state))
@@ -260,8 +269,9 @@ impl Authenticator for MockAuthenticator {
         Ok(self.lock().history.clone())
     }
 
-    async fn deactivate(&self) -> Result<DeviceStatus, AppError> {
+    async fn deactivate(&self, proof: UserProof) -> Result<DeviceStatus, AppError> {
         let mut state = self.lock();
+        verify(&state, &proof)?;
         *state = State::default();
         Ok(status(&state))
     }

@@ -37,6 +37,10 @@ pub enum Purpose<'a> {
         /// The relying party's display name, from the verified challenge.
         service: &'a str,
     },
+    /// Changing the contact register.
+    Contact,
+    /// Deactivating this device.
+    Deactivate,
 }
 
 fn source(lang: Lang) -> &'static str {
@@ -70,6 +74,8 @@ pub fn prompt(lang: Lang, purpose: Purpose<'_>) -> PromptText {
         Purpose::Approve { service } => {
             text(lang, "app-prompt-reason-approve").replace("{ $service }", service)
         }
+        Purpose::Contact => text(lang, "app-prompt-reason-contact"),
+        Purpose::Deactivate => text(lang, "app-prompt-reason-deactivate"),
     };
     PromptText {
         title: text(lang, "app-prompt-title"),
@@ -90,6 +96,8 @@ mod tests {
                 "app-prompt-reason-enrol",
                 "app-prompt-reason-unlock",
                 "app-prompt-reason-approve",
+                "app-prompt-reason-contact",
+                "app-prompt-reason-deactivate",
                 "cancel",
             ] {
                 assert!(message(source(lang), id).is_some(), "{lang:?} lacks {id}");

@@ -291,12 +291,46 @@ fn this_wasnt_me_reports_without_verification() {
 fn deactivation_forgets_the_device() {
     let t = app(true);
     t.enrol(PASSCODE).unwrap();
-    let status = t.call("deactivate", json!({})).unwrap();
+    // Deactivating asks for the person afresh, as approving does.
+    assert_eq!(
+        t.error_code("deactivate", json!({"passcode": "000000"})),
+        "wrong_passcode"
+    );
+    let status = t.call("deactivate", json!({"passcode": PASSCODE})).unwrap();
     assert_eq!(status["enrolled"], false);
     assert_eq!(
         t.error_code("unlock", json!({"passcode": PASSCODE})),
         "not_enrolled"
     );
+}
+
+#[test]
+fn changing_contact_details_asks_for_the_person() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let contact = json!({"mobile": "412 34 567", "email": null});
+    assert_eq!(
+        t.error_code(
+            "save_contact",
+            json!({"contact": contact, "passcode": "000000"})
+        ),
+        "wrong_passcode"
+    );
+    let status = t
+        .call(
+            "save_contact",
+            json!({"contact": contact, "passcode": PASSCODE}),
+        )
+        .unwrap();
+    assert_eq!(status["contactDone"], true);
+    // Skipping changes nothing at the server and asks for nothing.
+    let skipped = t
+        .call(
+            "save_contact",
+            json!({"contact": {"mobile": null, "email": null}}),
+        )
+        .unwrap();
+    assert_eq!(skipped["contactDone"], true);
 }
 
 #[test]

@@ -328,12 +328,16 @@ app-error-contact_unavailable = Contact details cannot be saved in the app yet. 
 app-error-locked = Open the app with your passcode first.
 app-error-number_not_offered = Pick one of the three numbers shown.
 app-verify-passcode-hint = The passcode you chose for this app.
+app-confirm-passcode-hint = This changes your Nøkkel account. Confirm with the passcode you chose for this app.
+app-confirm-biometric-hint = This changes your Nøkkel account. Your phone will ask for your face or fingerprint.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Protect your Nøkkel key with your face or fingerprint
 app-prompt-reason-unlock = Open Nøkkel
 app-prompt-reason-approve = Confirm the login to { $service }
+app-prompt-reason-contact = Confirm your contact details
+app-prompt-reason-deactivate = Confirm that you want to deactivate this device
 app-error-biometry_not_recognised = Your face or fingerprint was not recognised. Try again.
 app-error-biometry_lockout = Face and fingerprint are blocked after too many attempts. Lock the phone and unlock it with its PIN, pattern or password, then try again.
 app-error-biometry_not_enrolled = No face or fingerprint is set up on this phone. Add one in the phone's settings, then try again.
@@ -351,6 +355,7 @@ app-enrol-scan-cancel = Stop scanning
 login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. App logins are paused. Resume them in the Nøkkel app.
+sms-clone-suspected = Nøkkel: A device was shut out because its key may have been copied. App logins are paused. See your e-mail or contact user support.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -419,3 +424,5 @@ lost-done-text = All your devices are deactivated, and nobody can log in with yo
 lost-done-next = To use Nøkkel again, order an activation letter.
 lost-code-wrong = The code is wrong or has expired. Ask for a new code.
 lost-new-code = Send a new code
+email-clone-suspected-subject = A device was shut out and app logins are paused
+email-clone-suspected-body = The device "{ $device }" signed with a counter it had used before. This means its key may have been copied to another device. The device can therefore no longer approve logins, and logins with the Nøkkel app are paused. If you have another device with Nøkkel, open the app there and choose "Resume logins". Otherwise, contact user support.

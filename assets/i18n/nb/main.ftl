@@ -328,12 +328,16 @@ app-error-contact_unavailable = Kontaktopplysninger kan ikke lagres i appen enn�
 app-error-locked = Åpne appen med koden din først.
 app-error-number_not_offered = Velg ett av de tre tallene som vises.
 app-verify-passcode-hint = Koden du valgte for denne appen.
+app-confirm-passcode-hint = Dette endrer Nøkkel-kontoen din. Bekreft med koden du valgte for denne appen.
+app-confirm-biometric-hint = Dette endrer Nøkkel-kontoen din. Telefonen spør etter ansiktet eller fingeren din.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Beskytt Nøkkel-nøkkelen din med ansikt eller fingeravtrykk
 app-prompt-reason-unlock = Åpne Nøkkel
 app-prompt-reason-approve = Bekreft innloggingen til { $service }
+app-prompt-reason-contact = Bekreft kontaktopplysningene dine
+app-prompt-reason-deactivate = Bekreft at du vil deaktivere denne enheten
 app-error-biometry_not_recognised = Ansiktet eller fingeravtrykket ble ikke gjenkjent. Prøv igjen.
 app-error-biometry_lockout = Ansikt og fingeravtrykk er sperret etter for mange forsøk. Lås telefonen og lås den opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Ingen ansikt eller fingeravtrykk er lagt inn på denne telefonen. Legg til et i telefonens innstillinger, og prøv igjen.
@@ -351,6 +355,7 @@ app-enrol-scan-cancel = Avbryt skanningen
 login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Appinnlogging er satt på pause. Gjenoppta i Nøkkel-appen.
+sms-clone-suspected = Nøkkel: En enhet er stengt fordi nøkkelen kan være kopiert. Appinnlogging er satt på pause. Se e-post eller kontakt brukerstøtte.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -419,3 +424,5 @@ lost-done-text = Alle enhetene dine er deaktivert, og ingen kan logge inn med N�
 lost-done-next = For å bruke Nøkkel igjen, bestill et aktiveringsbrev.
 lost-code-wrong = Koden er feil eller utløpt. Be om en ny kode.
 lost-new-code = Send en ny kode
+email-clone-suspected-subject = En enhet er stengt og innlogging med appen satt på pause
+email-clone-suspected-body = Enheten «{ $device }» signerte med en teller den hadde brukt før. Det betyr at nøkkelen kan være kopiert til en annen enhet. Derfor kan enheten ikke lenger godkjenne innlogginger, og innlogging med Nøkkel-appen er satt på pause. Har du en annen enhet med Nøkkel, åpne appen der og velg «Gjenoppta innlogging». Ellers kontakt brukerstøtte.

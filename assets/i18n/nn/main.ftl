@@ -328,12 +328,16 @@ app-error-contact_unavailable = Kontaktopplysningar kan ikkje lagrast i appen en
 app-error-locked = Opne appen med koden din først.
 app-error-number_not_offered = Vel eitt av dei tre tala som blir viste.
 app-verify-passcode-hint = Koden du valde for denne appen.
+app-confirm-passcode-hint = Dette endrar Nøkkel-kontoen din. Stadfest med koden du valde for denne appen.
+app-confirm-biometric-hint = Dette endrar Nøkkel-kontoen din. Telefonen spør etter andletet eller fingeren din.
 
 ## App: the phone's face/finger prompt, its errors, starting over (issue 13)
 app-prompt-title = Nøkkel
 app-prompt-reason-enrol = Vern Nøkkel-nøkkelen din med andlet eller fingeravtrykk
 app-prompt-reason-unlock = Opne Nøkkel
 app-prompt-reason-approve = Stadfest innlogginga til { $service }
+app-prompt-reason-contact = Stadfest kontaktopplysingane dine
+app-prompt-reason-deactivate = Stadfest at du vil deaktivere denne eininga
 app-error-biometry_not_recognised = Andletet eller fingeravtrykket vart ikkje kjent att. Prøv igjen.
 app-error-biometry_lockout = Andlet og fingeravtrykk er sperra etter for mange forsøk. Lås telefonen og lås han opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Det er ikkje lagt inn andlet eller fingeravtrykk på denne telefonen. Legg til eitt i innstillingane på telefonen, og prøv igjen.
@@ -351,6 +355,7 @@ app-enrol-scan-cancel = Avbryt skanninga
 login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Appinnlogging er sett på pause. Ta opp att i Nøkkel-appen.
+sms-clone-suspected = Nøkkel: Ei eining er stengd fordi nøkkelen kan vere kopiert. Appinnlogging er sett på pause. Sjå e-post eller kontakt brukarstøtta.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -419,3 +424,5 @@ lost-done-text = Alle einingane dine er deaktiverte, og ingen kan logge inn med 
 lost-done-next = For å bruke Nøkkel igjen, bestill eit aktiveringsbrev.
 lost-code-wrong = Koden er feil eller har gått ut. Be om ein ny kode.
 lost-new-code = Send ein ny kode
+email-clone-suspected-subject = Ei eining er stengd og innlogging med appen sett på pause
+email-clone-suspected-body = Eininga «{ $device }» signerte med ein teljar ho hadde brukt før. Det tyder at nøkkelen kan vere kopiert til ei anna eining. Difor kan eininga ikkje lenger godkjenne innloggingar, og innlogging med Nøkkel-appen er sett på pause. Har du ei anna eining med Nøkkel, opne appen der og vel «Ta opp att innlogging». Elles kontakt brukarstøtta.

@@ -387,7 +387,7 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
         }
         DeviceCommand::Resume => {
             let device = authenticator.unlock(&verifier)?;
-            let paused = device.resume_app_logins().await?;
+            let paused = device.resume_app_logins(&verifier).await?;
             print(json, json!({"app_login_blocked": paused}), || {
                 if paused {
                     "app logins are still paused".to_owned()
@@ -409,7 +409,7 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                 let mobile = keep(mobile, contact.mobile);
                 let email = keep(email, contact.email);
                 contact = device
-                    .update_contact(mobile.as_deref(), email.as_deref())
+                    .update_contact(mobile.as_deref(), email.as_deref(), &verifier)
                     .await?;
             }
             print(json, json!(contact), || {
@@ -431,7 +431,7 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
         DeviceCommand::Deactivate => {
             let device = authenticator.unlock(&verifier)?;
             let id = device.device_id().clone();
-            device.deactivate().await?;
+            device.deactivate(&verifier).await?;
             print(json, json!({"deactivated": id}), || {
                 format!("deactivated device {id}; its key is deleted")
             });

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use nokkel_core::wire::{ApiError, PROTOCOL_VERSION, REQUEST_PROOF_HEADER};
+use nokkel_core::wire::{ApiError, ACTION_HEADER, PROTOCOL_VERSION, REQUEST_PROOF_HEADER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -124,25 +124,27 @@ impl ApiClient {
             .await
     }
 
-    /// PUT `body` to `path`. Not retried (left to the caller, who knows it is idempotent).
-    pub async fn put<B: Serialize, T: DeserializeOwned>(
+    /// `method` `path` with `body`, carrying the action statement `action` (fresh user
+    /// verification for this call) next to the request proof. Never retried: it changes
+    /// state, and the statement's counter is spent.
+    pub async fn confirmed<B: Serialize, T: DeserializeOwned>(
         &self,
+        method: Method,
         path: &str,
-        body: &B,
-        proof: Option<ProofSigner<'_>>,
+        body: Option<&B>,
+        proof: ProofSigner<'_>,
+        action: &str,
     ) -> Result<T, ClientError> {
-        self.send(Method::PUT, path, "", Some(body), proof, Duration::ZERO)
-            .await
-    }
-
-    /// DELETE `path`. Not retried (a retry after a lost answer would see `device_revoked`).
-    pub async fn delete<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        proof: Option<ProofSigner<'_>>,
-    ) -> Result<T, ClientError> {
-        self.send::<(), T>(Method::DELETE, path, "", None, proof, Duration::ZERO)
-            .await
+        self.send_with(
+            method,
+            path,
+            "",
+            body,
+            Some(proof),
+            Some(action),
+            Duration::ZERO,
+        )
+        .await
     }
 
     async fn send<B: Serialize, T: DeserializeOwned>(
@@ -154,6 +156,21 @@ impl ApiClient {
         proof: Option<ProofSigner<'_>>,
         extra_wait: Duration,
     ) -> Result<T, ClientError> {
+        self.send_with(method, path, query, body, proof, None, extra_wait)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<&B>,
+        proof: Option<ProofSigner<'_>>,
+        action: Option<&str>,
+        extra_wait: Duration,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{path}{query}", self.server);
         let mut request = self
             .http
@@ -162,6 +179,9 @@ impl ApiClient {
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(sign) = proof {
             request = request.header(REQUEST_PROOF_HEADER, sign(method.as_str(), path)?);
+        }
+        if let Some(action) = action {
+            request = request.header(ACTION_HEADER, action);
         }
         if let Some(body) = body {
             request = request.json(body);

@@ -9,8 +9,9 @@ use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::keys::{DeviceId, DeviceKey, PublicKey};
 use nokkel_core::random::{OsRandom, Random, RandomRng};
 use nokkel_core::statements::{
-    new_jti, sign_enrolment, sign_request_proof, verify_login_challenge, DeviceDescription,
-    Platform, RequestTarget, StatementError, UserVerification, VerifiedChallenge,
+    new_jti, sign_action, sign_enrolment, sign_request_proof, verify_login_challenge, Action,
+    DeviceDescription, Platform, RequestTarget, StatementError, UserVerification,
+    VerifiedChallenge,
 };
 use nokkel_core::wire::{
     ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
@@ -19,6 +20,7 @@ use nokkel_core::wire::{
     RevokeDeviceResponse, StartEnrolmentRequest, StartEnrolmentResponse, UpdateContactRequest,
     API_PREFIX,
 };
+use reqwest::Method;
 use serde::Serialize;
 
 use crate::api::{ApiClient, HttpOptions};
@@ -584,14 +586,54 @@ impl Device {
         Ok(answer.devices)
     }
 
-    /// Revokes one of the person's devices (a lost phone), possibly this one.
-    pub async fn revoke(&self, device: &DeviceId) -> Result<(), ClientError> {
+    /// Confirms `action` with fresh user verification: the verifier runs (the user proves
+    /// presence and the key is unwrapped afresh), the next signature counter is taken and
+    /// persisted, and only then is the action statement signed.
+    fn confirm(
+        &self,
+        action: &Action,
+        reason: &str,
+        verifier: &dyn UserVerifier,
+    ) -> Result<String, ClientError> {
+        let unlocked = verifier.unlock(self.home.vault.as_ref(), reason)?;
+        if unlocked.key().device_id() != self.state.device_id {
+            return Err(ClientError::State(
+                "the key in the vault does not belong to the enrolled device".into(),
+            ));
+        }
+        let ctr = self.home.state.next_counter()?;
+        sign_action(
+            unlocked.key(),
+            &self.state.issuer,
+            action,
+            unlocked.method(),
+            ctr,
+            self.home.clock.unix(),
+        )
+        .map_err(ClientError::Statement)
+    }
+
+    /// Revokes one of the person's devices (a lost phone), possibly this one, after the
+    /// user is verified afresh by `verifier`.
+    pub async fn revoke(
+        &self,
+        device: &DeviceId,
+        verifier: &dyn UserVerifier,
+    ) -> Result<(), ClientError> {
+        let id = path_segment(device.as_str())?;
+        let action = Action::RevokeDevice {
+            device_id: id.to_owned(),
+        };
+        let statement = self.confirm(&action, "Remove this device from Nøkkel?", verifier)?;
         let signer = |m: &str, p: &str| self.sign_proof(m, p);
         let _answer: RevokeDeviceResponse = self
             .api
-            .delete(
-                &format!("{API_PREFIX}/devices/{}", path_segment(device.as_str())?),
-                Some(&signer),
+            .confirmed::<(), _>(
+                Method::DELETE,
+                &format!("{API_PREFIX}/devices/{id}"),
+                None,
+                &signer,
+                &statement,
             )
             .await?;
         Ok(())
@@ -613,16 +655,26 @@ impl Device {
         Ok(answer.app_login_blocked)
     }
 
-    /// Resumes app logins after a report (`POST /api/v1/account/resume`); returns whether
-    /// they are still paused.
-    pub async fn resume_app_logins(&self) -> Result<bool, ClientError> {
+    /// Resumes app logins after a report (`POST /api/v1/account/resume`), after the user is
+    /// verified afresh by `verifier`; returns whether they are still paused.
+    pub async fn resume_app_logins(
+        &self,
+        verifier: &dyn UserVerifier,
+    ) -> Result<bool, ClientError> {
+        let statement = self.confirm(
+            &Action::ResumeAppLogins {},
+            "Resume logins with Nøkkel?",
+            verifier,
+        )?;
         let signer = |m: &str, p: &str| self.sign_proof(m, p);
         let answer: AccountAnswer = self
             .api
-            .post(
+            .confirmed(
+                Method::POST,
                 &format!("{API_PREFIX}/account/resume"),
-                &AccountAnswerRequest { v: ProtocolVersion },
-                Some(&signer),
+                Some(&AccountAnswerRequest { v: ProtocolVersion }),
+                &signer,
+                &statement,
             )
             .await?;
         Ok(answer.app_login_blocked)
@@ -641,33 +693,44 @@ impl Device {
             .await
     }
 
-    /// Replaces (and so confirms as current) the contact register entry; `None` removes a
-    /// value. National mobile numbers are Norwegian; others start with `+`.
+    /// Replaces (and so confirms as current) the contact register entry, after the user is
+    /// verified afresh by `verifier`; `None` removes a value. National mobile numbers are
+    /// Norwegian; others start with `+`.
     pub async fn update_contact(
         &self,
         mobile: Option<&str>,
         email: Option<&str>,
+        verifier: &dyn UserVerifier,
     ) -> Result<ContactDetails, ClientError> {
+        let action = Action::UpdateContact {
+            mobile: mobile.map(str::to_owned),
+            email: email.map(str::to_owned),
+        };
+        let statement = self.confirm(&action, "Save your contact details?", verifier)?;
         let signer = |m: &str, p: &str| self.sign_proof(m, p);
         self.api
-            .put(
+            .confirmed(
+                Method::PUT,
                 &format!("{API_PREFIX}/contact"),
-                &UpdateContactRequest {
+                Some(&UpdateContactRequest {
                     v: ProtocolVersion,
                     mobile: mobile.map(str::to_owned),
                     email: email.map(str::to_owned),
-                },
-                Some(&signer),
+                }),
+                &signer,
+                &statement,
             )
             .await
     }
 
-    /// Deactivates this device: revokes it on the server, then deletes the key and the
-    /// state here. A device the server already revoked is deleted here too.
-    pub async fn deactivate(self) -> Result<(), ClientError> {
-        match self.revoke(&self.state.device_id).await {
+    /// Deactivates this device: revokes it on the server (after the user is verified
+    /// afresh by `verifier`), then deletes the key and the state here. A device the server
+    /// already revoked is deleted here too.
+    pub async fn deactivate(self, verifier: &dyn UserVerifier) -> Result<(), ClientError> {
+        match self.revoke(&self.state.device_id, verifier).await {
             Ok(()) => {}
-            Err(ClientError::Api { code, .. }) if code == "device_revoked" => {}
+            Err(ClientError::Api { code, .. })
+                if code == "device_revoked" || code == "device_clone_suspected" => {}
             Err(e) => return Err(e),
         }
         self.home.forget()

@@ -21,6 +21,10 @@ pub const API_PREFIX: &str = "/api/v1";
 /// HTTP header carrying the request proof (a `nokkel-proof+jwt` compact JWS).
 pub const REQUEST_PROOF_HEADER: &str = "Nokkel-Proof";
 
+/// HTTP header carrying an action statement (a `nokkel-action+jwt` compact JWS): fresh
+/// user verification for a sensitive call, next to its request proof.
+pub const ACTION_HEADER: &str = "Nokkel-Action";
+
 /// The `v` member: serializes as 1, and refuses every other number when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProtocolVersion;

@@ -15,8 +15,8 @@ use nokkel_core::jws::{fixed_to_der, Es256Signer as _};
 use nokkel_core::keys::{DeviceId, DeviceKey, PublicJwk, PublicKey};
 use nokkel_core::number_match::NumberMatch;
 use nokkel_core::statements::{
-    self, Approval, Denial, Enrolment, LoginChallenge, PendingEnrolment, PendingLogin,
-    RequestProof, RequestTarget, UserVerification,
+    self, Action, ActionStatement, Approval, Denial, Enrolment, LoginChallenge, PendingEnrolment,
+    PendingLogin, RequestProof, RequestTarget, UserVerification,
 };
 use p256::ecdsa::signature::Verifier as _;
 use serde_json::{json, Value};
@@ -687,6 +687,153 @@ fn denial_file() -> Value {
     )
 }
 
+fn action_file() -> Value {
+    let k = keys();
+    let contact = Action::UpdateContact {
+        mobile: Some("412 34 567".into()),
+        email: Some("kari@example.no".into()),
+    };
+    let p = ActionStatement {
+        v: 1,
+        purpose: "action".into(),
+        aud: ISS.into(),
+        iat: NOW,
+        device_id: k.device.device_id(),
+        act: contact.clone(),
+        uv: UserVerification::Biometric,
+        ctr: 12,
+    };
+    let header = kid_header("nokkel-action+jwt", &k.device.device_id());
+    let sign = |payload: &ActionStatement| raw(&k.device, &header, &to_text(payload));
+    let v = |now: i64, last: u64, action: &Action| json!({"now": now, "device_key": "device", "issuer": ISS, "last_counter": last, "action": action});
+    let mut cases = vec![case(
+        &k,
+        "valid_update_contact",
+        "PUT /api/v1/contact with {\"mobile\": \"412 34 567\", \"email\": \"kari@example.no\"}.",
+        sign(&p),
+        "device",
+        v(NOW + 1, 11, &contact),
+        "valid",
+    )];
+    let revoke = Action::RevokeDevice {
+        device_id: k.other.device_id().as_str().to_owned(),
+    };
+    let revoking = ActionStatement {
+        act: revoke.clone(),
+        uv: UserVerification::Passcode,
+        ..p.clone()
+    };
+    cases.push(case(
+        &k,
+        "valid_revoke_device",
+        "DELETE /api/v1/devices/{id} of the other device, after the app passcode.",
+        sign(&revoking),
+        "device",
+        v(NOW + 1, 11, &revoke),
+        "valid",
+    ));
+    let resume = Action::ResumeAppLogins {};
+    let resuming = ActionStatement {
+        act: resume.clone(),
+        ..p.clone()
+    };
+    cases.push(case(
+        &k,
+        "valid_resume_app_logins",
+        "POST /api/v1/account/resume.",
+        sign(&resuming),
+        "device",
+        v(NOW + 1, 11, &resume),
+        "valid",
+    ));
+    let other_mobile = Action::UpdateContact {
+        mobile: Some("987 65 432".into()),
+        email: Some("kari@example.no".into()),
+    };
+    cases.push(case(
+        &k,
+        "wrong_action_argument",
+        "Confirms one mobile number; the request sets another.",
+        sign(&p),
+        "device",
+        v(NOW + 1, 11, &other_mobile),
+        "wrong_action",
+    ));
+    cases.push(case(
+        &k,
+        "wrong_action",
+        "Confirms a contact change; the request revokes a device.",
+        sign(&p),
+        "device",
+        v(NOW + 1, 11, &revoke),
+        "wrong_action",
+    ));
+    cases.push(case(
+        &k,
+        "counter_not_increased",
+        "ctr 12 when the server last saw 12: a replay, or a cloned key.",
+        sign(&p),
+        "device",
+        v(NOW + 1, 12, &contact),
+        "counter_not_increased",
+    ));
+    cases.push(case(
+        &k,
+        "stale",
+        "iat 61 s old.",
+        sign(&p),
+        "device",
+        v(NOW + 61, 11, &contact),
+        "stale",
+    ));
+    let aud = ActionStatement {
+        aud: "https://evil.example".into(),
+        ..p.clone()
+    };
+    cases.push(case(
+        &k,
+        "wrong_audience",
+        "Addressed to another server.",
+        sign(&aud),
+        "device",
+        v(NOW + 1, 11, &contact),
+        "wrong_audience",
+    ));
+    cases.push(case(
+        &k,
+        "tampered_payload",
+        "The mobile number changed after signing.",
+        swap_payload(
+            &sign(&p),
+            &to_text(&ActionStatement {
+                act: other_mobile.clone(),
+                ..p.clone()
+            }),
+        ),
+        "device",
+        v(NOW + 1, 11, &other_mobile),
+        "bad_signature",
+    ));
+    let proof_typ = kid_header("nokkel-proof+jwt", &k.device.device_id());
+    cases.push(case(
+        &k,
+        "wrong_typ",
+        "The action payload under the request-proof typ.",
+        raw(&k.device, &proof_typ, &to_text(&p)),
+        "device",
+        v(NOW + 1, 11, &contact),
+        "wrong_typ",
+    ));
+    file(
+        "action",
+        "Action statements (fresh user verification)",
+        "docs/PROTOCOL.md#action-statement",
+        "nokkel-action+jwt",
+        &["device", "other_device"],
+        cases,
+    )
+}
+
 fn request_proof_file() -> Value {
     let k = keys();
     let p = RequestProof {
@@ -1019,6 +1166,7 @@ fn all_files() -> BTreeMap<&'static str, Value> {
         ("enrolment.json", enrolment_file()),
         ("approval.json", approval_file()),
         ("denial.json", denial_file()),
+        ("action.json", action_file()),
         ("request-proof.json", request_proof_file()),
         ("login-challenge.json", challenge_file()),
         ("number-matching.json", number_matching_file()),
@@ -1118,6 +1266,18 @@ fn run_case(file: &Value, case: &Value) -> String {
             };
             outcome(statements::verify_request_proof(jws, &key, &target, now))
         }
+        "action" => {
+            let key = file_key(file, verify["device_key"].as_str().unwrap());
+            let action: Action = serde_json::from_value(verify["action"].clone()).unwrap();
+            outcome(statements::verify_action(
+                jws,
+                &key,
+                verify["issuer"].as_str().unwrap(),
+                &action,
+                verify["last_counter"].as_u64().unwrap(),
+                now,
+            ))
+        }
         "login_challenge" => {
             let key = file_key(file, verify["pinned_key"].as_str().unwrap());
             let device = DeviceId::parse(verify["device_id"].as_str().unwrap()).unwrap();
@@ -1133,10 +1293,11 @@ fn run_case(file: &Value, case: &Value) -> String {
     }
 }
 
-const STATEMENT_FILES: [&str; 5] = [
+const STATEMENT_FILES: [&str; 6] = [
     "enrolment.json",
     "approval.json",
     "denial.json",
+    "action.json",
     "request-proof.json",
     "login-challenge.json",
 ];

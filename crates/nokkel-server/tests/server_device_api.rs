@@ -200,15 +200,7 @@ async fn revoked_device_is_refused(server: TestServer) {
     let login = start(&server, ADULT).await;
     let challenge = device.pending(START).await.unwrap();
     let own_id = device.key.device_id().as_str().to_owned();
-    let res = device
-        .call(
-            "DELETE",
-            &format!("/api/v1/devices/{own_id}"),
-            None,
-            None,
-            START,
-        )
-        .await;
+    let res = device.revoke(&own_id, START).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let (id, jws) = device.approval(challenge, number(&login), START);
     let res = device.send_approval(&id, &jws, START).await;
@@ -298,9 +290,7 @@ async fn this_wasnt_me_blocks_app_logins_until_resumed(server: TestServer) {
         "{}",
         res.body
     );
-    let res = device
-        .call("POST", "/api/v1/account/resume", None, None, START)
-        .await;
+    let res = device.resume(START).await;
     assert!(
         res.body.contains("\"app_login_blocked\":false"),
         "{}",
@@ -382,7 +372,7 @@ async fn history_and_devices_list_what_happened(server: TestServer) {
 }
 
 async fn contact_register_can_be_read_changed_and_confirmed(server: TestServer) {
-    let device = server.enrolled_device(ADULT, 1).await;
+    let mut device = server.enrolled_device(ADULT, 1).await;
     let res = device
         .call("GET", "/api/v1/contact", None, None, START)
         .await;
@@ -395,13 +385,7 @@ async fn contact_register_can_be_read_changed_and_confirmed(server: TestServer) 
     assert_eq!(body["mobile_confirmed_at"], serde_json::Value::Null);
     server.clock.advance(86_400);
     let res = device
-        .call(
-            "PUT",
-            "/api/v1/contact",
-            Some(serde_json::json!({"v": 1, "mobile": "412 34 567", "email": "Kari@Example.NO"})),
-            None,
-            START + 86_400,
-        )
+        .update_contact(Some("412 34 567"), Some("Kari@Example.NO"), START + 86_400)
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
@@ -411,24 +395,12 @@ async fn contact_register_can_be_read_changed_and_confirmed(server: TestServer) 
     let stored = server.state.store.contact(ADULT).await.unwrap().unwrap();
     assert_eq!(stored.email.as_deref(), Some("Kari@example.no"));
     let res = device
-        .call(
-            "PUT",
-            "/api/v1/contact",
-            Some(serde_json::json!({"v": 1, "mobile": "22 22 22 22", "email": null})),
-            None,
-            START + 86_400,
-        )
+        .update_contact(Some("22 22 22 22"), None, START + 86_400)
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("invalid_mobile"), "{}", res.body);
     let res = device
-        .call(
-            "PUT",
-            "/api/v1/contact",
-            Some(serde_json::json!({"v": 1, "mobile": null, "email": "not-an-address"})),
-            None,
-            START + 86_400,
-        )
+        .update_contact(None, Some("not-an-address"), START + 86_400)
         .await;
     assert!(res.body.contains("invalid_email"), "{}", res.body);
     assert_eq!(

@@ -389,10 +389,9 @@ async fn support_blocks_and_unblocks(server: TestServer) {
         .unwrap_err();
     assert_eq!(err.code(), "account_blocked");
     // The person's device cannot lift support's block the way it lifts a pause.
-    let res = device
-        .call("POST", "/api/v1/account/resume", None, None, now)
-        .await;
+    let res = device.resume(now).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert!(res.body.contains("account_blocked"), "{}", res.body);
     let blocked = password_login(&server, SMS_USER, nokkel_server::demo::DEMO_SMS_PASSWORD).await;
     assert!(blocked.is_ok(), "only that person is blocked: {blocked:?}");
     lifecycle::block(store, outbound, SMS_USER, BlockedBy::Operator, None, now)

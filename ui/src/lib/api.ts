@@ -86,14 +86,14 @@ export const api = {
   enrol: (activation: Activation, method: Verification, passcode?: string) =>
     call<DeviceStatus>('enrol', { activation, method, passcode: passcode ?? null }),
   unlock: (passcode?: string) => call<DeviceStatus>('unlock', { passcode: passcode ?? null }),
-  saveContact: (mobile: string | null, email: string | null) =>
-    call<DeviceStatus>('save_contact', { contact: { mobile, email } }),
+  saveContact: (mobile: string | null, email: string | null, passcode?: string) =>
+    call<DeviceStatus>('save_contact', { contact: { mobile, email }, passcode: passcode ?? null }),
   pendingRequest: (wait: number) => call<LoginRequest | null>('pending_request', { wait }),
   approve: (challengeId: string, number: number, passcode?: string) =>
     call<Outcome>('approve', { challengeId, number, passcode: passcode ?? null }),
   deny: (challengeId: string, report: boolean) => call<Outcome>('deny', { challengeId, report }),
   history: () => call<HistoryItem[]>('history'),
-  deactivate: () => call<DeviceStatus>('deactivate'),
+  deactivate: (passcode?: string) => call<DeviceStatus>('deactivate', { passcode: passcode ?? null }),
   setLanguage: (lang: string) => call<null>('set_language', { lang }),
   resetDevice: () => call<DeviceStatus>('reset_device'),
 };

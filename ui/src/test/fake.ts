@@ -90,7 +90,10 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       fake.status = { ...fake.status, unlocked: true };
       return fake.status;
     },
-    save_contact: () => {
+    // Like the app: changing the register or deactivating needs the passcode afresh.
+    save_contact: ({ contact, passcode }) => {
+      const c = contact as { mobile: string | null; email: string | null };
+      if ((c.mobile || c.email) && fake.status.verification === 'passcode' && passcode !== PASSCODE) fail('wrong_passcode');
       fake.status = { ...fake.status, contactDone: true };
       return fake.status;
     },
@@ -102,7 +105,8 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
     approve: () => 'approved',
     deny: ({ report }) => (report ? 'reported' : 'denied'),
     history: () => fake.history,
-    deactivate: () => {
+    deactivate: ({ passcode }) => {
+      if (fake.status.verification === 'passcode' && passcode !== PASSCODE) fail('wrong_passcode');
       fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
     },

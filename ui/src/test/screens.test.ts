@@ -304,8 +304,36 @@ describe('history and settings', () => {
     await userEvent.click(await screen.findByRole('button', { name: 'Settings' }));
     await userEvent.click(await screen.findByRole('button', { name: 'Deactivate this device' }));
     expect(fake.calls.some((c) => c.cmd === 'deactivate')).toBe(false);
+    // It asks for the passcode afresh, as approving does.
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, deactivate' }));
+    expect(await screen.findByText('The passcode has 6 to 12 digits.', { selector: '.error-message' })).toBeTruthy();
+    expect(fake.calls.some((c) => c.cmd === 'deactivate')).toBe(false);
+    await userEvent.type(screen.getByLabelText('Passcode'), '111111');
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, deactivate' }));
+    expect(await screen.findByText('The passcode is wrong. Try again.', { selector: '.error-message' })).toBeTruthy();
+    await userEvent.type(screen.getByLabelText('Passcode'), PASSCODE);
     await userEvent.click(screen.getByRole('button', { name: 'Yes, deactivate' }));
     await expectHeading('Welcome to Nøkkel');
+  });
+
+  it('saves contact details only with the passcode typed afresh', async () => {
+    const fake = installFake({ ...READY, contactDone: false });
+    render(App);
+    await expectHeading('How can we reach you?');
+    await userEvent.type(screen.getByLabelText('Mobile number'), '412 34 567');
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('The passcode has 6 to 12 digits.', { selector: '.error-message' })).toBeTruthy();
+    expect(fake.calls.some((c) => c.cmd === 'save_contact')).toBe(false);
+    await userEvent.type(screen.getByLabelText('Passcode'), '111111');
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('The passcode is wrong. Try again.', { selector: '.error-message' })).toBeTruthy();
+    await userEvent.type(screen.getByLabelText('Passcode'), PASSCODE);
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await expectHeading('Nøkkel is ready');
+    expect(fake.calls.filter((c) => c.cmd === 'save_contact').pop()?.args).toEqual({
+      contact: { mobile: '412 34 567', email: null },
+      passcode: PASSCODE,
+    });
   });
 });
 

@@ -1,5 +1,6 @@
-//! Signed statements: what a device signs (enrolment, approval, denial, request proof) and
-//! what the server signs (login challenge), with the pure functions that verify them.
+//! Signed statements: what a device signs (enrolment, approval, denial, request proof,
+//! action) and what the server signs (login challenge), with the pure functions that
+//! verify them.
 //!
 //! Ceremonies are start/finish pairs. Enrolment: [`PendingEnrolment::start`] →
 //! the device signs with [`sign_enrolment`] → [`verify_enrolment`] consumes the pending
@@ -8,7 +9,9 @@
 //! pinned server key and answers with [`VerifiedChallenge::approve`] or
 //! [`VerifiedChallenge::deny`] → [`verify_approval`] or [`verify_denial`] consumes the
 //! pending value. Every API call carries a [`sign_request_proof`] proof checked by
-//! [`verify_request_proof`].
+//! [`verify_request_proof`]. A sensitive call (revoking a device, resuming app logins,
+//! changing the contact register) also carries a [`sign_action`] statement, made after
+//! fresh user verification and checked by [`verify_action`].
 //!
 //! The server stores pending values between HTTP requests, so they serialize; their fields
 //! stay private so nothing but `start` (or the server's own store) makes one. Never send a
@@ -28,10 +31,12 @@ use thiserror::Error;
 use crate::jws::{JwsError, UnverifiedJws};
 use crate::keys::{DeviceId, KeyError, PublicKey};
 
+mod action;
 mod enrolment;
 mod login;
 mod request_proof;
 
+pub use action::*;
 pub use enrolment::*;
 pub use login::*;
 pub use request_proof::*;
@@ -59,6 +64,8 @@ pub const TYP_APPROVAL: &str = "nokkel-approval+jwt";
 pub const TYP_DENIAL: &str = "nokkel-denial+jwt";
 /// `typ` of a request proof.
 pub const TYP_REQUEST_PROOF: &str = "nokkel-proof+jwt";
+/// `typ` of an action statement (fresh user verification for one sensitive call).
+pub const TYP_ACTION: &str = "nokkel-action+jwt";
 /// `typ` of a server-signed login challenge.
 pub const TYP_LOGIN_CHALLENGE: &str = "nokkel-challenge+jwt";
 
@@ -66,6 +73,7 @@ const PURPOSE_ENROLMENT: &str = "enrolment";
 const PURPOSE_APPROVAL: &str = "approval";
 const PURPOSE_DENIAL: &str = "denial";
 const PURPOSE_REQUEST: &str = "request";
+const PURPOSE_ACTION: &str = "action";
 const PURPOSE_LOGIN_CHALLENGE: &str = "login_challenge";
 
 const MAX_DEVICE_NAME_CHARS: usize = 64;
@@ -132,6 +140,9 @@ pub enum StatementError {
     /// A request proof is for another method, URL or access token.
     #[error("request proof is for another request")]
     WrongRequest,
+    /// An action statement confirms another action (or argument) than the call it came with.
+    #[error("action statement confirms another action")]
+    WrongAction,
 }
 
 impl StatementError {
@@ -155,6 +166,7 @@ impl StatementError {
             Self::WrongNumber => "wrong_number",
             Self::NumberNotOffered => "number_not_offered",
             Self::WrongRequest => "wrong_request",
+            Self::WrongAction => "wrong_action",
         }
     }
 }

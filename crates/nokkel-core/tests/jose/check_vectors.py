@@ -26,6 +26,7 @@ STATEMENT_FILES = [
     "enrolment.json",
     "approval.json",
     "denial.json",
+    "action.json",
     "request-proof.json",
     "login-challenge.json",
 ]

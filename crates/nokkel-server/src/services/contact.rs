@@ -3,24 +3,33 @@
 
 use nokkel_core::contact::EmailAddress;
 use nokkel_core::phone::MobileNumber;
+use nokkel_core::statements::Action;
 use serde_json::json;
 
 use super::notices::{self, Notice};
-use super::{audit, ServiceError};
+use super::{audit, confirmation, ServiceError};
 use crate::i18n::Lang;
 use crate::services::Deps;
-use crate::store::ContactRecord;
+use crate::store::{ContactRecord, DeviceRecord};
 
-/// Replaces `pid`'s entry. Saving confirms the given values as current (the date is the
-/// "last confirmed" the register shows); `None` removes a value. `lang`, when given, is the
-/// language the person's notices are written in from now on.
+/// Replaces the entry of `device`'s person, with `statement` confirming exactly these
+/// values after fresh user verification. Saving confirms the given values as current (the
+/// date is the "last confirmed" the register shows); `None` removes a value. `lang`, when
+/// given, is the language the person's notices are written in from now on.
 pub async fn update(
     deps: &Deps,
-    pid: &str,
+    device: &DeviceRecord,
+    statement: Option<&str>,
     mobile: Option<&str>,
     email: Option<&str>,
     lang: Option<Lang>,
 ) -> Result<ContactRecord, ServiceError> {
+    let action = Action::UpdateContact {
+        mobile: mobile.map(str::to_owned),
+        email: email.map(str::to_owned),
+    };
+    confirmation::confirm(deps, device, statement, &action).await?;
+    let pid = device.pid.as_str();
     let mobile = mobile.map(|m| MobileNumber::parse("47", m)).transpose()?;
     let email = email
         .map(EmailAddress::parse)

@@ -1,15 +1,15 @@
 //! A person's devices as the device API sees them: authenticating a device by its request
-//! proof (with the replay cache), listing the person's devices, revoking one, and whether
-//! the account's app logins are paused.
+//! proof (with the replay cache), listing the person's devices, revoking one (after fresh
+//! user verification), and whether the account's app logins are paused.
 
 use nokkel_core::keys::DeviceId;
-use nokkel_core::statements::TYP_REQUEST_PROOF;
 use nokkel_core::statements::{claimed_device_id, verify_request_proof, RequestTarget};
+use nokkel_core::statements::{Action, TYP_REQUEST_PROOF};
 use nokkel_core::wire::DeviceSummary;
 use serde_json::json;
 
 use super::notices::{self, Notice};
-use super::{audit, Deps, ServiceError};
+use super::{audit, confirmation, Deps, ServiceError};
 use crate::store::{AccountStatus, DeviceRecord};
 
 /// The device that signed `proof` for the request `method` `path`, once the proof checks
@@ -93,12 +93,18 @@ pub async fn list(deps: &Deps, asking: &DeviceRecord) -> Result<Vec<DeviceSummar
 }
 
 /// Revokes the person's device `id` (a lost phone), asked by another of their devices or
-/// by itself. `Err(NoSuchDevice)` when the person has no active device with that id.
+/// by itself, with `statement` confirming it after fresh user verification.
+/// `Err(NoSuchDevice)` when the person has no active device with that id.
 pub async fn revoke(
     deps: &Deps,
     asking: &DeviceRecord,
     id: &str,
+    statement: Option<&str>,
 ) -> Result<DeviceId, ServiceError> {
+    let action = Action::RevokeDevice {
+        device_id: id.to_owned(),
+    };
+    confirmation::confirm(deps, asking, statement, &action).await?;
     let now = deps.clock.unix();
     let name = deps.store.device(id).await?.map(|d| d.name);
     if !deps.store.revoke_device(&asking.pid, id, now).await? {

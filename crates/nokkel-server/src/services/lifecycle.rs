@@ -5,6 +5,7 @@
 //! | reason | set by | stops | lifted by |
 //! |---|---|---|---|
 //! | `reported_login` | "this wasn't me" in the app | app logins | the person's device (resume), support |
+//! | `clone_suspected` | a device signed with a counter it had used before | app logins; that device revoked | the person's other device (resume), support |
 //! | `lost` | the person, on the lost-phone page | every login; all devices revoked | a recovery letter, support |
 //! | `operator` | support (`nokkel admin account block`) | every login; devices kept | support (`unblock`), a recovery letter |
 //!
@@ -25,6 +26,8 @@ use crate::store::{AccountRecord, AccountStatus, NewAuditEvent, Store};
 
 /// App logins are paused: the person said "this wasn't me" to a login.
 pub const BLOCKED_REPORTED: &str = "reported_login";
+/// The reason recorded when app logins are paused because a device looks cloned.
+pub const BLOCKED_CLONE_SUSPECTED: &str = "clone_suspected";
 /// The person blocked Nøkkel on the lost-phone page.
 pub const BLOCKED_LOST: &str = "lost";
 /// Support blocked Nøkkel.
@@ -53,7 +56,9 @@ pub enum Standing {
 pub fn standing(account: &AccountRecord) -> Standing {
     match (account.status, account.blocked_reason.as_deref()) {
         (AccountStatus::Active, _) => Standing::Active,
-        (AccountStatus::Blocked, Some(BLOCKED_REPORTED)) => Standing::Paused,
+        (AccountStatus::Blocked, Some(BLOCKED_REPORTED | BLOCKED_CLONE_SUSPECTED)) => {
+            Standing::Paused
+        }
         (AccountStatus::Blocked, _) => Standing::Blocked,
     }
 }

@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use nokkel_core::id_number::IdNumber;
 use nokkel_core::jws::ServerSigner;
-use nokkel_core::keys::PublicKey;
 use nokkel_core::random::RandomRng;
 use nokkel_core::statements::{
-    claimed_device_id, verify_approval, verify_denial, LoginContext, PendingLogin, StatementError,
-    UserVerification, TYP_APPROVAL, TYP_DENIAL,
+    claimed_device_id, verify_approval, verify_denial, Action, LoginContext, PendingLogin,
+    StatementError, TYP_APPROVAL, TYP_DENIAL,
 };
 use nokkel_core::wire::{ChallengeOutcome, HistoryEntry, HistoryOutcome};
 use serde_json::json;
@@ -24,8 +23,9 @@ use super::events::{self, wait_for};
 use super::lifecycle::{self, Standing, BLOCKED_REPORTED};
 use super::notices::{self, Notice};
 use super::oidc::{self, Authenticated, AuthorizationError};
-use super::registration;
+use super::verification::{check_uv, counter, device_public_key, uv_name};
 use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
+use super::{confirmation, registration};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
 use crate::services::Deps;
@@ -240,14 +240,6 @@ pub async fn pending_challenge(
     Ok(Some(pending.sign_challenge(&device_id, &signer)?))
 }
 
-/// The public key of a stored device (parsed once, then from the cache).
-pub fn device_public_key(deps: &Deps, device: &DeviceRecord) -> Result<PublicKey, ServiceError> {
-    deps.caches
-        .devices
-        .key(device)
-        .ok_or(ServiceError::Unauthenticated)
-}
-
 /// Loads the pending login `challenge_id` of `device`'s person, checking the statement is
 /// signed as coming from `device`.
 async fn answerable(
@@ -272,10 +264,6 @@ async fn answerable(
     let pending =
         serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
     Ok((login, pending))
-}
-
-fn counter(device: &DeviceRecord) -> u64 {
-    u64::try_from(device.counter).unwrap_or(0)
 }
 
 /// Approves login `challenge_id` with `device`'s signed approval.
@@ -314,6 +302,9 @@ pub async fn approve(
             }
             return Err(StatementError::WrongNumber.into());
         }
+        Err(StatementError::CounterNotIncreased { .. }) => {
+            return Err(confirmation::clone_suspected(deps, device, "approval").await)
+        }
         Err(other) => return Err(other.into()),
     };
     let uv = verified.uv();
@@ -326,7 +317,7 @@ pub async fn approve(
         now,
         uv: Some(&uv_name),
     };
-    decided_by_device(deps, &login.id, LoginTransition::APPROVE, &decision).await?;
+    decided_by_device(deps, device, &login.id, LoginTransition::APPROVE, &decision).await?;
     audit(
         deps,
         "login_approved",
@@ -340,10 +331,11 @@ pub async fn approve(
 }
 
 /// Decides login `id` by a device's answer, with the device's counter in the same write.
-/// A revoked device, a counter not above the stored one (a concurrent statement won) or
-/// a login no longer pending all mean the answer came too late.
+/// A login no longer pending means the answer came too late; a revoked device or a
+/// counter not above the stored one (which the cache had not seen) are said as such.
 async fn decided_by_device(
     deps: &Deps,
+    device: &DeviceRecord,
     id: &str,
     transition: LoginTransition,
     decision: &DeviceDecision<'_>,
@@ -361,30 +353,16 @@ async fn decided_by_device(
             );
             Ok(())
         }
-        Decided::CounterStale | Decided::Taken => Err(ServiceError::ChallengeTaken),
+        Decided::Taken => Err(ServiceError::ChallengeTaken),
+        Decided::CounterStale => {
+            let statement = if transition == LoginTransition::APPROVE {
+                "approval"
+            } else {
+                "denial"
+            };
+            Err(confirmation::counter_refused(deps, device, decision.counter, statement).await)
+        }
     }
-}
-
-fn uv_name(uv: UserVerification) -> String {
-    serde_json::to_value(uv)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// The method must be one the device declared at enrolment, and test-only methods are
-/// accepted only in demo mode.
-fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<(), ServiceError> {
-    if uv.is_test_only() && !deps.accepts_software_devices() {
-        return Err(ServiceError::DeviceNotAllowed);
-    }
-    if !super::enrolment::declared_uv(device).contains(&uv) {
-        return Err(StatementError::BadPayload(
-            "user verification method not declared at enrolment",
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// Denies login `challenge_id`; with `report` the person says it was not them: app logins
@@ -398,7 +376,13 @@ pub async fn deny(
     let (login, pending) = answerable(deps, device, challenge_id, statement, TYP_DENIAL).await?;
     let key = device_public_key(deps, device)?;
     let now = deps.clock.unix();
-    let verified = verify_denial(statement, pending, &key, counter(device), now)?;
+    let verified = match verify_denial(statement, pending, &key, counter(device), now) {
+        Ok(verified) => verified,
+        Err(StatementError::CounterNotIncreased { .. }) => {
+            return Err(confirmation::clone_suspected(deps, device, "denial").await)
+        }
+        Err(other) => return Err(other.into()),
+    };
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
     let (transition, outcome) = if verified.report() {
         (LoginTransition::REPORT, ChallengeOutcome::Reported)
@@ -411,7 +395,7 @@ pub async fn deny(
         now,
         uv: None,
     };
-    decided_by_device(deps, &login.id, transition, &decision).await?;
+    decided_by_device(deps, device, &login.id, transition, &decision).await?;
     audit(
         deps,
         &format!("login_{}", transition.to()),
@@ -455,9 +439,15 @@ async fn report(deps: &Deps, login: &LoginRecord) -> Result<(), ServiceError> {
     .await
 }
 
-/// Lifts a pause set by a report. Only a device of the person can do this, and it cannot
+/// Lifts a pause set by a report (or a suspected clone). Only a device of the person can
+/// do this, with `statement` confirming it after fresh user verification, and it cannot
 /// lift a block (lost phone, support): those need a recovery letter or support.
-pub async fn resume_app_logins(deps: &Deps, device: &DeviceRecord) -> Result<(), ServiceError> {
+pub async fn resume_app_logins(
+    deps: &Deps,
+    device: &DeviceRecord,
+    statement: Option<&str>,
+) -> Result<(), ServiceError> {
+    confirmation::confirm(deps, device, statement, &Action::ResumeAppLogins {}).await?;
     let account = deps
         .store
         .account(&device.pid)

@@ -13,6 +13,7 @@ use crate::store::StoreError;
 
 pub mod audit_writer;
 pub mod cache;
+pub mod confirmation;
 pub mod contact;
 pub mod delivery;
 mod deps;
@@ -33,6 +34,7 @@ pub mod password;
 pub mod pending;
 pub mod registration;
 pub mod stats;
+pub mod verification;
 
 /// Every way a service call can fail. `code()` is the stable code APIs and pages use.
 #[derive(Debug, Error)]
@@ -141,6 +143,14 @@ pub enum ServiceError {
     /// The request proof was seen before.
     #[error("request proof replayed")]
     ReplayedProof,
+    /// The call needs an action statement made after fresh user verification, and it is
+    /// missing or not fresh.
+    #[error("this call needs fresh user verification on the device")]
+    UserVerificationRequired,
+    /// The device signed with a counter it had used before: its key looks copied. The
+    /// device is revoked and the person's app logins are paused.
+    #[error("this device's signature counter went backwards; the device is revoked")]
+    CloneSuspected,
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
@@ -183,6 +193,8 @@ impl ServiceError {
             ServiceError::Unauthenticated => "unauthenticated",
             ServiceError::DeviceRevoked => "device_revoked",
             ServiceError::ReplayedProof => "replayed_proof",
+            ServiceError::UserVerificationRequired => "user_verification_required",
+            ServiceError::CloneSuspected => "device_clone_suspected",
             ServiceError::SessionExpired => "session_expired",
             ServiceError::Internal(_) => "internal",
         }

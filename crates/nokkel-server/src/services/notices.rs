@@ -41,6 +41,12 @@ pub enum Notice {
     Blocked,
     /// Support lifted a block.
     Unblocked,
+    /// A device signed with a counter it had used before (its key looks copied): it was
+    /// revoked and app logins are paused.
+    CloneSuspected {
+        /// Its name.
+        device: String,
+    },
 }
 
 impl Notice {
@@ -55,6 +61,7 @@ impl Notice {
             Notice::Recovered { .. } => "account_recovered",
             Notice::Blocked => "account_blocked",
             Notice::Unblocked => "account_unblocked",
+            Notice::CloneSuspected { .. } => "device_clone_suspected",
         }
     }
 
@@ -76,6 +83,9 @@ impl Notice {
             }
             Notice::Blocked => ("email-blocked", vec![]),
             Notice::Unblocked => ("email-unblocked", vec![]),
+            Notice::CloneSuspected { device } => {
+                ("email-clone-suspected", vec![("device", device.clone())])
+            }
         };
         (
             lang.t(&format!("{key}-subject")),
@@ -93,6 +103,7 @@ impl Notice {
                 Some(lang.t_args("sms-recovered", &[("url", block_url.clone())]))
             }
             Notice::Blocked => Some(lang.t("sms-blocked")),
+            Notice::CloneSuspected { .. } => Some(lang.t("sms-clone-suspected")),
             _ => None,
         }
     }
@@ -250,6 +261,9 @@ mod tests {
             },
             Notice::Blocked,
             Notice::Unblocked,
+            Notice::CloneSuspected {
+                device: "Ingrids iPhone".into(),
+            },
         ];
         for lang in Lang::ALL {
             for notice in &notices {
@@ -301,6 +315,7 @@ mod tests {
                     )],
                 ),
                 lang.t("sms-blocked"),
+                lang.t("sms-clone-suspected"),
             ];
             for text in texts {
                 let length = SmsLength::of(&text);

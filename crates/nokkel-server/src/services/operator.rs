@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::lifecycle::BLOCKED_REPORTED;
+use super::lifecycle::{BLOCKED_CLONE_SUSPECTED, BLOCKED_REPORTED};
 use super::notices::{self, Notice};
 use super::ServiceError;
 use crate::services::delivery::admin::mask_recipient;
@@ -123,11 +123,16 @@ pub async fn revoke_device(
     Ok(true)
 }
 
-/// Lifts the pause a "this wasn't me" report put on `pid`'s app logins, as the person's
-/// own device can. Returns false when their logins are not paused by a report.
+/// Lifts the pause a "this wasn't me" report (or a suspected clone) put on `pid`'s app
+/// logins, as the person's own device can. Returns false when their logins are not paused
+/// that way.
 pub async fn resume_app_logins(store: &Store, pid: &str, now: i64) -> Result<bool, ServiceError> {
     let paused = store.account(pid).await?.is_some_and(|a| {
-        a.status == AccountStatus::Blocked && a.blocked_reason.as_deref() == Some(BLOCKED_REPORTED)
+        a.status == AccountStatus::Blocked
+            && matches!(
+                a.blocked_reason.as_deref(),
+                Some(BLOCKED_REPORTED | BLOCKED_CLONE_SUSPECTED)
+            )
     });
     if !paused {
         return Ok(false);

@@ -68,4 +68,23 @@ impl Store {
             .map(|r| r.rows_affected()))?;
         Ok(affected == 1)
     }
+
+    /// Raises device `id`'s counter to `counter` if that is greater than the stored one
+    /// and the device is not revoked; `false` when nothing moved (a replayed or cloned
+    /// statement, or a revoked device).
+    pub async fn advance_device_counter(
+        &self,
+        id: &str,
+        counter: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let affected = with_pool!(self, pool => sqlx::query(super::logins::ADVANCE_COUNTER_SQL)
+            .bind(id)
+            .bind(counter)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(affected == 1)
+    }
 }

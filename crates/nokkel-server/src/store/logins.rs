@@ -390,7 +390,7 @@ fn insert_login_sql() -> String {
 
 /// Raises a device's counter if it is greater than the stored one and the device is not
 /// revoked; bound by [`advance_counter!`].
-const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
+pub(super) const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
      WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
 
 /// Binds `$login`'s columns as `$1`…`$16` to `$query`.

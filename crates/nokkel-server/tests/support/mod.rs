@@ -446,11 +446,43 @@ impl TestDevice {
         proof: Option<String>,
         now: i64,
     ) -> Response {
+        self.call_with_action(method, path, body, proof, None, now)
+            .await
+    }
+
+    /// Signs an action statement confirming `action`, with the next counter.
+    pub fn action(&mut self, action: &nokkel_core::statements::Action, now: i64) -> String {
+        self.counter += 1;
+        nokkel_core::statements::sign_action(
+            &self.key,
+            &self.issuer,
+            action,
+            nokkel_core::statements::UserVerification::NoneTest,
+            self.counter,
+            now,
+        )
+        .unwrap()
+    }
+
+    /// Sends a request with a fresh proof (or the given one) and, if given, an action
+    /// statement in the `Nokkel-Action` header.
+    pub async fn call_with_action(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        proof: Option<String>,
+        statement: Option<String>,
+        now: i64,
+    ) -> Response {
         let proof = proof.unwrap_or_else(|| self.proof(method, path, now));
         let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header("Nokkel-Proof", proof);
+        if let Some(statement) = statement {
+            request = request.header("Nokkel-Action", statement);
+        }
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
@@ -522,6 +554,60 @@ impl TestDevice {
             &format!("/api/v1/challenges/{id}/approve"),
             Some(serde_json::json!({"v": 1, "statement": jws})),
             None,
+            now,
+        )
+        .await
+    }
+
+    /// Revokes device `id`, confirmed with a fresh action statement.
+    pub async fn revoke(&mut self, id: &str, now: i64) -> Response {
+        let statement = self.action(
+            &nokkel_core::statements::Action::RevokeDevice {
+                device_id: id.to_owned(),
+            },
+            now,
+        );
+        let path = format!("/api/v1/devices/{id}");
+        self.call_with_action("DELETE", &path, None, None, Some(statement), now)
+            .await
+    }
+
+    /// Resumes app logins, confirmed with a fresh action statement.
+    pub async fn resume(&mut self, now: i64) -> Response {
+        let statement = self.action(&nokkel_core::statements::Action::ResumeAppLogins {}, now);
+        let body = serde_json::json!({"v": 1});
+        self.call_with_action(
+            "POST",
+            "/api/v1/account/resume",
+            Some(body),
+            None,
+            Some(statement),
+            now,
+        )
+        .await
+    }
+
+    /// Replaces the contact-register entry, confirmed with a fresh action statement.
+    pub async fn update_contact(
+        &mut self,
+        mobile: Option<&str>,
+        email: Option<&str>,
+        now: i64,
+    ) -> Response {
+        let statement = self.action(
+            &nokkel_core::statements::Action::UpdateContact {
+                mobile: mobile.map(str::to_owned),
+                email: email.map(str::to_owned),
+            },
+            now,
+        );
+        let body = serde_json::json!({"v": 1, "mobile": mobile, "email": email});
+        self.call_with_action(
+            "PUT",
+            "/api/v1/contact",
+            Some(body),
+            None,
+            Some(statement),
             now,
         )
         .await

@@ -1,6 +1,8 @@
 //! The device API (`/api/v1/challenges`, `/devices`, `/history`, `/account`): every call
 //! carries a fresh request proof in the `Nokkel-Proof` header, verified by
-//! [`AuthenticatedDevice`] against the device's enrolled key, with a replay cache.
+//! [`AuthenticatedDevice`] against the device's enrolled key, with a replay cache. Revoking
+//! a device, resuming app logins and changing the contact register also carry an action
+//! statement in the `Nokkel-Action` header ([`ActionStatement`]).
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use axum::Router;
 use nokkel_core::wire::{
     ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
     DeviceListResponse, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
-    RevokeDeviceResponse, UpdateContactRequest, REQUEST_PROOF_HEADER,
+    RevokeDeviceResponse, UpdateContactRequest, ACTION_HEADER, REQUEST_PROOF_HEADER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +55,23 @@ impl FromRequestParts<AppState> for AuthenticatedDevice {
         let device =
             devices::authenticate(state, proof, parts.method.as_str(), parts.uri.path()).await?;
         Ok(AuthenticatedDevice(device))
+    }
+}
+
+/// The `Nokkel-Action` header, if the request has one: the service checks it.
+pub struct ActionStatement(pub Option<String>);
+
+impl FromRequestParts<AppState> for ActionStatement {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiFailure> {
+        Ok(ActionStatement(
+            parts
+                .headers
+                .get(ACTION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ))
     }
 }
 
@@ -118,11 +137,12 @@ async fn devices(
 async fn revoke(
     State(state): State<AppState>,
     AuthenticatedDevice(device): AuthenticatedDevice,
+    ActionStatement(statement): ActionStatement,
     Path(id): Path<String>,
 ) -> Result<Json<RevokeDeviceResponse>, ApiFailure> {
     Ok(Json(RevokeDeviceResponse {
         v: ProtocolVersion,
-        device_id: devices::revoke(&state, &device, &id).await?,
+        device_id: devices::revoke(&state, &device, &id, statement.as_deref()).await?,
     }))
 }
 
@@ -169,8 +189,9 @@ async fn account(
 async fn resume(
     State(state): State<AppState>,
     AuthenticatedDevice(device): AuthenticatedDevice,
+    ActionStatement(statement): ActionStatement,
 ) -> Result<Json<AccountResponse>, ApiFailure> {
-    login::resume_app_logins(&state, &device).await?;
+    login::resume_app_logins(&state, &device, statement.as_deref()).await?;
     Ok(Json(account_status(&state, &device.pid).await?))
 }
 
@@ -207,13 +228,15 @@ async fn contact(
 async fn update_contact(
     State(state): State<AppState>,
     AuthenticatedDevice(device): AuthenticatedDevice,
+    ActionStatement(statement): ActionStatement,
     ApiLang(lang): ApiLang,
     body: Result<Json<UpdateContactRequest>, JsonRejection>,
 ) -> Result<Json<ContactDetails>, ApiFailure> {
     let Json(request) = body?;
     let record = crate::services::contact::update(
         &state,
-        &device.pid,
+        &device,
+        statement.as_deref(),
         request.mobile.as_deref(),
         request.email.as_deref(),
         lang,

@@ -100,7 +100,9 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::Unauthenticated
             | ServiceError::Proof(_)
             | ServiceError::DeviceRevoked
-            | ServiceError::ReplayedProof => StatusCode::UNAUTHORIZED,
+            | ServiceError::ReplayedProof
+            | ServiceError::UserVerificationRequired
+            | ServiceError::CloneSuspected => StatusCode::UNAUTHORIZED,
             ServiceError::NoPendingChallenge
             | ServiceError::NoAccount
             | ServiceError::NoDevice
