@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
 use nokkel_core::statements::{sign_action, Action, UserVerification};
 use nokkel_server::i18n::Lang;
-use nokkel_server::services::confirmation;
 use nokkel_server::services::login::{self, LoginChannel};
+use nokkel_server::services::{confirmation, lifecycle};
 use nokkel_server::store::{AccountStatus, LoginRecord};
 use support::*;
 
@@ -267,7 +267,7 @@ async fn assert_clone_handled(server: &TestServer, device: &TestDevice, mobile: 
     assert_eq!(account.status, AccountStatus::Blocked);
     assert_eq!(
         account.blocked_reason.as_deref(),
-        Some(confirmation::BLOCKED_CLONE_SUSPECTED)
+        Some(lifecycle::BLOCKED_CLONE_SUSPECTED)
     );
     let err = login::start_app_login(&server.state, &pid(), None, "NAV", &browser())
         .await

@@ -49,6 +49,9 @@ pub fn authorize_url(scope: &str) -> String {
     format!("/oauth/authorize?{query}")
 }
 
+/// The contact-register mobile [`TestServer::enrolled_device`] gives an app user.
+pub const TEST_DEVICE_MOBILE: &str = "+4791234567";
+
 /// Demo people (see assets/demo/README.md).
 pub const ADULT: &str = "14838514058";
 pub const ADULT2: &str = "02877213709";
@@ -404,6 +407,14 @@ impl TestServer {
             )
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        // The mobile the person types on the app's contact screen after enrolling (the
+        // order form no longer gives one), unconfirmed. Kept when they had one already.
+        let store = &self.state.store;
+        let mut contact = store.contact(pid).await.unwrap().unwrap();
+        if contact.mobile.is_none() {
+            contact.mobile = Some(TEST_DEVICE_MOBILE.to_owned());
+            store.upsert_contact(&contact).await.unwrap();
+        }
         let jwk: nokkel_core::keys::PublicJwk =
             serde_json::from_value(started["challenge_key"].clone()).unwrap();
         TestDevice {
