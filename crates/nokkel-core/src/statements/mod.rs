@@ -7,7 +7,9 @@
 //! person's devices → the device checks it with [`verify_login_challenge`] against the
 //! pinned server key and answers with [`VerifiedChallenge::approve`] or
 //! [`VerifiedChallenge::deny`] → [`verify_approval`] or [`verify_denial`] consumes the
-//! pending value. Every API call carries a [`sign_request_proof`] proof checked by
+//! pending value. Transfer to a new phone: [`PendingTransfer::start`] → the new phone's
+//! enrolment statement checked by [`verify_transfer_device`] → the old phone's
+//! [`sign_transfer`] → [`verify_transfer`]. Every API call carries a [`sign_request_proof`] proof checked by
 //! [`verify_request_proof`].
 //!
 //! The server stores pending values between HTTP requests, so they serialize; their fields
@@ -31,10 +33,12 @@ use crate::keys::{DeviceId, KeyError, PublicKey};
 mod enrolment;
 mod login;
 mod request_proof;
+mod transfer;
 
 pub use enrolment::*;
 pub use login::*;
 pub use request_proof::*;
+pub use transfer::*;
 
 /// The statement format version this code speaks (`v` in every payload).
 pub const VERSION: u64 = 1;
@@ -47,6 +51,9 @@ pub const CHALLENGE_TTL_SECS: i64 = 120;
 
 /// Lifetime of an enrolment nonce, in seconds. The server enforces it exactly.
 pub const ENROLMENT_TTL_SECS: i64 = 600;
+
+/// Lifetime of a transfer (its nonce and code), in seconds. The server enforces it exactly.
+pub const TRANSFER_TTL_SECS: i64 = 600;
 
 /// Largest counter value: 2^53 − 1, so that every JSON implementation reads it exactly.
 pub const MAX_COUNTER: u64 = (1 << 53) - 1;
@@ -61,12 +68,15 @@ pub const TYP_DENIAL: &str = "nokkel-denial+jwt";
 pub const TYP_REQUEST_PROOF: &str = "nokkel-proof+jwt";
 /// `typ` of a server-signed login challenge.
 pub const TYP_LOGIN_CHALLENGE: &str = "nokkel-challenge+jwt";
+/// `typ` of an old device's vouching statement for a new device.
+pub const TYP_TRANSFER: &str = "nokkel-transfer+jwt";
 
 const PURPOSE_ENROLMENT: &str = "enrolment";
 const PURPOSE_APPROVAL: &str = "approval";
 const PURPOSE_DENIAL: &str = "denial";
 const PURPOSE_REQUEST: &str = "request";
 const PURPOSE_LOGIN_CHALLENGE: &str = "login_challenge";
+const PURPOSE_TRANSFER: &str = "transfer";
 
 const MAX_DEVICE_NAME_CHARS: usize = 64;
 const MAX_TEXT_CHARS: usize = 256;
@@ -132,6 +142,9 @@ pub enum StatementError {
     /// A request proof is for another method, URL or access token.
     #[error("request proof is for another request")]
     WrongRequest,
+    /// A transfer statement vouches for another device than the one the transfer names.
+    #[error("transfer statement names another new device")]
+    WrongNewDevice,
 }
 
 impl StatementError {
@@ -155,6 +168,7 @@ impl StatementError {
             Self::WrongNumber => "wrong_number",
             Self::NumberNotOffered => "number_not_offered",
             Self::WrongRequest => "wrong_request",
+            Self::WrongNewDevice => "wrong_new_device",
         }
     }
 }
