@@ -351,6 +351,7 @@ app-enrol-scan-cancel = Stop scanning
 login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. App logins are paused. Resume them in the Nøkkel app.
+sms-phone-moved = Nøkkel: Nøkkel was moved to a new phone. If this was not you, contact user support at once.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -384,3 +385,6 @@ email-device-added-subject = A new device can approve logins with Nøkkel
 email-device-added-body = The device "{ $device }" can now approve logins with Nøkkel. If this was not you, deactivate it in the Nøkkel app on another device, or contact user support.
 email-device-removed-subject = A device was removed from Nøkkel
 email-device-removed-body = The device "{ $device }" can no longer approve logins with Nøkkel. If this was not you, contact user support.
+email-phone-moved-subject = Nøkkel was moved to a new phone
+email-phone-moved-body = Nøkkel was moved to "{ $device }", approved from "{ $old }". Both can now approve logins. If this was not you, deactivate the device in the Nøkkel app, or contact user support.
+email-phone-moved-retired-body = Nøkkel was moved from "{ $old }" to "{ $device }". "{ $old }" can no longer approve logins. If this was not you, contact user support.

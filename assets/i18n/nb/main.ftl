@@ -351,6 +351,7 @@ app-enrol-scan-cancel = Avbryt skanningen
 login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Appinnlogging er satt på pause. Gjenoppta i Nøkkel-appen.
+sms-phone-moved = Nøkkel: Nøkkel er flyttet til en ny telefon. Var det ikke deg, kontakt brukerstøtte straks.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -384,3 +385,6 @@ email-device-added-subject = Ny enhet kan godkjenne innlogginger med Nøkkel
 email-device-added-body = Enheten «{ $device }» kan nå godkjenne innlogginger med Nøkkel. Var det ikke deg, deaktiver enheten i Nøkkel-appen på en annen enhet, eller kontakt brukerstøtte.
 email-device-removed-subject = En enhet er fjernet fra Nøkkel
 email-device-removed-body = Enheten «{ $device }» kan ikke lenger godkjenne innlogginger med Nøkkel. Var det ikke deg, kontakt brukerstøtte.
+email-phone-moved-subject = Nøkkel er flyttet til en ny telefon
+email-phone-moved-body = Nøkkel er flyttet til «{ $device }», godkjent fra «{ $old }». Begge kan nå godkjenne innlogginger. Var det ikke deg, deaktiver enheten i Nøkkel-appen, eller kontakt brukerstøtte.
+email-phone-moved-retired-body = Nøkkel er flyttet fra «{ $old }» til «{ $device }». «{ $old }» kan ikke lenger godkjenne innlogginger. Var det ikke deg, kontakt brukerstøtte.

@@ -351,6 +351,7 @@ app-enrol-scan-cancel = Avbryt skanninga
 login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Appinnlogging er sett på pause. Ta opp att i Nøkkel-appen.
+sms-phone-moved = Nøkkel: Nøkkel er flytt til ein ny telefon. Var det ikkje deg, kontakt brukarstøtta straks.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -384,3 +385,6 @@ email-device-added-subject = Ny eining kan godkjenne innloggingar med Nøkkel
 email-device-added-body = Eininga «{ $device }» kan no godkjenne innloggingar med Nøkkel. Var det ikkje deg, deaktiver eininga i Nøkkel-appen på ei anna eining, eller kontakt brukarstøtta.
 email-device-removed-subject = Ei eining er fjerna frå Nøkkel
 email-device-removed-body = Eininga «{ $device }» kan ikkje lenger godkjenne innloggingar med Nøkkel. Var det ikkje deg, kontakt brukarstøtta.
+email-phone-moved-subject = Nøkkel er flytt til ein ny telefon
+email-phone-moved-body = Nøkkel er flytt til «{ $device }», godkjent frå «{ $old }». Begge kan no godkjenne innloggingar. Var det ikkje deg, deaktiver eininga i Nøkkel-appen, eller kontakt brukarstøtta.
+email-phone-moved-retired-body = Nøkkel er flytt frå «{ $old }» til «{ $device }». «{ $old }» kan ikkje lenger godkjenne innloggingar. Var det ikkje deg, kontakt brukarstøtta.

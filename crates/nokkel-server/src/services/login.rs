@@ -273,7 +273,7 @@ async fn answerable(
     Ok((login, pending))
 }
 
-fn counter(device: &DeviceRecord) -> u64 {
+pub(crate) fn counter(device: &DeviceRecord) -> u64 {
     u64::try_from(device.counter).unwrap_or(0)
 }
 
@@ -373,7 +373,11 @@ fn uv_name(uv: UserVerification) -> String {
 
 /// The method must be one the device declared at enrolment, and test-only methods are
 /// accepted only in demo mode.
-fn check_uv(deps: &Deps, device: &DeviceRecord, uv: UserVerification) -> Result<(), ServiceError> {
+pub(crate) fn check_uv(
+    deps: &Deps,
+    device: &DeviceRecord,
+    uv: UserVerification,
+) -> Result<(), ServiceError> {
     if uv.is_test_only() && !deps.accepts_software_devices() {
         return Err(ServiceError::DeviceNotAllowed);
     }

@@ -29,6 +29,16 @@ pub enum Notice {
         /// Its name.
         device: String,
     },
+    /// The eID was moved to a new phone, approved from an old one (sent by e-mail and
+    /// text message: a transfer nobody asked for is urgent).
+    PhoneMoved {
+        /// The new phone's name.
+        device: String,
+        /// The name of the phone that approved the move.
+        old: String,
+        /// Whether the old phone was retired.
+        retired: bool,
+    },
 }
 
 impl Notice {
@@ -39,6 +49,7 @@ impl Notice {
             Notice::LoginReported { .. } => "login_reported",
             Notice::DeviceAdded { .. } => "device_added",
             Notice::DeviceRemoved { .. } => "device_removed",
+            Notice::PhoneMoved { .. } => "phone_moved",
         }
     }
 
@@ -54,6 +65,22 @@ impl Notice {
             Notice::DeviceRemoved { device } => {
                 ("email-device-removed", vec![("device", device.clone())])
             }
+            Notice::PhoneMoved {
+                device,
+                old,
+                retired,
+            } => {
+                let args = vec![("device", device.clone()), ("old", old.clone())];
+                let body = if *retired {
+                    "email-phone-moved-retired-body"
+                } else {
+                    "email-phone-moved-body"
+                };
+                return (
+                    lang.t("email-phone-moved-subject"),
+                    lang.t_args(body, &args),
+                );
+            }
         };
         (
             lang.t(&format!("{key}-subject")),
@@ -67,6 +94,7 @@ impl Notice {
             Notice::LoginReported { service } => {
                 Some(lang.t_args("sms-login-reported", &[("service", service.clone())]))
             }
+            Notice::PhoneMoved { .. } => Some(lang.t("sms-phone-moved")),
             _ => None,
         }
     }
@@ -179,6 +207,16 @@ mod tests {
             Notice::DeviceRemoved {
                 device: "Ingrids iPhone".into(),
             },
+            Notice::PhoneMoved {
+                device: "Ingrids Pixel".into(),
+                old: "Ingrids iPhone".into(),
+                retired: true,
+            },
+            Notice::PhoneMoved {
+                device: "Ingrids Pixel".into(),
+                old: "Ingrids iPhone".into(),
+                retired: false,
+            },
         ];
         for lang in Lang::ALL {
             for notice in &notices {
@@ -221,6 +259,7 @@ mod tests {
             let texts = [
                 lang.t_args("sms-otp", &[("code", "123456".to_owned())]),
                 lang.t_args("sms-login-reported", &[("service", service.clone())]),
+                lang.t("sms-phone-moved"),
             ];
             for text in texts {
                 let length = SmsLength::of(&text);
