@@ -28,6 +28,7 @@ STATEMENT_FILES = [
     "denial.json",
     "request-proof.json",
     "login-challenge.json",
+    "transfer.json",
 ]
 
 passed = 0
