@@ -356,6 +356,7 @@ login-unknown-browser = Unknown browser
 login-unknown-os = Unknown system
 sms-login-reported = Nøkkel: You reported that the login to { $service } was not you. App logins are paused. Resume them in the Nøkkel app.
 sms-clone-suspected = Nøkkel: A device was shut out because its key may have been copied. App logins are paused. See your e-mail or contact user support.
+sms-phone-moved = Nøkkel: Nøkkel was moved to a new phone. If this was not you, contact user support at once.
 sms-otp = Nøkkel: { $code } is your code. It is valid for 10 minutes. Do not give it to anyone.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -426,3 +427,6 @@ lost-code-wrong = The code is wrong or has expired. Ask for a new code.
 lost-new-code = Send a new code
 email-clone-suspected-subject = A device was shut out and app logins are paused
 email-clone-suspected-body = The device "{ $device }" signed with a counter it had used before. This means its key may have been copied to another device. The device can therefore no longer approve logins, and logins with the Nøkkel app are paused. If you have another device with Nøkkel, open the app there and choose "Resume logins". Otherwise, contact user support.
+email-phone-moved-subject = Nøkkel was moved to a new phone
+email-phone-moved-body = Nøkkel was moved to "{ $device }", approved from "{ $old }". Both can now approve logins. If this was not you, deactivate the device in the Nøkkel app, or contact user support.
+email-phone-moved-retired-body = Nøkkel was moved from "{ $old }" to "{ $device }". "{ $old }" can no longer approve logins. If this was not you, contact user support.

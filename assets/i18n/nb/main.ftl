@@ -356,6 +356,7 @@ login-unknown-browser = Ukjent nettleser
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du meldte at innloggingen til { $service } ikke var deg. Appinnlogging er satt på pause. Gjenoppta i Nøkkel-appen.
 sms-clone-suspected = Nøkkel: En enhet er stengt fordi nøkkelen kan være kopiert. Appinnlogging er satt på pause. Se e-post eller kontakt brukerstøtte.
+sms-phone-moved = Nøkkel: Nøkkel er flyttet til en ny telefon. Var det ikke deg, kontakt brukerstøtte straks.
 sms-otp = Nøkkel: { $code } er koden din. Den gjelder i 10 minutter. Ikke gi den til noen.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -426,3 +427,6 @@ lost-code-wrong = Koden er feil eller utløpt. Be om en ny kode.
 lost-new-code = Send en ny kode
 email-clone-suspected-subject = En enhet er stengt og innlogging med appen satt på pause
 email-clone-suspected-body = Enheten «{ $device }» signerte med en teller den hadde brukt før. Det betyr at nøkkelen kan være kopiert til en annen enhet. Derfor kan enheten ikke lenger godkjenne innlogginger, og innlogging med Nøkkel-appen er satt på pause. Har du en annen enhet med Nøkkel, åpne appen der og velg «Gjenoppta innlogging». Ellers kontakt brukerstøtte.
+email-phone-moved-subject = Nøkkel er flyttet til en ny telefon
+email-phone-moved-body = Nøkkel er flyttet til «{ $device }», godkjent fra «{ $old }». Begge kan nå godkjenne innlogginger. Var det ikke deg, deaktiver enheten i Nøkkel-appen, eller kontakt brukerstøtte.
+email-phone-moved-retired-body = Nøkkel er flyttet fra «{ $old }» til «{ $device }». «{ $old }» kan ikke lenger godkjenne innlogginger. Var det ikke deg, kontakt brukerstøtte.

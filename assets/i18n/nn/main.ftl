@@ -356,6 +356,7 @@ login-unknown-browser = Ukjend nettlesar
 login-unknown-os = Ukjent system
 sms-login-reported = Nøkkel: Du melde at innlogginga til { $service } ikkje var deg. Appinnlogging er sett på pause. Ta opp att i Nøkkel-appen.
 sms-clone-suspected = Nøkkel: Ei eining er stengd fordi nøkkelen kan vere kopiert. Appinnlogging er sett på pause. Sjå e-post eller kontakt brukarstøtta.
+sms-phone-moved = Nøkkel: Nøkkel er flytt til ein ny telefon. Var det ikkje deg, kontakt brukarstøtta straks.
 sms-otp = Nøkkel: { $code } er koden din. Han gjeld i 10 minutt. Ikkje gi han til nokon.
 
 ## The printed activation letter (letter::pdf). The sender's postal address is the same in every language.
@@ -426,3 +427,6 @@ lost-code-wrong = Koden er feil eller har gått ut. Be om ein ny kode.
 lost-new-code = Send ein ny kode
 email-clone-suspected-subject = Ei eining er stengd og innlogging med appen sett på pause
 email-clone-suspected-body = Eininga «{ $device }» signerte med ein teljar ho hadde brukt før. Det tyder at nøkkelen kan vere kopiert til ei anna eining. Difor kan eininga ikkje lenger godkjenne innloggingar, og innlogging med Nøkkel-appen er sett på pause. Har du ei anna eining med Nøkkel, opne appen der og vel «Ta opp att innlogging». Elles kontakt brukarstøtta.
+email-phone-moved-subject = Nøkkel er flytt til ein ny telefon
+email-phone-moved-body = Nøkkel er flytt til «{ $device }», godkjent frå «{ $old }». Begge kan no godkjenne innloggingar. Var det ikkje deg, deaktiver eininga i Nøkkel-appen, eller kontakt brukarstøtta.
+email-phone-moved-retired-body = Nøkkel er flytt frå «{ $old }» til «{ $device }». «{ $old }» kan ikkje lenger godkjenne innloggingar. Var det ikkje deg, kontakt brukarstøtta.

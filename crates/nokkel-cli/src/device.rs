@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use nokkel_client::{
     Authenticator, ClientError, Device, EnrolmentForm, FileVault, HttpOptions, PendingRequest,
-    Platform, TestVerifier,
+    Platform, TestVerifier, TransferOutcome,
 };
 use serde_json::json;
 
@@ -131,6 +131,39 @@ enum DeviceCommand {
     },
     /// Revoke this device on the server and delete its key here.
     Deactivate,
+    /// Move to a new phone with the old one at hand (no letter needed).
+    #[command(subcommand)]
+    Transfer(TransferCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TransferCommand {
+    /// On the new device (an empty state directory): print a transfer code, wait for the
+    /// old device to approve it, and be enrolled.
+    Start {
+        /// Server base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        /// A name for this device.
+        #[arg(long, default_value = "nokkel device")]
+        name: String,
+        /// Wait up to this many seconds for the old device (the code lives 600).
+        #[arg(long, default_value_t = 600)]
+        wait: u64,
+    },
+    /// On the old device: approve the transfer the new device shows the code of.
+    Approve {
+        /// The transfer code the new device shows (e.g. 7KQ-M3X-A9D).
+        code: String,
+        /// Retire this device: it is revoked as the new one is enrolled.
+        #[arg(long)]
+        retire: bool,
+    },
+    /// On the old device: refuse the transfer with this code.
+    Refuse {
+        /// The transfer code.
+        code: String,
+    },
 }
 
 /// Exit codes (see the module docs).
@@ -427,6 +460,96 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                     line("e-mail", &contact.email, contact.email_confirmed_at)
                 )
             });
+        }
+        DeviceCommand::Transfer(TransferCommand::Start { server, name, wait }) => {
+            let started = authenticator
+                .start_transfer(&server, &name, Platform::Software, &verifier)
+                .await?;
+            let code = started.code();
+            // The code first, on its own line, so a person (or a test) can act on it
+            // while this waits.
+            print(
+                json,
+                json!({"status": "waiting", "code": code, "expires_at": started.expires_at(), "device_id": started.device_id()}),
+                || {
+                    format!(
+                        "transfer code {code} (valid until {})\napprove it on the old device: nokkel device transfer approve {code}",
+                        when(started.expires_at())
+                    )
+                },
+            );
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            let outcome = authenticator
+                .wait_for_transfer(&started, Duration::from_secs(wait))
+                .await?;
+            match outcome {
+                TransferOutcome::Approved(enrolled) => {
+                    print(
+                        json,
+                        json!({"status": "approved", "enrolled": enrolled}),
+                        || {
+                            format!(
+                                "enrolled device {} with {} by transfer (state in {})",
+                                enrolled.device_id,
+                                enrolled.issuer,
+                                dir.display()
+                            )
+                        },
+                    );
+                }
+                other => {
+                    let (code, message) = match other {
+                        TransferOutcome::Refused => {
+                            ("transfer_refused", "the old device refused the transfer")
+                        }
+                        TransferOutcome::Expired => {
+                            ("transfer_expired", "the transfer code expired unused")
+                        }
+                        _ => (
+                            "transfer_waiting",
+                            "no decision yet; the code is still valid",
+                        ),
+                    };
+                    return Err(Failure {
+                        exit: EXIT_REFUSED,
+                        code: code.into(),
+                        message: message.into(),
+                    });
+                }
+            }
+        }
+        DeviceCommand::Transfer(TransferCommand::Approve { code, retire }) => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = device.lookup_transfer(&code).await?;
+            let answer = device.approve_transfer(&request, retire, &verifier).await?;
+            print(
+                json,
+                json!({"transfer": request, "status": answer.status, "old_device_retired": answer.old_device_retired}),
+                || {
+                    format!(
+                        "moved to {} ({}, started {}); this device {}",
+                        request.device_name,
+                        request.new_device_id,
+                        when(request.started_at),
+                        if answer.old_device_retired {
+                            "is retired and its key deleted"
+                        } else {
+                            "stays active"
+                        }
+                    )
+                },
+            );
+        }
+        DeviceCommand::Transfer(TransferCommand::Refuse { code }) => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = device.lookup_transfer(&code).await?;
+            let answer = device.refuse_transfer(&request).await?;
+            print(
+                json,
+                json!({"transfer": request, "status": answer.status}),
+                || format!("refused the transfer to {}", request.device_name),
+            );
         }
         DeviceCommand::Deactivate => {
             let device = authenticator.unlock(&verifier)?;

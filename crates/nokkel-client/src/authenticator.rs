@@ -9,16 +9,21 @@ use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::keys::{DeviceId, DeviceKey, PublicKey};
 use nokkel_core::random::{OsRandom, Random, RandomRng};
 use nokkel_core::statements::{
-    new_jti, sign_action, sign_enrolment, sign_request_proof, verify_login_challenge, Action,
-    DeviceDescription, Platform, RequestTarget, StatementError, UserVerification,
-    VerifiedChallenge,
+    new_jti, sign_action, sign_enrolment, sign_request_proof, sign_transfer,
+    verify_login_challenge, Action, DeviceDescription, Platform, RequestTarget, StatementError,
+    TransferOffer, UserVerification, VerifiedChallenge,
 };
+use nokkel_core::transfer_code::TransferCode;
 use nokkel_core::wire::{
     ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
     DeviceListResponse, DeviceSummary, FinishEnrolmentRequest, FinishEnrolmentResponse,
     HistoryEntry, HistoryResponse, PendingChallengeResponse, ProtocolVersion, Redacted,
     RevokeDeviceResponse, StartEnrolmentRequest, StartEnrolmentResponse, UpdateContactRequest,
     API_PREFIX,
+};
+use nokkel_core::wire::{
+    ApproveTransferRequest, LookupTransferRequest, StartTransferRequest, StartTransferResponse,
+    TransferDeviceRequest, TransferOfferResponse, TransferStatus, TransferStatusResponse,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -272,6 +277,143 @@ impl Authenticator {
         })
     }
 
+    /// New phone: starts a move from an old phone. Checks and pins the server's challenge
+    /// key, generates this device's key (stored protected by `verifier`), proves
+    /// possession of it over the transfer nonce, and returns the code to show. Nothing is
+    /// enrolled here until [`Authenticator::wait_for_transfer`] sees the old phone's
+    /// approval.
+    pub async fn start_transfer(
+        &self,
+        server: &str,
+        name: &str,
+        platform: Platform,
+        verifier: &dyn UserVerifier,
+    ) -> Result<TransferStarted, ClientError> {
+        if self.state.load()?.is_some() {
+            return Err(ClientError::AlreadyEnrolled);
+        }
+        let api = ApiClient::new(server, self.http.clone())?;
+        let started: StartTransferResponse = api
+            .post(
+                &format!("{API_PREFIX}/transfers"),
+                &StartTransferRequest { v: ProtocolVersion },
+                None,
+            )
+            .await?;
+        let pinned = PublicKey::from_jwk(&started.challenge_key)
+            .map_err(|_| ClientError::EnrolmentMismatch("challenge_key is not a P-256 key"))?;
+        if pinned.thumbprint() != started.challenge_key_id {
+            return Err(ClientError::EnrolmentMismatch(
+                "challenge_key_id is not the thumbprint of challenge_key",
+            ));
+        }
+        let code = TransferCode::parse(started.code.expose()).map_err(|_| {
+            ClientError::EnrolmentMismatch("the server's transfer code is not a transfer code")
+        })?;
+        let key = DeviceKey::generate(&mut RandomRng::new(self.random.as_ref()));
+        let uv_methods = vec![verifier.method()];
+        let statement = sign_enrolment(
+            &key,
+            &started.issuer,
+            &started.nonce,
+            &DeviceDescription {
+                name: name.to_owned(),
+                platform,
+                uv_methods: uv_methods.clone(),
+            },
+            self.clock.unix(),
+        )
+        .map_err(ClientError::Statement)?;
+        self.vault.store(&verifier.protect(&key)?)?;
+        let transfer_id = path_segment(&started.transfer_id)?.to_owned();
+        let proved: Result<TransferStatusResponse, ClientError> = api
+            .post(
+                &format!("{API_PREFIX}/transfers/{transfer_id}/device"),
+                &TransferDeviceRequest {
+                    v: ProtocolVersion,
+                    statement,
+                },
+                None,
+            )
+            .await;
+        if let Err(e) = proved {
+            let _ = self.vault.delete();
+            return Err(e);
+        }
+        Ok(TransferStarted {
+            transfer_id,
+            code,
+            expires_at: started.expires_at,
+            challenge_key_id: started.challenge_key_id,
+            state: DeviceState {
+                v: STATE_VERSION,
+                server_url: api.server().to_owned(),
+                issuer: started.issuer,
+                device_id: key.device_id(),
+                name: name.to_owned(),
+                platform,
+                uv_methods,
+                challenge_key: started.challenge_key,
+                counter: 0,
+                enrolled_at: self.clock.unix(),
+            },
+            api,
+        })
+    }
+
+    /// New phone: waits up to `wait` (in rounds of at most 30 s) for the old phone to
+    /// decide. On approval this device is enrolled (its state saved); on refusal or
+    /// expiry its key is deleted; otherwise it is still waiting.
+    pub async fn wait_for_transfer(
+        &self,
+        started: &TransferStarted,
+        wait: Duration,
+    ) -> Result<TransferOutcome, ClientError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let round = left.min(MAX_WAIT_PER_REQUEST);
+            let answer: TransferStatusResponse = started
+                .api
+                .get(
+                    &format!("{API_PREFIX}/transfers/{}", started.transfer_id),
+                    &format!("?wait={}", round.as_secs()),
+                    None,
+                    round,
+                )
+                .await?;
+            match answer.status {
+                TransferStatus::Approved => {
+                    if answer.device_id.as_ref() != Some(&started.state.device_id) {
+                        return Err(ClientError::EnrolmentMismatch(
+                            "the server enrolled another device id than this key's",
+                        ));
+                    }
+                    self.state.save(&started.state)?;
+                    tracing::info!(device_id = %started.state.device_id, "device enrolled by transfer");
+                    return Ok(TransferOutcome::Approved(Enrolled {
+                        device_id: started.state.device_id.clone(),
+                        issuer: started.state.issuer.clone(),
+                        name: started.state.name.clone(),
+                        challenge_key_id: started.challenge_key_id.clone(),
+                    }));
+                }
+                TransferStatus::Refused | TransferStatus::Expired => {
+                    let _ = self.vault.delete();
+                    return Ok(if answer.status == TransferStatus::Refused {
+                        TransferOutcome::Refused
+                    } else {
+                        TransferOutcome::Expired
+                    });
+                }
+                TransferStatus::Started | TransferStatus::Waiting => {}
+            }
+            if round.as_secs() == 0 || tokio::time::Instant::now() >= deadline {
+                return Ok(TransferOutcome::Waiting);
+            }
+        }
+    }
+
     /// Opens the enrolled device: `verifier` proves the user's presence and unwraps the key.
     /// The key then stays in memory (zeroized on drop) to sign the request proofs every
     /// API call needs; approvals ask the verifier again.
@@ -331,6 +473,74 @@ struct AccountAnswer {
 #[derive(Serialize)]
 struct AccountAnswerRequest {
     v: ProtocolVersion,
+}
+
+/// A transfer this (new) phone started: the code to show, and what it will save once the
+/// old phone approves.
+pub struct TransferStarted {
+    api: ApiClient,
+    transfer_id: String,
+    code: TransferCode,
+    expires_at: i64,
+    challenge_key_id: String,
+    state: DeviceState,
+}
+
+impl std::fmt::Debug for TransferStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferStarted")
+            .field("transfer_id", &self.transfer_id)
+            .field("device_id", &self.state.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransferStarted {
+    /// The code to show, grouped (`7KQ-M3X-A9D`); also the QR payload.
+    pub fn code(&self) -> String {
+        self.code.grouped()
+    }
+    /// Until when the old phone can approve, Unix seconds.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+    /// The new device's id.
+    pub fn device_id(&self) -> &DeviceId {
+        &self.state.device_id
+    }
+}
+
+/// How a transfer ended, seen from the new phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TransferOutcome {
+    /// Still waiting for the old phone.
+    Waiting,
+    /// Approved: this device is enrolled.
+    Approved(Enrolled),
+    /// The old phone refused; the key is deleted.
+    Refused,
+    /// Nobody decided in time; the key is deleted.
+    Expired,
+}
+
+/// What the old phone is asked to approve, as the server showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferRequest {
+    /// The transfer.
+    pub transfer_id: String,
+    /// The new device's id.
+    pub new_device_id: DeviceId,
+    /// The name the new phone gave itself.
+    pub device_name: String,
+    /// Its platform.
+    pub platform: Platform,
+    /// When the new phone started, Unix seconds.
+    pub started_at: i64,
+    /// Until when it can be approved, Unix seconds.
+    pub expires_at: i64,
+    #[serde(skip)]
+    offer: TransferOffer,
 }
 
 /// A login request for this device, verified against the pinned server key.
@@ -719,6 +929,103 @@ impl Device {
                 }),
                 &signer,
                 &statement,
+            )
+            .await
+    }
+
+    /// Old phone: the transfer behind a code the person typed or scanned. A code with a
+    /// typo is refused here ([`ClientError::InvalidInput`]) before the server is asked.
+    pub async fn lookup_transfer(&self, code: &str) -> Result<TransferRequest, ClientError> {
+        let code = TransferCode::parse(code)
+            .map_err(|e| ClientError::InvalidInput(format!("transfer code: {e}")))?;
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let offer: TransferOfferResponse = self
+            .api
+            .post(
+                &format!("{API_PREFIX}/transfers/lookup"),
+                &LookupTransferRequest {
+                    v: ProtocolVersion,
+                    code: Redacted::new(code.grouped()),
+                },
+                Some(&signer),
+            )
+            .await?;
+        if offer.issuer != self.state.issuer {
+            return Err(ClientError::BadResponse {
+                status: 200,
+                detail: "the transfer names another issuer".into(),
+            });
+        }
+        Ok(TransferRequest {
+            transfer_id: path_segment(&offer.transfer_id)?.to_owned(),
+            new_device_id: offer.new_device_id.clone(),
+            device_name: offer.device_name,
+            platform: offer.platform,
+            started_at: offer.started_at,
+            expires_at: offer.expires_at,
+            offer: TransferOffer {
+                issuer: offer.issuer,
+                nonce: offer.nonce,
+                new_device_id: offer.new_device_id,
+            },
+        })
+    }
+
+    /// Old phone: approves `request` after the verifier has verified the user afresh, with
+    /// the next counter. With `retire` this device is revoked as the new one is enrolled,
+    /// and its key and state here are deleted.
+    pub async fn approve_transfer(
+        self,
+        request: &TransferRequest,
+        retire: bool,
+        verifier: &dyn UserVerifier,
+    ) -> Result<TransferStatusResponse, ClientError> {
+        let reason = format!("Move Nøkkel to {}?", request.device_name);
+        let unlocked = verifier.unlock(self.home.vault.as_ref(), &reason)?;
+        if unlocked.key().device_id() != self.state.device_id {
+            return Err(ClientError::State(
+                "the key in the vault does not belong to the enrolled device".into(),
+            ));
+        }
+        let ctr = self.home.state.next_counter()?;
+        let statement = sign_transfer(
+            unlocked.key(),
+            &request.offer,
+            unlocked.method(),
+            ctr,
+            retire,
+            self.home.clock.unix(),
+        )
+        .map_err(ClientError::Statement)?;
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let answer: TransferStatusResponse = self
+            .api
+            .post(
+                &format!("{API_PREFIX}/transfers/{}/approve", request.transfer_id),
+                &ApproveTransferRequest {
+                    v: ProtocolVersion,
+                    statement,
+                },
+                Some(&signer),
+            )
+            .await?;
+        if answer.old_device_retired {
+            self.home.forget()?;
+        }
+        Ok(answer)
+    }
+
+    /// Old phone: refuses `request` (the person does not recognise the new phone).
+    pub async fn refuse_transfer(
+        &self,
+        request: &TransferRequest,
+    ) -> Result<TransferStatusResponse, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        self.api
+            .post(
+                &format!("{API_PREFIX}/transfers/{}/refuse", request.transfer_id),
+                &StartTransferRequest { v: ProtocolVersion },
+                Some(&signer),
             )
             .await
     }

@@ -9,6 +9,9 @@
 //!   asks the [`UserVerifier`] first and then signs, [`Device::deny`],
 //!   [`Device::history`], [`Device::devices`], [`Device::revoke`] and
 //!   [`Device::deactivate`].
+//! - Moving to a new phone: the new phone calls [`Authenticator::start_transfer`] and
+//!   [`Authenticator::wait_for_transfer`]; the old one [`Device::lookup_transfer`] and
+//!   [`Device::approve_transfer`] (or [`Device::refuse_transfer`]).
 //! - Every failure is a [`ClientError`]; the app branches on [`ClientError::code`].
 //!
 //! Every protocol rule (statements, signatures, challenge checks) lives in `nokkel-core`;
@@ -28,6 +31,7 @@ pub mod verify;
 pub use api::HttpOptions;
 pub use authenticator::{
     Authenticator, Device, DeviceStatus, Enrolled, EnrolmentForm, PendingRequest, RequestDetails,
+    TransferOutcome, TransferRequest, TransferStarted,
 };
 pub use error::ClientError;
 pub use vault::{FileVault, KeyVault, KeyringVault, ProtectedKey, VaultError};
@@ -38,4 +42,7 @@ pub use verify::{
 /// Re-exported protocol types the app needs to call this crate.
 pub use nokkel_core::statements::{Platform, UserVerification};
 /// Re-exported wire types returned by this crate.
-pub use nokkel_core::wire::{ChallengeOutcome, DeviceSummary, HistoryEntry, HistoryOutcome};
+pub use nokkel_core::wire::{
+    ChallengeOutcome, DeviceSummary, HistoryEntry, HistoryOutcome, TransferStatus,
+    TransferStatusResponse,
+};

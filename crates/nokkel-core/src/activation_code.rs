@@ -40,14 +40,14 @@ const RANDOM_SYMBOLS: usize = CODE_LENGTH - 1;
 const GROUP: usize = 5;
 
 /// Crockford's base32 alphabet; a symbol's value is its index.
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// GF(32) reduction polynomial x⁵ + x² + 1 (primitive, so x generates all 31 non-zero
 /// elements).
 const POLY: u8 = 0b10_0101;
 
 /// `EXP[i] = αⁱ` for i in 0..31.
-const EXP: [u8; 31] = {
+pub(crate) const EXP: [u8; 31] = {
     let mut table = [0u8; 31];
     let mut value: u8 = 1;
     let mut i = 0;
@@ -74,7 +74,7 @@ const LOG: [u8; 32] = {
 };
 
 /// Product in GF(32).
-fn gf_mul(a: u8, b: u8) -> u8 {
+pub(crate) fn gf_mul(a: u8, b: u8) -> u8 {
     if a == 0 || b == 0 {
         return 0;
     }
@@ -82,7 +82,7 @@ fn gf_mul(a: u8, b: u8) -> u8 {
 }
 
 /// `Σ αⁱ · s_i` over the given symbol values (positions from 0).
-fn syndrome(values: &[u8]) -> u8 {
+pub(crate) fn syndrome(values: &[u8]) -> u8 {
     values
         .iter()
         .enumerate()
@@ -97,7 +97,7 @@ fn check_value(random: &[u8]) -> u8 {
 
 /// The value of a symbol as a user may type it: case-insensitive, `O` read as `0`, `I` and
 /// `L` as `1`. `None` for anything else (including `U`).
-fn symbol_value(c: char) -> Option<u8> {
+pub(crate) fn symbol_value(c: char) -> Option<u8> {
     let c = match c.to_ascii_uppercase() {
         'O' => '0',
         'I' | 'L' => '1',
@@ -111,7 +111,7 @@ fn symbol_value(c: char) -> Option<u8> {
 }
 
 /// Characters users put between groups; they carry no meaning.
-fn is_separator(c: char) -> bool {
+pub(crate) fn is_separator(c: char) -> bool {
     c == '-' || c.is_whitespace()
 }
 

@@ -19,6 +19,7 @@ pub mod phone;
 pub mod random;
 pub mod sms;
 pub mod statements;
+pub mod transfer_code;
 pub mod wire;
 
 pub use error::Error;

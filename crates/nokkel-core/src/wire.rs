@@ -294,6 +294,123 @@ pub struct UpdateContactRequest {
     pub email: Option<String>,
 }
 
+/// `POST /api/v1/transfers` (no request proof: the new phone has no key on the server yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTransferRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+}
+
+/// Answer to [`StartTransferRequest`]: what the new phone signs over, and the code it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTransferResponse {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The new phone's handle for this transfer (keep it to itself).
+    pub transfer_id: String,
+    /// The server's issuer URL: `aud` of every device statement.
+    pub issuer: String,
+    /// Nonce the new phone's enrolment statement (and the old phone's statement) carries.
+    pub nonce: String,
+    /// The transfer code to show, grouped (`7KQ-M3X-A9D`); also the QR payload.
+    pub code: Redacted,
+    /// Until when (Unix seconds) the transfer is accepted.
+    pub expires_at: i64,
+    /// The key that signs login challenges: the new phone pins it.
+    pub challenge_key: PublicJwk,
+    /// Its `kid` (RFC 7638 thumbprint).
+    pub challenge_key_id: String,
+}
+
+/// `POST /api/v1/transfers/{transfer_id}/device`: the new phone's proof of possession.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferDeviceRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// A `nokkel-enrolment+jwt` statement over the transfer's nonce.
+    pub statement: String,
+}
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// Started; the new phone has not yet proved its key.
+    Started,
+    /// Waiting for the old phone.
+    Waiting,
+    /// The old phone approved: the new phone is enrolled.
+    Approved,
+    /// The old phone refused.
+    Refused,
+    /// Nobody decided in time.
+    Expired,
+}
+
+/// The new phone's view of its transfer (answer to the device call and to
+/// `GET /api/v1/transfers/{transfer_id}?wait=SECS`), and the old phone's after deciding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferStatusResponse {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The transfer.
+    pub transfer_id: String,
+    /// Where it stands.
+    pub status: TransferStatus,
+    /// The new device's id, once it has proved its key.
+    pub device_id: Option<DeviceId>,
+    /// Whether the old device was retired (revoked) as the new one was enrolled.
+    pub old_device_retired: bool,
+}
+
+/// `POST /api/v1/transfers/lookup` (old phone): the code the person typed or scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupTransferRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The transfer code, as typed.
+    pub code: Redacted,
+}
+
+/// Answer to [`LookupTransferRequest`]: the new device to show, and what to sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOfferResponse {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The transfer to approve or refuse.
+    pub transfer_id: String,
+    /// The issuer (`aud` of the statement).
+    pub issuer: String,
+    /// Nonce the statement carries.
+    pub nonce: String,
+    /// The new device's id (`new_device_id` of the statement).
+    pub new_device_id: DeviceId,
+    /// The name the new device gave itself.
+    pub device_name: String,
+    /// Its platform.
+    pub platform: Platform,
+    /// When the new phone started the transfer, Unix seconds.
+    pub started_at: i64,
+    /// Until when it can be approved, Unix seconds.
+    pub expires_at: i64,
+}
+
+/// `POST /api/v1/transfers/{transfer_id}/approve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveTransferRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The `nokkel-transfer+jwt` statement.
+    pub statement: String,
+}
+
 /// Body of every 4xx/5xx answer of the device API. Clients branch on `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -352,6 +469,13 @@ mod tests {
         assert!(serde_json::to_string(&request)
             .unwrap()
             .contains("ABCDE-FGHJK-MNPQ7"));
+    }
+
+    #[test]
+    fn transfer_code_never_in_debug() {
+        let request: LookupTransferRequest =
+            serde_json::from_str(r#"{"v":1,"code":"7KQ-M3X-A9D"}"#).unwrap();
+        assert!(!format!("{request:?}").contains("7KQ"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use nokkel_core::keys::{DeviceId, DeviceKey, PublicJwk, PublicKey};
 use nokkel_core::number_match::NumberMatch;
 use nokkel_core::statements::{
     self, Action, ActionStatement, Approval, Denial, Enrolment, LoginChallenge, PendingEnrolment,
-    PendingLogin, RequestProof, RequestTarget, UserVerification,
+    PendingLogin, ReadyTransfer, RequestProof, RequestTarget, Transfer, UserVerification,
 };
 use p256::ecdsa::signature::Verifier as _;
 use serde_json::{json, Value};
@@ -1161,6 +1161,181 @@ fn signatures_file() -> Value {
     })
 }
 
+fn ready_transfer(k: &Keys) -> Value {
+    json!({
+        "issuer": ISS,
+        "nonce": "transfer-nonce-0123456789abcdefghijklmnopqrst",
+        "expires_at": NOW + 600,
+        "new_device_id": k.other.device_id().as_str(),
+    })
+}
+
+fn transfer_file() -> Value {
+    let k = keys();
+    let p = Transfer {
+        v: 1,
+        purpose: "transfer".into(),
+        aud: ISS.into(),
+        iat: NOW + 60,
+        device_id: k.device.device_id(),
+        nonce: "transfer-nonce-0123456789abcdefghijklmnopqrst".into(),
+        new_device_id: k.other.device_id(),
+        uv: UserVerification::Biometric,
+        ctr: 8,
+        retire: true,
+    };
+    let header = kid_header("nokkel-transfer+jwt", &k.device.device_id());
+    let sign = |payload: &Transfer| raw(&k.device, &header, &to_text(payload));
+    let v = |now: i64, last: u64| json!({"now": now, "ready": ready_transfer(&k), "device_key": "device", "last_counter": last});
+    let valid = sign(&p);
+    let mut cases = vec![case(
+        &k,
+        "valid",
+        "The old device vouches for the new one and retires itself, counter grown, in time.",
+        valid.clone(),
+        "device",
+        v(NOW + 61, 7),
+        "valid",
+    )];
+    let keep = Transfer {
+        retire: false,
+        ctr: 9,
+        ..p.clone()
+    };
+    cases.push(case(
+        &k,
+        "valid_keep",
+        "The same, keeping the old device.",
+        sign(&keep),
+        "device",
+        v(NOW + 61, 8),
+        "valid",
+    ));
+    cases.push(case(
+        &k,
+        "counter_not_increased",
+        "ctr 8 when the server last saw 8 (replay or clone).",
+        valid.clone(),
+        "device",
+        v(NOW + 61, 8),
+        "counter_not_increased",
+    ));
+    let mut other = p.clone();
+    other.new_device_id = k.impostor.device_id();
+    cases.push(case(
+        &k,
+        "wrong_new_device",
+        "Vouches for another key than the one that proved itself to the transfer.",
+        sign(&other),
+        "device",
+        v(NOW + 61, 7),
+        "wrong_new_device",
+    ));
+    let mut nonce = p.clone();
+    nonce.nonce = "another-nonce".into();
+    cases.push(case(
+        &k,
+        "nonce_mismatch",
+        "Signed over another transfer's nonce.",
+        sign(&nonce),
+        "device",
+        v(NOW + 61, 7),
+        "nonce_mismatch",
+    ));
+    let mut late = p.clone();
+    late.iat = NOW + 601;
+    cases.push(case(
+        &k,
+        "expired",
+        "Signed one second after the transfer expired.",
+        sign(&late),
+        "device",
+        v(NOW + 601, 7),
+        "expired",
+    ));
+    let mut aud = p.clone();
+    aud.aud = "https://evil.example".into();
+    cases.push(case(
+        &k,
+        "wrong_audience",
+        "Addressed to another server.",
+        sign(&aud),
+        "device",
+        v(NOW + 61, 7),
+        "wrong_audience",
+    ));
+    let mut named = p.clone();
+    named.device_id = k.other.device_id();
+    cases.push(case(
+        &k,
+        "wrong_device",
+        "device_id names another device than the signing key.",
+        sign(&named),
+        "device",
+        v(NOW + 61, 7),
+        "wrong_device",
+    ));
+    cases.push(case(
+        &k,
+        "wrong_key",
+        "Signed by the new device's key under the old device's kid.",
+        raw(&k.other, &header, &to_text(&p)),
+        "device",
+        v(NOW + 61, 7),
+        "bad_signature",
+    ));
+    let approval_typ = kid_header("nokkel-approval+jwt", &k.device.device_id());
+    cases.push(case(
+        &k,
+        "wrong_typ",
+        "A transfer payload under the approval typ.",
+        raw(&k.device, &approval_typ, &to_text(&p)),
+        "device",
+        v(NOW + 61, 7),
+        "wrong_typ",
+    ));
+    let mut purpose = p.clone();
+    purpose.purpose = "approval".into();
+    cases.push(case(
+        &k,
+        "wrong_purpose",
+        "purpose says approval.",
+        sign(&purpose),
+        "device",
+        v(NOW + 61, 7),
+        "wrong_purpose",
+    ));
+    let mut stale = p.clone();
+    stale.iat = NOW;
+    cases.push(case(
+        &k,
+        "stale",
+        "iat 61 s before the verifier's clock.",
+        sign(&stale),
+        "device",
+        v(NOW + 61, 7),
+        "stale",
+    ));
+    let missing = to_text(&p).replace(r#","retire":true"#, "");
+    cases.push(case(
+        &k,
+        "missing_retire",
+        "retire is required.",
+        raw(&k.device, &header, &missing),
+        "device",
+        v(NOW + 61, 7),
+        "bad_payload",
+    ));
+    file(
+        "transfer",
+        "Transfer to a new phone (the old device's vouching statement)",
+        "docs/PROTOCOL.md#transfer",
+        "nokkel-transfer+jwt",
+        &["device", "other_device", "impostor_server"],
+        cases,
+    )
+}
+
 fn all_files() -> BTreeMap<&'static str, Value> {
     BTreeMap::from([
         ("enrolment.json", enrolment_file()),
@@ -1172,6 +1347,7 @@ fn all_files() -> BTreeMap<&'static str, Value> {
         ("number-matching.json", number_matching_file()),
         ("keys.json", keys_file()),
         ("signatures.json", signatures_file()),
+        ("transfer.json", transfer_file()),
     ])
 }
 
@@ -1289,6 +1465,12 @@ fn run_case(file: &Value, case: &Value) -> String {
                 now,
             ))
         }
+        "transfer" => {
+            let ready: ReadyTransfer = serde_json::from_value(verify["ready"].clone()).unwrap();
+            let key = file_key(file, verify["device_key"].as_str().unwrap());
+            let last = verify["last_counter"].as_u64().unwrap();
+            outcome(statements::verify_transfer(jws, ready, &key, last, now))
+        }
         other => panic!("unknown statement kind {other}"),
     }
 }
@@ -1300,6 +1482,7 @@ const STATEMENT_FILES: [&str; 6] = [
     "action.json",
     "request-proof.json",
     "login-challenge.json",
+    "transfer.json",
 ];
 
 #[test]

@@ -18,6 +18,10 @@ use nokkel_core::wire::{
     PendingChallengeResponse, ProtocolVersion, RevokeDeviceResponse, StartEnrolmentRequest,
     StartEnrolmentResponse, UpdateContactRequest,
 };
+use nokkel_core::wire::{
+    ApproveTransferRequest, LookupTransferRequest, StartTransferRequest, StartTransferResponse,
+    TransferDeviceRequest, TransferOfferResponse, TransferStatusResponse,
+};
 use nokkel_server::http::api::device::AccountResponse;
 use nokkel_server::http::api::{OrderReceipt, OrderRequest, OPENAPI_DOCUMENT};
 use serde::de::DeserializeOwned;
@@ -43,12 +47,19 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/account/resume", true),
     ("get", "/api/v1/contact", true),
     ("put", "/api/v1/contact", true),
+    ("post", "/api/v1/transfers", false),
+    ("post", "/api/v1/transfers/lookup", true),
+    ("get", "/api/v1/transfers/{id}", false),
+    ("post", "/api/v1/transfers/{id}/device", false),
+    ("post", "/api/v1/transfers/{id}/approve", true),
+    ("post", "/api/v1/transfers/{id}/refuse", true),
 ];
 
 /// The handler sources whose `.route(..)` calls define the API.
 const ROUTE_SOURCES: &[&str] = &[
     include_str!("../src/http/api/mod.rs"),
     include_str!("../src/http/api/device.rs"),
+    include_str!("../src/http/api/transfer.rs"),
 ];
 
 /// `(method, path)` of every `.route("/api/...", get(..).post(..))` call in the sources,
@@ -420,6 +431,13 @@ fn check_against_wire_type(schema_name: &str, example: &Value) -> Result<(), Str
         ),
         "ContactDetails" => round_trip::<ContactDetails>(example),
         "UpdateContactRequest" => round_trip::<UpdateContactRequest>(example),
+        "StartTransferRequest" => round_trip::<StartTransferRequest>(example),
+        "StartTransferResponse" => round_trip::<StartTransferResponse>(example),
+        "TransferDeviceRequest" => round_trip::<TransferDeviceRequest>(example),
+        "TransferStatusResponse" => round_trip::<TransferStatusResponse>(example),
+        "LookupTransferRequest" => round_trip::<LookupTransferRequest>(example),
+        "TransferOfferResponse" => round_trip::<TransferOfferResponse>(example),
+        "ApproveTransferRequest" => round_trip::<ApproveTransferRequest>(example),
         other => Err(format!("no wire type is known for schema {other}")),
     }
 }

@@ -51,6 +51,15 @@ impl PendingEnrolment {
         }
     }
 
+    /// The same checks over another ceremony's nonce (a transfer's).
+    pub(super) fn from_parts(issuer: String, nonce: String, expires_at: i64) -> Self {
+        Self {
+            issuer,
+            nonce,
+            expires_at,
+        }
+    }
+
     /// The nonce to send to the device.
     pub fn nonce(&self) -> &str {
         &self.nonce

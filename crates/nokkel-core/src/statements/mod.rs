@@ -8,10 +8,12 @@
 //! person's devices → the device checks it with [`verify_login_challenge`] against the
 //! pinned server key and answers with [`VerifiedChallenge::approve`] or
 //! [`VerifiedChallenge::deny`] → [`verify_approval`] or [`verify_denial`] consumes the
-//! pending value. Every API call carries a [`sign_request_proof`] proof checked by
-//! [`verify_request_proof`]. A sensitive call (revoking a device, resuming app logins,
-//! changing the contact register) also carries a [`sign_action`] statement, made after
-//! fresh user verification and checked by [`verify_action`].
+//! pending value. Transfer to a new phone: [`PendingTransfer::start`] → the new phone's
+//! enrolment statement checked by [`verify_transfer_device`] → the old phone's
+//! [`sign_transfer`] → [`verify_transfer`]. Every API call carries a [`sign_request_proof`]
+//! proof checked by [`verify_request_proof`]. A sensitive call (revoking a device, resuming
+//! app logins, changing the contact register) also carries a [`sign_action`] statement,
+//! made after fresh user verification and checked by [`verify_action`].
 //!
 //! The server stores pending values between HTTP requests, so they serialize; their fields
 //! stay private so nothing but `start` (or the server's own store) makes one. Never send a
@@ -35,11 +37,13 @@ mod action;
 mod enrolment;
 mod login;
 mod request_proof;
+mod transfer;
 
 pub use action::*;
 pub use enrolment::*;
 pub use login::*;
 pub use request_proof::*;
+pub use transfer::*;
 
 /// The statement format version this code speaks (`v` in every payload).
 pub const VERSION: u64 = 1;
@@ -52,6 +56,9 @@ pub const CHALLENGE_TTL_SECS: i64 = 120;
 
 /// Lifetime of an enrolment nonce, in seconds. The server enforces it exactly.
 pub const ENROLMENT_TTL_SECS: i64 = 600;
+
+/// Lifetime of a transfer (its nonce and code), in seconds. The server enforces it exactly.
+pub const TRANSFER_TTL_SECS: i64 = 600;
 
 /// Largest counter value: 2^53 − 1, so that every JSON implementation reads it exactly.
 pub const MAX_COUNTER: u64 = (1 << 53) - 1;
@@ -68,6 +75,8 @@ pub const TYP_REQUEST_PROOF: &str = "nokkel-proof+jwt";
 pub const TYP_ACTION: &str = "nokkel-action+jwt";
 /// `typ` of a server-signed login challenge.
 pub const TYP_LOGIN_CHALLENGE: &str = "nokkel-challenge+jwt";
+/// `typ` of an old device's vouching statement for a new device.
+pub const TYP_TRANSFER: &str = "nokkel-transfer+jwt";
 
 const PURPOSE_ENROLMENT: &str = "enrolment";
 const PURPOSE_APPROVAL: &str = "approval";
@@ -75,6 +84,7 @@ const PURPOSE_DENIAL: &str = "denial";
 const PURPOSE_REQUEST: &str = "request";
 const PURPOSE_ACTION: &str = "action";
 const PURPOSE_LOGIN_CHALLENGE: &str = "login_challenge";
+const PURPOSE_TRANSFER: &str = "transfer";
 
 const MAX_DEVICE_NAME_CHARS: usize = 64;
 const MAX_TEXT_CHARS: usize = 256;
@@ -143,6 +153,9 @@ pub enum StatementError {
     /// An action statement confirms another action (or argument) than the call it came with.
     #[error("action statement confirms another action")]
     WrongAction,
+    /// A transfer statement vouches for another device than the one the transfer names.
+    #[error("transfer statement names another new device")]
+    WrongNewDevice,
 }
 
 impl StatementError {
@@ -167,6 +180,7 @@ impl StatementError {
             Self::NumberNotOffered => "number_not_offered",
             Self::WrongRequest => "wrong_request",
             Self::WrongAction => "wrong_action",
+            Self::WrongNewDevice => "wrong_new_device",
         }
     }
 }

@@ -29,6 +29,7 @@ STATEMENT_FILES = [
     "action.json",
     "request-proof.json",
     "login-challenge.json",
+    "transfer.json",
 ]
 
 passed = 0

@@ -34,6 +34,7 @@ pub mod password;
 pub mod pending;
 pub mod registration;
 pub mod stats;
+pub mod transfer;
 pub mod verification;
 
 /// Every way a service call can fail. `code()` is the stable code APIs and pages use.
@@ -154,6 +155,13 @@ pub enum ServiceError {
     /// A multi-step flow's state is missing, tampered with or expired.
     #[error("session expired")]
     SessionExpired,
+    /// No live transfer by that code or id: unknown, expired, used or refused, said
+    /// without telling which.
+    #[error("no such transfer, or it has expired or been used")]
+    UnknownTransfer,
+    /// The transfer code is malformed (wrong length, character or check symbol).
+    #[error("invalid transfer code: {0}")]
+    TransferCode(#[from] nokkel_core::transfer_code::TransferCodeError),
     /// Something failed inside; details are logged, never shown.
     #[error("internal error")]
     Internal(#[from] StoreError),
@@ -196,6 +204,8 @@ impl ServiceError {
             ServiceError::UserVerificationRequired => "user_verification_required",
             ServiceError::CloneSuspected => "device_clone_suspected",
             ServiceError::SessionExpired => "session_expired",
+            ServiceError::UnknownTransfer => "unknown_transfer",
+            ServiceError::TransferCode(_) => "invalid_transfer_code",
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -47,6 +47,16 @@ pub enum Notice {
         /// Its name.
         device: String,
     },
+    /// The eID was moved to a new phone, approved from an old one (sent by e-mail and
+    /// text message: a transfer nobody asked for is urgent).
+    PhoneMoved {
+        /// The new phone's name.
+        device: String,
+        /// The name of the phone that approved the move.
+        old: String,
+        /// Whether the old phone was retired.
+        retired: bool,
+    },
 }
 
 impl Notice {
@@ -62,6 +72,7 @@ impl Notice {
             Notice::Blocked => "account_blocked",
             Notice::Unblocked => "account_unblocked",
             Notice::CloneSuspected { .. } => "device_clone_suspected",
+            Notice::PhoneMoved { .. } => "phone_moved",
         }
     }
 
@@ -86,6 +97,22 @@ impl Notice {
             Notice::CloneSuspected { device } => {
                 ("email-clone-suspected", vec![("device", device.clone())])
             }
+            Notice::PhoneMoved {
+                device,
+                old,
+                retired,
+            } => {
+                let args = vec![("device", device.clone()), ("old", old.clone())];
+                let body = if *retired {
+                    "email-phone-moved-retired-body"
+                } else {
+                    "email-phone-moved-body"
+                };
+                return (
+                    lang.t("email-phone-moved-subject"),
+                    lang.t_args(body, &args),
+                );
+            }
         };
         (
             lang.t(&format!("{key}-subject")),
@@ -104,6 +131,7 @@ impl Notice {
             }
             Notice::Blocked => Some(lang.t("sms-blocked")),
             Notice::CloneSuspected { .. } => Some(lang.t("sms-clone-suspected")),
+            Notice::PhoneMoved { .. } => Some(lang.t("sms-phone-moved")),
             _ => None,
         }
     }
@@ -264,6 +292,16 @@ mod tests {
             Notice::CloneSuspected {
                 device: "Ingrids iPhone".into(),
             },
+            Notice::PhoneMoved {
+                device: "Ingrids Pixel".into(),
+                old: "Ingrids iPhone".into(),
+                retired: true,
+            },
+            Notice::PhoneMoved {
+                device: "Ingrids Pixel".into(),
+                old: "Ingrids iPhone".into(),
+                retired: false,
+            },
         ];
         for lang in Lang::ALL {
             for notice in &notices {
@@ -316,6 +354,7 @@ mod tests {
                 ),
                 lang.t("sms-blocked"),
                 lang.t("sms-clone-suspected"),
+                lang.t("sms-phone-moved"),
             ];
             for text in texts {
                 let length = SmsLength::of(&text);

@@ -54,6 +54,7 @@ mod registration;
 mod schema;
 mod server_keys;
 mod text_enum;
+mod transfers;
 
 pub use accounts::{AccountKind, AccountRecord, AccountStatus};
 pub use audit::{AuditRecord, NewAuditEvent};
@@ -75,6 +76,7 @@ pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
 pub use server_keys::ServerKeyRecord;
 pub(crate) use text_enum::text_enum;
 pub use text_enum::UnknownValue;
+pub use transfers::{TransferApproval, TransferRecord, TransferState};
 
 /// The SQLite database's file name inside the server's data directory.
 pub const SQLITE_FILE_NAME: &str = "nokkel.db";

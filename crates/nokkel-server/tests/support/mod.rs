@@ -429,6 +429,20 @@ impl TestServer {
 }
 
 impl TestDevice {
+    /// Another key speaking to the same server as `like` (a device enrolled some other
+    /// way, such as a transfer).
+    #[allow(dead_code)]
+    pub fn with_key(key: nokkel_core::keys::DeviceKey, like: &TestDevice, seed: u64) -> Self {
+        TestDevice {
+            key,
+            pinned: like.pinned.clone(),
+            counter: 0,
+            app: like.app.clone(),
+            issuer: like.issuer.clone(),
+            seed: std::cell::Cell::new(seed * 1000),
+        }
+    }
+
     pub fn proof(&self, method: &str, path: &str, now: i64) -> String {
         use nokkel_core::statements::{sign_request_proof, RequestTarget};
         let url = format!("{}{}", self.issuer, path.split('?').next().unwrap());

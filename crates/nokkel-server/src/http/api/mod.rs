@@ -18,10 +18,12 @@ use crate::http::{ApiLang, ClientIp};
 use crate::services::{enrolment, ordering, ServiceError};
 
 pub mod device;
+pub mod transfer;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
     device::routes()
+        .merge(transfer::routes())
         .route("/api/v1/orders", post(order))
         .route("/api/v1/enrolments", post(start_enrolment))
         .route("/api/v1/enrolments/{id}/finish", post(finish_enrolment))
@@ -93,6 +95,7 @@ impl From<ServiceError> for ApiFailure {
             | ServiceError::NoLetter
             | ServiceError::CodeNotAccepted => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
+            ServiceError::TransferCode(_) => StatusCode::BAD_REQUEST,
             ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
             ServiceError::DeviceNotAllowed
             | ServiceError::AppLoginBlocked
@@ -106,7 +109,8 @@ impl From<ServiceError> for ApiFailure {
             ServiceError::NoPendingChallenge
             | ServiceError::NoAccount
             | ServiceError::NoDevice
-            | ServiceError::NoSuchDevice => StatusCode::NOT_FOUND,
+            | ServiceError::NoSuchDevice
+            | ServiceError::UnknownTransfer => StatusCode::NOT_FOUND,
             ServiceError::ChallengeTaken
             | ServiceError::WrongMethod
             | ServiceError::DeviceExists => StatusCode::CONFLICT,
