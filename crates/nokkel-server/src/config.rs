@@ -58,6 +58,8 @@ pub struct Config {
     /// Wrong passwords on one person per day from all addresses together: the ceiling that
     /// keeps a botnet from guessing without bound.
     pub wrong_passwords_per_person_per_day: u32,
+    /// How long audit events are kept, in days; housekeeping deletes older ones.
+    pub audit_retention_days: u32,
     /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
     /// `data_dir`, created on first start. Instances sharing a database must share it.
     pub secret_key_file: Option<PathBuf>,
@@ -219,6 +221,7 @@ impl Default for Config {
             passwords_per_person_and_address_per_15_min: 5,
             passwords_per_address_per_15_min: 30,
             wrong_passwords_per_person_per_day: 300,
+            audit_retention_days: 400,
             metrics_listen: None,
             accept_synthetic_ids: false,
             accept_software_devices: false,

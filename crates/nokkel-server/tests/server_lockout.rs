@@ -2,7 +2,8 @@
 //! Strangers cannot lock a person out, on every backend: the limits on logins started and
 //! password tries count per person *and* client address, so a stranger elsewhere who
 //! knows the identity number uses up only their own budget; per-address limits across all
-//! people and a per-person ceiling still hold.
+//! people and a per-person ceiling still hold. And what strangers can make grow is
+//! bounded: audit events are purged after their retention.
 
 mod support;
 
@@ -18,6 +19,8 @@ server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
     strangers_do_not_stop_a_persons_app_login,
     strangers_do_not_stop_an_sms_users_password_login,
 );
+
+server_tests!(audit_events_past_the_retention_are_purged);
 
 server_tests!(mod with_low_limits with crate::low_limits;
     one_address_has_a_budget_for_all_people,
@@ -177,4 +180,37 @@ async fn wrong_passwords_per_person_have_a_ceiling(server: TestServer) {
         )
         .await;
     assert!(res.body.contains(TOO_MANY), "{}", res.body);
+}
+
+/// Audit rows would otherwise grow without bound: housekeeping deletes those older than
+/// `audit_retention_days` (400 by default) and keeps the rest.
+async fn audit_events_past_the_retention_are_purged(server: TestServer) {
+    use nokkel_server::services::housekeeping;
+    let mut browser = server.browser();
+    enter(&mut browser, SMS_USER).await;
+    browser
+        .post("/login/password", &[("password", "gjett-igjen")])
+        .await;
+    assert_eq!(
+        sms_user_events(&server).await,
+        1,
+        "the wrong password is audited"
+    );
+    server.clock.advance(399 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.audit_rows, 0);
+    let mut browser = server.browser();
+    enter(&mut browser, SMS_USER).await;
+    browser
+        .post("/login/password", &[("password", "gjett-igjen")])
+        .await;
+    server.clock.advance(2 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert!(swept.audit_rows >= 1, "{swept:?}");
+    assert_eq!(sms_user_events(&server).await, 1, "the newer event is kept");
+}
+
+async fn sms_user_events(server: &TestServer) -> usize {
+    server.state.audit.flush().await;
+    server.state.store.audit_for(SMS_USER).await.unwrap().len()
 }
