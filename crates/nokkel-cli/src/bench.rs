@@ -177,8 +177,12 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         demo: true,
         public_url: Some(ISSUER.to_owned()),
         data_dir: dir.path().to_owned(),
-        // Each simulated person logs in far more often than a person would.
+        // Each simulated person logs in far more often than a person would, all from
+        // one address.
+        logins_per_person_and_address_per_10_min: u32::MAX,
         logins_per_person_per_10_min: u32::MAX,
+        logins_per_address_per_10_min: u32::MAX,
+        login_ids_per_address_per_10_min: u32::MAX,
         ..Config::default()
     };
     let store = nokkel_server::serve::open_store(&config).await?;

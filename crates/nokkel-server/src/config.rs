@@ -39,9 +39,27 @@ pub struct Config {
     /// `X-Forwarded-For`. The client address is the entry this many from the right; what
     /// lies left of it the client wrote itself.
     pub trusted_proxies: u32,
-    /// App logins one person may start per ten minutes (each replaces the previous one):
-    /// the brake on push bombing.
+    /// App logins one person may start per ten minutes from one client address (each
+    /// replaces the previous one): the brake on push bombing from one place.
+    pub logins_per_person_and_address_per_10_min: u32,
+    /// App logins one person may start per ten minutes from all addresses together: a
+    /// generous ceiling against many addresses (a stranger reaching it locks the person out
+    /// of app login until the window ends, so it is far above what the person needs).
     pub logins_per_person_per_10_min: u32,
+    /// App logins one client address may start per ten minutes, for all people together.
+    pub logins_per_address_per_10_min: u32,
+    /// Identity numbers one client address may enter on the login page per ten minutes.
+    pub login_ids_per_address_per_10_min: u32,
+    /// Password tries (right or wrong) on one person from one client address per 15 minutes.
+    pub passwords_per_person_and_address_per_15_min: u32,
+    /// Password tries (right or wrong) from one client address per 15 minutes, for all
+    /// people together.
+    pub passwords_per_address_per_15_min: u32,
+    /// Wrong passwords on one person per day from all addresses together: the ceiling that
+    /// keeps a botnet from guessing without bound.
+    pub wrong_passwords_per_person_per_day: u32,
+    /// How long audit events are kept, in days; housekeeping deletes older ones.
+    pub audit_retention_days: u32,
     /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
     /// `data_dir`, created on first start. Instances sharing a database must share it.
     pub secret_key_file: Option<PathBuf>,
@@ -196,7 +214,14 @@ impl Default for Config {
             trust_forwarded_for: false,
             trusted_proxies: 1,
             secret_key_file: None,
-            logins_per_person_per_10_min: 10,
+            logins_per_person_and_address_per_10_min: 10,
+            logins_per_person_per_10_min: 200,
+            logins_per_address_per_10_min: 100,
+            login_ids_per_address_per_10_min: 100,
+            passwords_per_person_and_address_per_15_min: 5,
+            passwords_per_address_per_15_min: 30,
+            wrong_passwords_per_person_per_day: 300,
+            audit_retention_days: 400,
             metrics_listen: None,
             accept_synthetic_ids: false,
             accept_software_devices: false,

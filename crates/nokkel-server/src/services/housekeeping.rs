@@ -1,7 +1,7 @@
 //! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
 //! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
 //! codes, tokens and requests are deleted, old rate-limit windows and sent messages are
-//! dropped. The request-proof replay cache and in-memory pending state are swept too.
+//! dropped, audit events past `audit_retention_days` deleted. The request-proof replay cache and in-memory pending state are swept too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,8 @@ pub struct Swept {
     pub rate_windows: u64,
     /// Sent or discarded messages deleted from the outbox.
     pub outbox_rows: u64,
+    /// Audit events past the retention deleted.
+    pub audit_rows: u64,
 }
 
 /// Runs one sweep.
@@ -48,6 +50,10 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
         outbox_rows: state
             .store
             .purge_outbox(now - KEEP_SENT_MESSAGES_SECONDS)
+            .await?,
+        audit_rows: state
+            .store
+            .purge_audit(now - i64::from(state.config.audit_retention_days) * 86_400)
             .await?,
     })
 }

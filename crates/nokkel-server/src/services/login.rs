@@ -6,6 +6,10 @@
 //! A login is pending until one of: approved, denied, reported ("this wasn't me"), a
 //! wrong number, expired, or cancelled (in the browser, or replaced by a newer login of
 //! the same person — only one login may be pending per person, against push bombing).
+//!
+//! Every limit a stranger can reach is counted per person *and* client address first, so
+//! strangers elsewhere cannot lock a person out; see [`limit_logins_started`] and
+//! [`check_password`].
 
 use std::time::Duration;
 
@@ -24,7 +28,7 @@ use super::lifecycle::{self, Standing, BLOCKED_REPORTED};
 use super::notices::{self, Notice};
 use super::oidc::{self, Authenticated, AuthorizationError};
 use super::verification::{check_uv, counter, device_public_key, uv_name};
-use super::{audit, rate_limit, volatile_rate_limit, ServiceError};
+use super::{address_key, audit, check_rate_limit, rate_limit, volatile_rate_limit, ServiceError};
 use super::{confirmation, registration};
 use crate::i18n::Lang;
 use crate::metrics::{LOGINS_ENDED, LOGINS_STARTED, LOGIN_NOTIFY_SECONDS};
@@ -34,8 +38,8 @@ use crate::store::{
     LoginRecord, LoginState, LoginTransition,
 };
 
-/// Password tries per person per 15 minutes.
-const PASSWORDS_PER_PERSON: i64 = 5;
+/// The window of the wrong-password ceiling per person, in seconds.
+const DAY: i64 = 86_400;
 /// Longest long-poll a device may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
@@ -135,15 +139,7 @@ async fn start_app_login_for(
     if devices.iter().all(|d| d.revoked_at.is_some()) {
         return Err(ServiceError::NoDevice);
     }
-    // Against push bombing; a crash forgetting the count is harmless, so it is counted
-    // with the pending logins (in memory on SQLite).
-    volatile_rate_limit(
-        deps,
-        &format!("login-pid:{pid}"),
-        600,
-        i64::from(deps.config.logins_per_person_per_10_min),
-    )
-    .await?;
+    limit_logins_started(deps, pid, channel.client_ip()).await?;
     let (browser_name, os) = channel.describe();
     let now = deps.clock.unix();
     let pending = PendingLogin::start(
@@ -188,6 +184,33 @@ async fn start_app_login_for(
     .await;
     publish(deps, &events::person_key(pid.as_str())).await;
     Ok(record)
+}
+
+/// The brakes on starting app logins, against push bombing. Counted per person *and*
+/// client address first, so a stranger elsewhere using up a limit does not lock the person
+/// out; then per address for all people; then a generous ceiling per person. A hit refused
+/// by an earlier brake is not counted by a later one. A crash forgetting the counts is
+/// harmless, so they are kept with the pending logins (in memory on SQLite).
+async fn limit_logins_started(deps: &Deps, pid: &IdNumber, ip: &str) -> Result<(), ServiceError> {
+    let address = address_key(ip);
+    let limits = [
+        (
+            format!("login-pid-ip:{pid}/{address}"),
+            deps.config.logins_per_person_and_address_per_10_min,
+        ),
+        (
+            format!("login-ip:{address}"),
+            deps.config.logins_per_address_per_10_min,
+        ),
+        (
+            format!("login-pid:{pid}"),
+            deps.config.logins_per_person_per_10_min,
+        ),
+    ];
+    for (key, limit) in limits {
+        volatile_rate_limit(deps, &key, 600, i64::from(limit)).await?;
+    }
+    Ok(())
 }
 
 /// Counts login `id`'s ending and wakes whoever waits for it, noting when, so the waiter
@@ -587,6 +610,14 @@ pub async fn begin(
     service: &str,
     channel: &LoginChannel,
 ) -> Result<LoginStart, ServiceError> {
+    // Before the lookup, so one address cannot probe who has an account without bound.
+    volatile_rate_limit(
+        deps,
+        &format!("login-id-ip:{}", address_key(channel.client_ip())),
+        600,
+        i64::from(deps.config.login_ids_per_address_per_10_min),
+    )
+    .await?;
     let account = deps
         .store
         .account(pid.as_str())
@@ -742,22 +773,38 @@ pub async fn cancel_in_browser(
     .map_err(|_| ServiceError::SessionExpired)
 }
 
-/// Checks an SMS user's password (5 tries per person per 15 minutes) and sends the login
-/// code to their registered mobile. Returns the code's id for the SMS-code step.
+/// Checks an SMS user's password and sends the login code to their registered mobile.
+/// Returns the code's id for the SMS-code step.
+///
+/// Tries are limited per person and client address (5 per 15 minutes by default) and per
+/// address for all people; wrong passwords per person from everywhere have a generous daily
+/// ceiling. Only wrong ones count there, so a stranger's guesses elsewhere cannot use up
+/// the person's own right ones until the ceiling itself is reached.
 pub async fn check_password(
     deps: &Deps,
     pid: &str,
     password: String,
     client_ip: &str,
 ) -> Result<String, ServiceError> {
+    let address = address_key(client_ip);
+    let config = &deps.config;
     rate_limit(
         deps,
-        &format!("password-pid:{pid}"),
+        &format!("password-pid-ip:{pid}/{address}"),
         900,
-        PASSWORDS_PER_PERSON,
+        i64::from(config.passwords_per_person_and_address_per_15_min),
     )
-    .await
-    .map_err(|_| ServiceError::RateLimited)?;
+    .await?;
+    rate_limit(
+        deps,
+        &format!("password-ip:{address}"),
+        900,
+        i64::from(config.passwords_per_address_per_15_min),
+    )
+    .await?;
+    let wrong_key = format!("password-wrong-pid:{pid}");
+    let wrong_limit = i64::from(config.wrong_passwords_per_person_per_day);
+    check_rate_limit(deps, &wrong_key, DAY, wrong_limit).await?;
     let account = deps
         .store
         .account(pid)
@@ -771,6 +818,8 @@ pub async fn check_password(
         .await
         .unwrap_or(false);
     if !ok {
+        // Counted after the fact; the check above refuses once the ceiling is reached.
+        let _ = rate_limit(deps, &wrong_key, DAY, wrong_limit).await;
         audit(
             deps,
             "login_password_wrong",

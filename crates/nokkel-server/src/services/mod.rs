@@ -287,6 +287,22 @@ pub(crate) async fn volatile_rate_limit(
     refuse_over_limit(key, count)
 }
 
+/// The part of a client address a per-address limit counts on: the address itself, or
+/// for IPv6 its /64 network (one subscriber is routinely given a whole /64, so counting
+/// single IPv6 addresses would give one client billions of budgets).
+pub(crate) fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => ip.to_owned(),
+    }
+}
+
 fn window_start(deps: &Deps, window_seconds: i64) -> i64 {
     let now = deps.clock.unix();
     now - now.rem_euclid(window_seconds)
@@ -300,5 +316,19 @@ fn refuse_over_limit(key: &str, count: crate::store::RateCount) -> Result<(), Se
         let limit = key.split(':').next().unwrap_or_default().to_owned();
         metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => limit).increment(1);
         Err(ServiceError::RateLimited)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_addresses_count_per_64_network() {
+        assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2::9"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(address_key("10.1.2.3"), "10.1.2.3");
+        assert_eq!(address_key("unknown"), "unknown");
     }
 }

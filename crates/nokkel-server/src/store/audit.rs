@@ -68,6 +68,17 @@ impl Store {
         )
     }
 
+    /// Deletes events recorded before `before` (unix seconds); returns how many.
+    pub async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query("DELETE FROM audit_log WHERE at < $1")
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?,
+        )
+    }
+
     /// The newest `limit` events, newest first.
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");

@@ -216,6 +216,7 @@ impl TestServer {
             app: self.app.clone(),
             cookies: BTreeMap::new(),
             accept_language: None,
+            forwarded_for: None,
         }
     }
 
@@ -257,10 +258,17 @@ pub struct Browser {
     app: Router,
     pub cookies: BTreeMap<String, String>,
     pub accept_language: Option<String>,
+    /// Sent as `X-Forwarded-For`: the client address on a server that trusts its proxy.
+    pub forwarded_for: Option<String>,
 }
 
 impl Browser {
-    async fn send(&mut self, request: Request<Body>) -> Response {
+    async fn send(&mut self, mut request: Request<Body>) -> Response {
+        if let Some(address) = &self.forwarded_for {
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", address.parse().unwrap());
+        }
         let res = self.app.clone().oneshot(request).await.unwrap();
         for value in res.headers().get_all(header::SET_COOKIE) {
             let text = value.to_str().unwrap();

@@ -1,0 +1,216 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Strangers cannot lock a person out, on every backend: the limits on logins started and
+//! password tries count per person *and* client address, so a stranger elsewhere who
+//! knows the identity number uses up only their own budget; per-address limits across all
+//! people and a per-person ceiling still hold. And what strangers can make grow is
+//! bounded: audit events are purged after their retention.
+
+mod support;
+
+use axum::http::StatusCode;
+use nokkel_server::Config;
+use support::*;
+
+const TOO_MANY: &str = "for mange forsøk";
+const WRONG: &str = "Passordet er feil";
+const OWN_ADDRESS: &str = "10.0.0.1";
+
+server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
+    strangers_do_not_stop_a_persons_app_login,
+    strangers_do_not_stop_an_sms_users_password_login,
+);
+
+server_tests!(audit_events_past_the_retention_are_purged);
+
+server_tests!(mod with_low_limits with crate::low_limits;
+    one_address_has_a_budget_for_all_people,
+    wrong_passwords_per_person_have_a_ceiling,
+);
+
+fn behind_one_proxy(config: &mut Config) {
+    config.trust_forwarded_for = true;
+}
+
+fn low_limits(config: &mut Config) {
+    config.trust_forwarded_for = true;
+    config.login_ids_per_address_per_10_min = 3;
+    config.wrong_passwords_per_person_per_day = 3;
+}
+
+/// A browser whose requests come from `address`.
+fn browser_at(server: &TestServer, address: &str) -> Browser {
+    let mut browser = server.browser();
+    browser.forwarded_for = Some(address.to_owned());
+    browser
+}
+
+/// Opens the login page for a fresh authorization request; returns its request id.
+async fn login_page(browser: &mut Browser) -> String {
+    let res = browser.get(&authorize_url("openid")).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.location
+        .unwrap()
+        .trim_start_matches("/login?request=")
+        .to_owned()
+}
+
+/// Enters `pid` on the login page; returns the response.
+async fn enter(browser: &mut Browser, pid: &str) -> Response {
+    let request = login_page(browser).await;
+    browser
+        .post("/login", &[("request", &request), ("pid", pid)])
+        .await
+}
+
+fn shown_number(html: &str) -> u8 {
+    let start = html.find("class=\"number\"").unwrap();
+    let rest = &html[start..];
+    let text = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
+    text.trim().parse().unwrap()
+}
+
+/// The acceptance line of issue 12: 100 logins for a person from other addresses.
+async fn strangers_do_not_stop_a_persons_app_login(server: TestServer) {
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    let mut refused = 0;
+    for n in 0..100 {
+        let mut stranger = browser_at(&server, &format!("6.6.6.{}", n % 10));
+        let res = enter(&mut stranger, ADULT).await;
+        if res.body.contains(TOO_MANY) {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 0,
+        "ten addresses, ten logins each: within the limits"
+    );
+    let mut pest = browser_at(&server, "6.6.6.0");
+    assert!(
+        enter(&mut pest, ADULT).await.body.contains(TOO_MANY),
+        "an eleventh login from one address is refused"
+    );
+
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    let res = enter(&mut own, ADULT).await;
+    assert_eq!(res.location.as_deref(), Some("/login/app"), "{}", res.body);
+    let number = shown_number(&own.get("/login/app").await.body);
+    let challenge = device.pending(START).await.unwrap();
+    let (id, jws) = device.approval(challenge, number, START);
+    assert_eq!(
+        device.send_approval(&id, &jws, START).await.status,
+        StatusCode::OK
+    );
+    let res = own.get("/login/finish").await;
+    let to = res.location.unwrap_or_default();
+    assert!(to.starts_with(REDIRECT) && to.contains("code="), "{to}");
+}
+
+/// The acceptance line of issue 12: 100 wrong passwords for a person from other addresses.
+async fn strangers_do_not_stop_an_sms_users_password_login(server: TestServer) {
+    let mut tried = 0;
+    for n in 0..4 {
+        let mut stranger = browser_at(&server, &format!("6.6.6.{n}"));
+        let res = enter(&mut stranger, SMS_USER).await;
+        assert_eq!(res.location.as_deref(), Some("/login/password"));
+        for attempt in 0..25 {
+            let res = stranger
+                .post("/login/password", &[("password", "gjett-igjen")])
+                .await;
+            let expected = if attempt < 5 { WRONG } else { TOO_MANY };
+            assert!(res.body.contains(expected), "try {attempt}: {}", res.body);
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, 100);
+
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    let res = enter(&mut own, SMS_USER).await;
+    assert_eq!(res.location.as_deref(), Some("/login/password"));
+    let res = own
+        .post(
+            "/login/password",
+            &[("password", nokkel_server::demo::DEMO_SMS_PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.location.as_deref(), Some("/login/otp"), "{}", res.body);
+    let sms = server.sms().await;
+    let otp: String = sms[0]["body"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let res = own.post("/login/otp", &[("otp", &otp)]).await;
+    let to = res.location.unwrap_or_default();
+    assert!(to.starts_with(REDIRECT) && to.contains("code="), "{to}");
+}
+
+/// One address entering identity numbers for many people is refused past its budget,
+/// whoever the numbers belong to; another address is not affected.
+async fn one_address_has_a_budget_for_all_people(server: TestServer) {
+    let mut prober = browser_at(&server, "6.6.6.6");
+    for pid in [UNKNOWN, SMS_USER, ADULT2] {
+        let res = enter(&mut prober, pid).await;
+        assert!(!res.body.contains(TOO_MANY), "{pid}: {}", res.body);
+    }
+    let res = enter(&mut prober, SMS_USER).await;
+    assert!(res.body.contains(TOO_MANY), "{}", res.body);
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    let res = enter(&mut own, SMS_USER).await;
+    assert_eq!(res.location.as_deref(), Some("/login/password"));
+}
+
+/// Wrong passwords from many addresses stop at the per-person ceiling, for every address.
+async fn wrong_passwords_per_person_have_a_ceiling(server: TestServer) {
+    for n in 0..3 {
+        let mut stranger = browser_at(&server, &format!("6.6.6.{n}"));
+        enter(&mut stranger, SMS_USER).await;
+        let res = stranger
+            .post("/login/password", &[("password", "gjett-igjen")])
+            .await;
+        assert!(res.body.contains(WRONG), "{}", res.body);
+    }
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    enter(&mut own, SMS_USER).await;
+    let res = own
+        .post(
+            "/login/password",
+            &[("password", nokkel_server::demo::DEMO_SMS_PASSWORD)],
+        )
+        .await;
+    assert!(res.body.contains(TOO_MANY), "{}", res.body);
+}
+
+/// Audit rows would otherwise grow without bound: housekeeping deletes those older than
+/// `audit_retention_days` (400 by default) and keeps the rest.
+async fn audit_events_past_the_retention_are_purged(server: TestServer) {
+    use nokkel_server::services::housekeeping;
+    let mut browser = server.browser();
+    enter(&mut browser, SMS_USER).await;
+    browser
+        .post("/login/password", &[("password", "gjett-igjen")])
+        .await;
+    assert_eq!(
+        sms_user_events(&server).await,
+        1,
+        "the wrong password is audited"
+    );
+    server.clock.advance(399 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.audit_rows, 0);
+    let mut browser = server.browser();
+    enter(&mut browser, SMS_USER).await;
+    browser
+        .post("/login/password", &[("password", "gjett-igjen")])
+        .await;
+    server.clock.advance(2 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert!(swept.audit_rows >= 1, "{swept:?}");
+    assert_eq!(sms_user_events(&server).await, 1, "the newer event is kept");
+}
+
+async fn sms_user_events(server: &TestServer) -> usize {
+    server.state.audit.flush().await;
+    server.state.store.audit_for(SMS_USER).await.unwrap().len()
+}
