@@ -1475,7 +1475,7 @@ fn run_case(file: &Value, case: &Value) -> String {
     }
 }
 
-const STATEMENT_FILES: [&str; 6] = [
+const STATEMENT_FILES: [&str; 7] = [
     "enrolment.json",
     "approval.json",
     "denial.json",
