@@ -5,7 +5,7 @@
 
 mod device_support;
 
-use device_support::{import_population, nokkel, spawn_demo_server};
+use device_support::{import_population, nokkel, spawn_demo_server, NO_LOGIN_BRAKES};
 use serde_json::Value;
 
 #[test]
@@ -17,8 +17,7 @@ fn bench_over_http_completes_logins_and_measures_the_server() {
     import_population(&population, &data, 6, 3);
 
     // Each bench person logs in far more often than a person would.
-    let (mut server, url) =
-        spawn_demo_server(&data, &[("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "1000000")]);
+    let (mut server, url) = spawn_demo_server(&data, &NO_LOGIN_BRAKES);
 
     let run = |state_expected: bool| {
         let state = dir.path().join("people.bench-state.json");

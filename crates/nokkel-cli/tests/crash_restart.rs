@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use device_support::{free_port, import_population, nokkel, spawn_demo_server_at};
+use device_support::{free_port, import_population, nokkel, spawn_demo_server_at, NO_LOGIN_BRAKES};
 use nokkel_server::store::{LoginState, Store};
 use rand_chacha::rand_core::{RngCore as _, SeedableRng as _};
 use serde_json::Value;
@@ -31,7 +31,6 @@ const KILLS: usize = 4;
 /// Logins in flight.
 const IN_FLIGHT: usize = 4;
 /// Lifts the per-person login brake (the bench logs the same few people in many times).
-const NO_BRAKE: (&str, &str) = ("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "4000000000");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Snapshot {
@@ -263,7 +262,7 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
     let pids = import_population(&people_csv, &data, 6, 7);
 
     let listen = format!("127.0.0.1:{}", free_port());
-    let (server, url) = spawn_demo_server_at(&data, &listen, &[NO_BRAKE]);
+    let (server, url) = spawn_demo_server_at(&data, &listen, &NO_LOGIN_BRAKES);
     let mut server = Killed(server);
     let mut bench = spawn_bench(&url, &people_csv, &record);
     // Enrolment over HTTP, then the first logins.
@@ -290,7 +289,7 @@ fn sigkill_during_logins_loses_nothing_approved_and_waiting_browsers_hear_expire
             kill + 1,
             records.len()
         );
-        server = Killed(spawn_demo_server_at(&data, &listen, &[NO_BRAKE]).0);
+        server = Killed(spawn_demo_server_at(&data, &listen, &NO_LOGIN_BRAKES).0);
         if let Some(browser) = waiting {
             // The page's event stream answers at once, and the finish step says expired.
             let asked = Instant::now();

@@ -189,6 +189,9 @@ fn a_person_moves_to_a_new_phone_without_a_letter() {
         ],
     );
     assert_eq!(out.exit, 0, "{out}");
+    // The mobile the person gives the app after enrolling, where the notice goes.
+    let out = device(&old, &["contact", "--mobile", "91234567"]);
+    assert_eq!(out.exit, 0, "{out}");
     // A copy of the old phone, to show the server refuses it once retired.
     let old_copy = tempfile::tempdir().unwrap();
     copy_dir(old.path(), old_copy.path());
