@@ -10,153 +10,21 @@ mod device_support;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use device_support::*;
-use nokkel_core::jws::UnverifiedJws;
-use nokkel_core::keys::{PublicJwk, PublicKey};
 use serde_json::Value;
-
-const VERIFIER: &str = "transfer-verifier-0123456789-0123456789-012345";
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn absolute(server: &DemoServer, to: &str) -> String {
-    if to.starts_with("http") {
-        to.to_owned()
-    } else {
-        format!("{}{to}", server.url)
-    }
-}
-
-fn shown_number(html: &str) -> String {
-    let start = html
-        .find("class=\"number\"")
-        .expect("the page shows a number");
-    let rest = &html[start..];
-    rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()]
-        .trim()
-        .to_owned()
-}
 
 /// A relying party's login for ADULT approved by the device in `state`: the verified ID
 /// token's claims.
 fn log_in_with(server: &DemoServer, state: &tempfile::TempDir) -> Value {
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        VERIFIER.as_bytes(),
-    ));
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "demo-rp")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid pid")
-        .append_pair("state", "transfer-state")
-        .append_pair("nonce", "transfer-nonce")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256")
-        .finish();
-    let browser = &server.http;
-    let res = browser
-        .get(format!("{}/oauth/authorize?{query}", server.url))
-        .send()
-        .unwrap();
-    let login_page = absolute(server, &location(&res));
-    let page = browser.get(&login_page).send().unwrap().text().unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
-    let request = login_page
-        .split("request=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
-    let res = browser
-        .post(format!("{}/login", server.url))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("request", request.as_str()),
-            ("pid", ADULT),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(location(&res), "/login/app");
-    let number = shown_number(
-        &browser
-            .get(format!("{}/login/app", server.url))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    );
+    let rp = RpLogin::new(server);
+    let number = rp.start(ADULT, "transfer-state", "transfer-nonce");
     let out = device(
         state,
         &["approve", "--number", &number, "--wait", "30", "--json"],
     );
     assert_eq!(out.exit, 0, "{out}");
-    let res = browser
-        .get(format!("{}/login/finish", server.url))
-        .send()
-        .unwrap();
-    let back = location(&res);
-    assert!(back.starts_with(REDIRECT), "{back}");
-    let params: std::collections::HashMap<String, String> = url::Url::parse(&back)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    let tokens: Value = reqwest::blocking::Client::new()
-        .post(format!("{}/oauth/token", server.url))
-        .basic_auth("demo-rp", Some("demo-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", params["code"].as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let id_token = tokens["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{tokens}"));
-    let jwks: Value = browser
-        .get(format!("{}/oauth/jwks", server.url))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let kid = UnverifiedJws::decode(id_token, "JWT")
-        .unwrap()
-        .kid()
-        .unwrap()
-        .to_owned();
-    let key = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("signing key published");
-    let key = PublicKey::from_jwk(&PublicJwk {
-        kty: "EC".into(),
-        crv: "P-256".into(),
-        x: key["x"].as_str().unwrap().into(),
-        y: key["y"].as_str().unwrap().into(),
-    })
-    .unwrap();
-    serde_json::from_slice(
-        &UnverifiedJws::decode(id_token, "JWT")
-            .unwrap()
-            .verify(&key)
-            .unwrap(),
-    )
-    .unwrap()
+    let params = rp.finish();
+    rp.id_token_claims(&params["code"])
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

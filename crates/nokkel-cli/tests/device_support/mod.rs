@@ -291,3 +291,160 @@ pub const NO_LOGIN_BRAKES: [(&str, &str); 4] = [
     ("NOKKEL_LOGINS_PER_ADDRESS_PER_10_MIN", "4000000000"),
     ("NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN", "4000000000"),
 ];
+
+/// The demo relying party's redirect URI the end-to-end logins use.
+pub const RP_REDIRECT: &str = "http://127.0.0.1:9/callback";
+const RP_VERIFIER: &str = "e2e-verifier-0123456789-0123456789-0123456789";
+
+/// A browser logging in at the demo relying party (`demo-rp`), with its own cookies.
+pub struct RpLogin<'a> {
+    server: &'a DemoServer,
+    pub browser: reqwest::blocking::Client,
+}
+
+impl<'a> RpLogin<'a> {
+    /// A fresh browser (its own cookie jar) for `server`.
+    pub fn new(server: &'a DemoServer) -> Self {
+        let browser = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { server, browser }
+    }
+
+    fn absolute(&self, to: &str) -> String {
+        if to.starts_with("http") {
+            to.to_owned()
+        } else {
+            format!("{}{to}", self.server.url)
+        }
+    }
+
+    /// The relying party sends the browser to the authorization endpoint with `state` and
+    /// `nonce`; the person enters `pid` and an app login starts. Returns the number the
+    /// page shows.
+    pub fn start(&self, pid: &str, state: &str, nonce: &str) -> String {
+        use base64::Engine as _;
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            ring::digest::digest(&ring::digest::SHA256, RP_VERIFIER.as_bytes()),
+        );
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", "demo-rp")
+            .append_pair("redirect_uri", RP_REDIRECT)
+            .append_pair("scope", "openid pid")
+            .append_pair("state", state)
+            .append_pair("nonce", nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .finish();
+        let url = &self.server.url;
+        let res = self
+            .browser
+            .get(format!("{url}/oauth/authorize?{query}"))
+            .send()
+            .unwrap();
+        let login_page = self.absolute(&location(&res));
+        let page = self
+            .browser
+            .get(&login_page)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(page.contains("Logg inn på"), "{page}");
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        let request = login_page
+            .split("request=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        let res = self
+            .browser
+            .post(format!("{url}/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("request", request.as_str()),
+                ("pid", pid),
+            ])
+            .send()
+            .unwrap();
+        assert_eq!(location(&res), "/login/app");
+        let page = self.browser.get(format!("{url}/login/app")).send().unwrap();
+        shown_number(&page.text().unwrap())
+    }
+
+    /// After the app answered: the browser continues and is sent back to the relying
+    /// party. Returns the query of the redirect (`code`, `state`).
+    pub fn finish(&self) -> std::collections::HashMap<String, String> {
+        let res = self
+            .browser
+            .get(format!("{}/login/finish", self.server.url))
+            .send()
+            .unwrap();
+        let back = location(&res);
+        assert!(back.starts_with(RP_REDIRECT), "{back}");
+        url::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    /// The relying party exchanges `code` and validates the ID token with the JWKS;
+    /// returns its claims.
+    pub fn id_token_claims(&self, code: &str) -> Value {
+        use nokkel_core::jws::UnverifiedJws;
+        use nokkel_core::keys::{PublicJwk, PublicKey};
+        let url = &self.server.url;
+        let tokens: Value = reqwest::blocking::Client::new()
+            .post(format!("{url}/oauth/token"))
+            .basic_auth("demo-rp", Some("demo-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", RP_REDIRECT),
+                ("code_verifier", RP_VERIFIER),
+            ])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let id_token = tokens["id_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tokens}"));
+        let jwks: Value = self
+            .browser
+            .get(format!("{url}/oauth/jwks"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let jws = UnverifiedJws::decode(id_token, "JWT").unwrap();
+        let kid = jws.kid().unwrap().to_owned();
+        let key = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .expect("signing key published");
+        let key = PublicKey::from_jwk(&PublicJwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: key["x"].as_str().unwrap().into(),
+            y: key["y"].as_str().unwrap().into(),
+        })
+        .unwrap();
+        serde_json::from_slice(&jws.verify(&key).unwrap()).unwrap()
+    }
+}
