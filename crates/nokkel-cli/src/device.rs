@@ -81,13 +81,17 @@ enum DeviceCommand {
         #[arg(long, default_value = "nokkel device")]
         name: String,
     },
-    /// Show the pending login request and its three numbers.
+    /// Show the oldest pending login request and its three numbers (`--all`: every one).
     Pending {
         /// Wait up to this many seconds for a request to arrive.
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// Show every pending request, oldest first (logins from different browsers wait
+        /// side by side).
+        #[arg(long)]
+        all: bool,
     },
-    /// Approve the pending login request with the number the browser shows.
+    /// Approve a pending login request with the number the browser shows.
     Approve {
         /// The number shown in the browser (10-99).
         #[arg(long)]
@@ -95,8 +99,12 @@ enum DeviceCommand {
         /// Wait up to this many seconds for a request to arrive.
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// The request to answer (its challenge id, from `pending --all`); default: the
+        /// oldest.
+        #[arg(long)]
+        challenge: Option<String>,
     },
-    /// Deny the pending login request.
+    /// Deny a pending login request.
     Deny {
         /// Report it: "this wasn't me".
         #[arg(long)]
@@ -104,6 +112,10 @@ enum DeviceCommand {
         /// Wait up to this many seconds for a request to arrive.
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// The request to answer (its challenge id, from `pending --all`); default: the
+        /// oldest.
+        #[arg(long)]
+        challenge: Option<String>,
     },
     /// Show this device's local state.
     Status,
@@ -266,11 +278,36 @@ fn when(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
-async fn wait_for_request(device: &Device, wait: u64) -> Result<PendingRequest, Failure> {
+/// The pending request `challenge` (default: the oldest), waiting up to `wait` seconds.
+async fn wait_for_request(
+    device: &Device,
+    wait: u64,
+    challenge: Option<&str>,
+) -> Result<PendingRequest, Failure> {
     device
-        .pending(Duration::from_secs(wait))
+        .pending_all(Duration::from_secs(wait))
         .await?
+        .into_iter()
+        .find(|r| challenge.is_none_or(|id| r.challenge_id() == id))
         .ok_or_else(nothing_pending)
+}
+
+/// A pending request as `nokkel device pending` prints it.
+fn describe_request(request: &PendingRequest) -> String {
+    let d = request.details();
+    format!(
+        "Log in to {}?\n  requested  {}\n  expires    {}\n  browser    {} on {}\n  place      {}\n  numbers    {}  {}  {}\n  challenge  {}",
+        d.service,
+        when(d.requested_at),
+        when(d.expires_at),
+        d.browser,
+        d.os,
+        d.place.as_deref().unwrap_or("unknown"),
+        d.choices[0],
+        d.choices[1],
+        d.choices[2],
+        d.challenge_id
+    )
 }
 
 async fn execute(args: DeviceArgs) -> Result<(), Failure> {
@@ -310,29 +347,32 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                 )
             });
         }
-        DeviceCommand::Pending { wait } => {
+        DeviceCommand::Pending { wait, all: false } => {
             let device = authenticator.unlock(&verifier)?;
-            let request = wait_for_request(&device, wait).await?;
-            let d = request.details();
-            print(json, json!(d), || {
-                format!(
-                    "Log in to {}?\n  requested  {}\n  expires    {}\n  browser    {} on {}\n  place      {}\n  numbers    {}  {}  {}\n  challenge  {}",
-                    d.service,
-                    when(d.requested_at),
-                    when(d.expires_at),
-                    d.browser,
-                    d.os,
-                    d.place.as_deref().unwrap_or("unknown"),
-                    d.choices[0],
-                    d.choices[1],
-                    d.choices[2],
-                    d.challenge_id
-                )
+            let request = wait_for_request(&device, wait, None).await?;
+            print(json, json!(request.details()), || {
+                describe_request(&request)
             });
         }
-        DeviceCommand::Approve { number, wait } => {
+        DeviceCommand::Pending { wait, all: true } => {
             let device = authenticator.unlock(&verifier)?;
-            let request = wait_for_request(&device, wait).await?;
+            let requests = device.pending_all(Duration::from_secs(wait)).await?;
+            if requests.is_empty() {
+                return Err(nothing_pending());
+            }
+            let details: Vec<_> = requests.iter().map(|r| r.details()).collect();
+            print(json, json!(details), || {
+                let texts: Vec<String> = requests.iter().map(describe_request).collect();
+                texts.join("\n\n")
+            });
+        }
+        DeviceCommand::Approve {
+            number,
+            wait,
+            challenge,
+        } => {
+            let device = authenticator.unlock(&verifier)?;
+            let request = wait_for_request(&device, wait, challenge.as_deref()).await?;
             let details = request.details();
             let outcome = device.approve(request, number, &verifier).await?;
             print(
@@ -341,9 +381,13 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                 || format!("approved the login to {} with {number}", details.service),
             );
         }
-        DeviceCommand::Deny { report, wait } => {
+        DeviceCommand::Deny {
+            report,
+            wait,
+            challenge,
+        } => {
             let device = authenticator.unlock(&verifier)?;
-            let request = wait_for_request(&device, wait).await?;
+            let request = wait_for_request(&device, wait, challenge.as_deref()).await?;
             let details = request.details();
             let outcome = device.deny(request, report).await?;
             print(

@@ -54,3 +54,52 @@ fn software_authenticator_approves_a_relying_party_login_end_to_end() {
     let history = device(&state, &["history", "--json"]);
     assert!(history.stdout.contains("approved"), "{history}");
 }
+
+/// Issue 12: a login from a second browser does not cancel the first. Both wait; the
+/// software authenticator lists both (`pending --all`) and answers each by its challenge
+/// id; both browsers get their code.
+#[test]
+fn two_browsers_wait_side_by_side_and_each_is_answered() {
+    let server = DemoServer::start();
+    let code = server.order_letter(ADULT);
+    let state = tempfile::tempdir().unwrap();
+    let args = [
+        "enrol",
+        "--server",
+        &server.url,
+        "--pid",
+        ADULT,
+        "--code",
+        &code,
+    ];
+    assert_eq!(device(&state, &args).exit, 0);
+
+    let first = RpLogin::new(&server);
+    let first_number = first.start(ADULT, "first", "n1");
+    let second = RpLogin::new(&server);
+    let second_number = second.start(ADULT, "second", "n2");
+
+    let out = device(&state, &["pending", "--all", "--json"]);
+    assert_eq!(out.exit, 0, "{out}");
+    let waiting: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(waiting.len(), 2, "{out}");
+    let id = |i: usize| waiting[i]["challenge_id"].as_str().unwrap().to_owned();
+
+    // The newer one first: the older still waits.
+    let out = device(
+        &state,
+        &["approve", "--number", &second_number, "--challenge", &id(1)],
+    );
+    assert_eq!(out.exit, 0, "{out}");
+    assert_eq!(second.finish()["state"], "second");
+    let out = device(&state, &["pending", "--all", "--json"]);
+    let still: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(still.len(), 1, "{out}");
+    assert_eq!(still[0]["challenge_id"], waiting[0]["challenge_id"]);
+
+    let out = device(&state, &["approve", "--number", &first_number]);
+    assert_eq!(out.exit, 0, "{out}");
+    let params = first.finish();
+    assert_eq!(params["state"], "first");
+    assert_eq!(first.id_token_claims(&params["code"])["pid"], ADULT);
+}

@@ -661,11 +661,19 @@ impl Device {
         .map_err(ClientError::Statement)
     }
 
-    /// The pending login request, waiting up to `wait` for one to arrive (long poll, in
-    /// rounds of at most 30 s). A challenge that does not verify against the pinned
+    /// The oldest pending login request, waiting up to `wait` for one to arrive (long poll,
+    /// in rounds of at most 30 s). A challenge that does not verify against the pinned
     /// server key, or is not for this device and issuer, is refused
     /// ([`ClientError::ChallengeRefused`]): nothing can make this device sign it.
     pub async fn pending(&self, wait: Duration) -> Result<Option<PendingRequest>, ClientError> {
+        Ok(self.pending_all(wait).await?.into_iter().next())
+    }
+
+    /// Every pending login request, oldest first, waiting up to `wait` for one to arrive.
+    /// Logins from different browsers wait side by side; the person tells theirs by the
+    /// service, browser and time, and by the number their browser shows. One challenge
+    /// that does not verify refuses them all, as [`Authenticator::pending`] does.
+    pub async fn pending_all(&self, wait: Duration) -> Result<Vec<PendingRequest>, ClientError> {
         let deadline = tokio::time::Instant::now() + wait;
         let signer = |m: &str, p: &str| self.sign_proof(m, p);
         loop {
@@ -680,19 +688,31 @@ impl Device {
                     round,
                 )
                 .await?;
-            if let Some(jws) = answer.challenge {
-                let challenge = verify_login_challenge(
-                    &jws,
-                    &self.pinned,
-                    &self.state.issuer,
-                    &self.state.device_id,
-                    self.home.clock.unix(),
-                )
-                .map_err(ClientError::ChallengeRefused)?;
-                return Ok(Some(PendingRequest { challenge }));
+            // A server from before several logins could wait sends `challenge` only.
+            let challenges = if answer.challenges.is_empty() {
+                answer.challenge.into_iter().collect()
+            } else {
+                answer.challenges
+            };
+            if !challenges.is_empty() {
+                let now = self.home.clock.unix();
+                return challenges
+                    .iter()
+                    .map(|jws| {
+                        verify_login_challenge(
+                            jws,
+                            &self.pinned,
+                            &self.state.issuer,
+                            &self.state.device_id,
+                            now,
+                        )
+                        .map(|challenge| PendingRequest { challenge })
+                        .map_err(ClientError::ChallengeRefused)
+                    })
+                    .collect();
             }
             if round.as_secs() == 0 || tokio::time::Instant::now() >= deadline {
-                return Ok(None);
+                return Ok(Vec::new());
             }
         }
     }

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod activation_code;
+pub mod admission;
 pub mod calendar;
 pub mod clock;
 pub mod contact;

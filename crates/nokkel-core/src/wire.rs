@@ -123,14 +123,19 @@ pub struct FinishEnrolmentResponse {
     pub device_id: DeviceId,
 }
 
-/// `GET /api/v1/challenges/pending?wait=SECS`: the pending login challenge, if any.
+/// `GET /api/v1/challenges/pending?wait=SECS`: the pending login challenges, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PendingChallengeResponse {
     /// Protocol version.
     pub v: ProtocolVersion,
-    /// A `nokkel-challenge+jwt` for this device, or null when nothing is pending.
+    /// The oldest pending `nokkel-challenge+jwt` for this device, or null when nothing is
+    /// pending (the first of `challenges`).
     pub challenge: Option<String>,
+    /// Every pending challenge for this device, oldest first: logins from different
+    /// browsers wait side by side, and the app shows each.
+    #[serde(default)]
+    pub challenges: Vec<String>,
 }
 
 /// `POST /api/v1/challenges/{challenge_id}/approve`.

@@ -25,7 +25,7 @@ server_tests!(
     revoked_device_is_refused,
     replayed_request_proof_is_refused,
     this_wasnt_me_blocks_app_logins_until_resumed,
-    only_one_login_is_pending_per_person,
+    logins_wait_side_by_side_two_per_address,
     long_poll_wakes_when_a_login_starts,
     history_and_devices_list_what_happened,
     contact_register_can_be_read_changed_and_confirmed,
@@ -297,14 +297,30 @@ async fn this_wasnt_me_blocks_app_logins_until_resumed(server: TestServer) {
         .unwrap();
 }
 
-async fn only_one_login_is_pending_per_person(server: TestServer) {
+async fn logins_wait_side_by_side_two_per_address(server: TestServer) {
     let device = server.enrolled_device(ADULT, 1).await;
     let first = start(&server, ADULT).await;
+    server.clock.advance(1);
     let second = start(&server, ADULT).await;
+    assert_eq!(state_of(&server, &first.id).await, "pending");
+    let ids = |all: Vec<nokkel_core::statements::VerifiedChallenge>| {
+        all.iter()
+            .map(|c| c.challenge_id().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let now = START + 1;
+    assert_eq!(
+        ids(device.pending_all(now).await),
+        [first.id.clone(), second.id.clone()],
+        "both wait, oldest first"
+    );
+    // A third from the same address replaces that address's oldest.
+    server.clock.advance(1);
+    let third = start(&server, ADULT).await;
     assert_eq!(state_of(&server, &first.id).await, "cancelled");
     assert_eq!(
-        device.pending(START).await.unwrap().challenge_id(),
-        second.id
+        ids(device.pending_all(now + 1).await),
+        [second.id, third.id]
     );
 }
 

@@ -17,6 +17,8 @@ const OWN_ADDRESS: &str = "10.0.0.1";
 
 server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
     strangers_do_not_stop_a_persons_app_login,
+    strangers_logins_do_not_cancel_the_persons_waiting_login,
+    starting_over_replaces_only_the_browsers_own_login,
     strangers_do_not_stop_an_sms_users_password_login,
 );
 
@@ -90,19 +92,104 @@ async fn strangers_do_not_stop_a_persons_app_login(server: TestServer) {
         "an eleventh login from one address is refused"
     );
 
+    // The strangers' logins still wait (the app shows them); the person's starts beside
+    // them and is approved.
     let mut own = browser_at(&server, OWN_ADDRESS);
-    let res = enter(&mut own, ADULT).await;
+    let (id, number) = start_login(&mut own, &device, ADULT).await;
+    approve_and_finish(&mut own, &mut device, &id, number).await;
+}
+
+type Challenge = nokkel_core::statements::VerifiedChallenge;
+
+/// The ids of the challenges waiting for `device`'s person.
+async fn waiting_ids(device: &TestDevice) -> Vec<String> {
+    let all: Vec<Challenge> = device.pending_all(START).await;
+    all.iter().map(|c| c.challenge_id().to_owned()).collect()
+}
+
+/// `browser` (at `address`, no login waiting) starts a login for `pid`; returns the new
+/// challenge's id as `device` sees it, and the number the browser shows.
+async fn start_login(browser: &mut Browser, device: &TestDevice, pid: &str) -> (String, u8) {
+    let before = waiting_ids(device).await;
+    let res = enter(browser, pid).await;
     assert_eq!(res.location.as_deref(), Some("/login/app"), "{}", res.body);
-    let number = shown_number(&own.get("/login/app").await.body);
-    let challenge = device.pending(START).await.unwrap();
+    let number = shown_number(&browser.get("/login/app").await.body);
+    let new: Vec<String> = waiting_ids(device)
+        .await
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert_eq!(new.len(), 1, "one new login waits");
+    (new[0].clone(), number)
+}
+
+/// `device` approves waiting login `id` with `number`; `browser` finishes it at the
+/// relying party.
+async fn approve_and_finish(browser: &mut Browser, device: &mut TestDevice, id: &str, number: u8) {
+    let all: Vec<Challenge> = device.pending_all(START).await;
+    let challenge = all.into_iter().find(|c| c.challenge_id() == id).unwrap();
     let (id, jws) = device.approval(challenge, number, START);
     assert_eq!(
         device.send_approval(&id, &jws, START).await.status,
         StatusCode::OK
     );
-    let res = own.get("/login/finish").await;
+    let res = browser.get("/login/finish").await;
     let to = res.location.unwrap_or_default();
     assert!(to.starts_with(REDIRECT) && to.contains("code="), "{to}");
+}
+
+/// Issue 12, "each stranger's login cancels the person's pending one": strangers logging
+/// in while the person waits for their app cancel nothing of the person's. Their logins
+/// wait beside it — the app shows each — and, past five, make room among themselves: the
+/// person's login comes from an address they logged in from before.
+async fn strangers_logins_do_not_cancel_the_persons_waiting_login(server: TestServer) {
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    let (id, number) = start_login(&mut own, &device, ADULT).await;
+    approve_and_finish(&mut own, &mut device, &id, number).await;
+
+    let (mine, number) = start_login(&mut own, &device, ADULT).await;
+    for n in 0..20 {
+        let mut stranger = browser_at(&server, &format!("6.6.6.{}", n % 4));
+        let res = enter(&mut stranger, ADULT).await;
+        assert_eq!(res.location.as_deref(), Some("/login/app"), "{}", res.body);
+        let waiting = waiting_ids(&device).await;
+        assert!(waiting.contains(&mine), "stranger {n} cancelled the login");
+        assert!(waiting.len() <= 5, "{} wait", waiting.len());
+    }
+    assert_eq!(
+        waiting_ids(&device).await.len(),
+        5,
+        "the app is shown every waiting login"
+    );
+    approve_and_finish(&mut own, &mut device, &mine, number).await;
+    assert_eq!(waiting_ids(&device).await.len(), 4);
+}
+
+/// A browser starting over (a new login, or "try again") replaces its own waiting login
+/// and nobody else's.
+async fn starting_over_replaces_only_the_browsers_own_login(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let mut stranger = browser_at(&server, "6.6.6.1");
+    let (theirs, _) = start_login(&mut stranger, &device, ADULT).await;
+
+    let mut own = browser_at(&server, OWN_ADDRESS);
+    let (first, _) = start_login(&mut own, &device, ADULT).await;
+    assert_eq!(waiting_ids(&device).await.len(), 2);
+
+    enter(&mut own, ADULT).await;
+    let waiting = waiting_ids(&device).await;
+    assert_eq!(waiting.len(), 2, "the browser's new login replaced its own");
+    assert!(waiting.contains(&theirs) && !waiting.contains(&first));
+    let second = waiting.iter().find(|id| **id != theirs).unwrap().clone();
+
+    let res = own.post("/login/retry", &[]).await;
+    assert_eq!(res.location.as_deref(), Some("/login/app"), "{}", res.body);
+    let waiting = waiting_ids(&device).await;
+    assert_eq!(waiting.len(), 2, "trying again replaced it once more");
+    assert!(waiting.contains(&theirs) && !waiting.contains(&second));
+    let old = server.state.pending.get(&first).await.unwrap().unwrap();
+    assert_eq!(old.state, nokkel_server::store::LoginState::Cancelled);
 }
 
 /// The acceptance line of issue 12: 100 wrong passwords for a person from other addresses.

@@ -731,8 +731,13 @@ async fn approve_on_phone(
         bail!("the pending challenge answered {}", reply.status);
     }
     let pending: PendingChallengeResponse = serde_json::from_slice(&reply.body)?;
+    // The login this slot just started is the newest; one left over by an earlier failed
+    // round may still wait beside it.
     let jws = pending
-        .challenge
+        .challenges
+        .last()
+        .cloned()
+        .or(pending.challenge)
         .ok_or_else(|| anyhow!("no challenge pending for the phone"))?;
     let challenge = verify_login_challenge(
         &jws,

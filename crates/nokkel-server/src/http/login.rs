@@ -279,6 +279,11 @@ async fn start_submit(
             return refuse(page, &key);
         }
     };
+    // This browser's own waiting login (if it started one for this person) is replaced;
+    // logins from other browsers wait on beside the new one.
+    let earlier = flow(&state, &headers)
+        .filter(|f| f.pid == pid.as_str())
+        .and_then(|f| f.app_login().map(str::to_owned));
     let now = state.clock.unix();
     let mut flow = Flow {
         request: request.id.clone(),
@@ -287,7 +292,16 @@ async fn start_submit(
         exp: now + FLOW_SECONDS,
     };
     let browser = browser_side(&headers, &ip, page.lang);
-    match login::begin(&state, &pid, &request.id, &request.client_name, &browser).await {
+    let begun = login::begin(
+        &state,
+        &pid,
+        &request.id,
+        &request.client_name,
+        &browser,
+        earlier.as_deref(),
+    )
+    .await;
+    match begun {
         Ok(LoginStart::Sms) => see_other("/login/password", Some(flow_cookie(&state, Some(&flow)))),
         Ok(LoginStart::App { login_id }) => {
             flow.step = Step::AwaitingApp { login: login_id };
@@ -454,12 +468,13 @@ async fn retry(
     let Ok(pid) = IdNumber::parse(&flow.pid, state.synthetic_policy()) else {
         return request_gone(page);
     };
-    match login::start_app_login(
+    match login::start_app_login_again(
         &state,
         &pid,
         Some(&request.id),
         &request.client_name,
         &browser_side(&headers, &ip, page.lang),
+        flow.app_login(),
     )
     .await
     {

@@ -4,8 +4,10 @@
 //! and makes each transition happen once.
 //!
 //! A login is pending until one of: approved, denied, reported ("this wasn't me"), a
-//! wrong number, expired, or cancelled (in the browser, or replaced by a newer login of
-//! the same person — only one login may be pending per person, against push bombing).
+//! wrong number, expired, or cancelled (in the browser, or replaced by a newer login from
+//! the same browser or address). Logins from different browsers wait side by side, a few
+//! per person at most (`nokkel_core::admission`): a stranger's login cannot cancel the
+//! person's own, and the app shows each one.
 //!
 //! Every limit a stranger can reach is counted per person *and* client address first, so
 //! strangers elsewhere cannot lock a person out; see [`limit_logins_started`] and
@@ -110,12 +112,40 @@ pub async fn start_app_login(
     service: &str,
     channel: &LoginChannel,
 ) -> Result<LoginRecord, ServiceError> {
+    start_app_login_again(deps, pid, request_id, service, channel, None).await
+}
+
+/// [`start_app_login`] from a browser that started login `replaces` before ("try
+/// again"): that one is cancelled, others waiting for the person are not.
+pub async fn start_app_login_again(
+    deps: &Deps,
+    pid: &IdNumber,
+    request_id: Option<&str>,
+    service: &str,
+    channel: &LoginChannel,
+    replaces: Option<&str>,
+) -> Result<LoginRecord, ServiceError> {
     let account = deps
         .store
         .account(pid.as_str())
         .await?
         .ok_or(ServiceError::NoAccount)?;
-    start_app_login_for(deps, &account, pid, request_id, service, channel).await
+    let start = AppLoginStart {
+        request_id,
+        service,
+        channel,
+        replaces,
+    };
+    start_app_login_for(deps, &account, pid, &start).await
+}
+
+/// What an app login is started for, and from where.
+struct AppLoginStart<'a> {
+    request_id: Option<&'a str>,
+    service: &'a str,
+    channel: &'a LoginChannel,
+    /// The login the same browser started before, which this one replaces.
+    replaces: Option<&'a str>,
 }
 
 /// [`start_app_login`] for an account already read.
@@ -123,10 +153,14 @@ async fn start_app_login_for(
     deps: &Deps,
     account: &AccountRecord,
     pid: &IdNumber,
-    request_id: Option<&str>,
-    service: &str,
-    channel: &LoginChannel,
+    start: &AppLoginStart<'_>,
 ) -> Result<LoginRecord, ServiceError> {
+    let AppLoginStart {
+        request_id,
+        service,
+        channel,
+        replaces,
+    } = *start;
     if account.kind != AccountKind::App {
         return Err(ServiceError::WrongMethod);
     }
@@ -170,8 +204,9 @@ async fn start_app_login_for(
         decided_at: None,
         device_id: None,
         uv: None,
+        address: address_key(channel.client_ip()),
     };
-    let replaced = deps.pending.start(&record).await?;
+    let replaced = deps.pending.start(&record, replaces).await?;
     metrics::counter!(LOGINS_STARTED, "method" => "app").increment(1);
     ended(LoginState::Cancelled, replaced);
     audit(
@@ -235,32 +270,33 @@ pub async fn publish(deps: &Deps, key: &str) {
     }
 }
 
-/// The login challenge pending for `device`'s person, signed for that device, waiting up
-/// to `wait` for one to appear.
-pub async fn pending_challenge(
+/// The login challenges pending for `device`'s person, oldest first, each signed for that
+/// device, waiting up to `wait` for one to appear.
+pub async fn pending_challenges(
     deps: &Deps,
     device: &DeviceRecord,
     wait: Duration,
-) -> Result<Option<String>, ServiceError> {
+) -> Result<Vec<String>, ServiceError> {
     let key = events::person_key(&device.pid);
     let found = wait_for(&deps.events, &key, wait.min(MAX_WAIT), || async {
         deps.pending
-            .pending_app_login(&device.pid, deps.clock.unix())
+            .pending_app_logins(&device.pid, deps.clock.unix())
             .await
             .ok()
-            .flatten()
+            .filter(|logins| !logins.is_empty())
     })
     .await;
-    let Some(login) = found else {
-        return Ok(None);
-    };
-    let pending: PendingLogin =
-        serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
     let device_id = nokkel_core::keys::DeviceId::parse(&device.id)
         .map_err(|_| ServiceError::Unauthenticated)?;
     let random = nokkel_core::random::ring_random();
     let signer = ServerSigner::new(&deps.keys.challenge, &random);
-    Ok(Some(pending.sign_challenge(&device_id, &signer)?))
+    let mut challenges = Vec::new();
+    for login in found.unwrap_or_default() {
+        let pending: PendingLogin =
+            serde_json::from_str(&login.pending).map_err(|_| ServiceError::NoPendingChallenge)?;
+        challenges.push(pending.sign_challenge(&device_id, &signer)?);
+    }
+    Ok(challenges)
 }
 
 /// Loads the pending login `challenge_id` of `device`'s person, checking the statement is
@@ -602,13 +638,15 @@ pub enum LoginStart {
     },
 }
 
-/// Begins the login of `pid` for authorization request `request_id` of `service`.
+/// Begins the login of `pid` for authorization request `request_id` of `service`;
+/// `replaces` is the app login the same browser started before, if any.
 pub async fn begin(
     deps: &Deps,
     pid: &IdNumber,
     request_id: &str,
     service: &str,
     channel: &LoginChannel,
+    replaces: Option<&str>,
 ) -> Result<LoginStart, ServiceError> {
     // Before the lookup, so one address cannot probe who has an account without bound.
     volatile_rate_limit(
@@ -630,8 +668,13 @@ pub async fn begin(
         metrics::counter!(LOGINS_STARTED, "method" => "sms").increment(1);
         return Ok(LoginStart::Sms);
     }
-    let login =
-        start_app_login_for(deps, &account, pid, Some(request_id), service, channel).await?;
+    let start = AppLoginStart {
+        request_id: Some(request_id),
+        service,
+        channel,
+        replaces,
+    };
+    let login = start_app_login_for(deps, &account, pid, &start).await?;
     Ok(LoginStart::App { login_id: login.id })
 }
 

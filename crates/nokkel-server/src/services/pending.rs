@@ -17,27 +17,65 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use nokkel_core::admission::{replaced_by, Waiting, MAX_WAITING_PER_PERSON};
 
 use crate::store::{
     Decided, DeviceDecision, LoginRecord, LoginState, LoginTransition, RateCount, Store, StoreError,
 };
 
+/// How long an address the person logged in from counts as theirs when logins crowd
+/// (`nokkel_core::admission`).
+const KNOWN_ADDRESS_SECONDS: i64 = 365 * 86_400;
+
+/// The ids of the person's `waiting` logins (oldest first) that `login` replaces;
+/// `known` is where the person logged in from before, asked only when it matters.
+fn replaced(
+    waiting: &[LoginRecord],
+    login: &LoginRecord,
+    replaces: Option<&str>,
+    known: &[String],
+) -> Vec<String> {
+    let waiting: Vec<Waiting<'_>> = waiting
+        .iter()
+        .map(|l| Waiting {
+            id: &l.id,
+            address: &l.address,
+            known_address: known.contains(&l.address),
+            created_at: l.created_at,
+        })
+        .collect();
+    replaced_by(&waiting, &login.address, replaces)
+}
+
+/// The addresses `login`'s person logged in from before, when `waiting` logins are enough
+/// for them to matter; none otherwise (saving the query on nearly every login).
+async fn known_addresses(
+    store: &Store,
+    login: &LoginRecord,
+    waiting: usize,
+) -> Result<Vec<String>, StoreError> {
+    if waiting < MAX_WAITING_PER_PERSON {
+        return Ok(Vec::new());
+    }
+    store
+        .login_addresses(&login.pid, login.created_at - KNOWN_ADDRESS_SECONDS)
+        .await
+}
+
 /// Pending logins and the short-lived state around them.
 #[async_trait]
 pub trait PendingLogins: Send + Sync {
-    /// Stores a new pending login, cancelling any other pending login of the same person.
-    /// Returns how many were cancelled.
-    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError>;
+    /// Stores a new pending login, cancelling the person's waiting logins it replaces by
+    /// `nokkel_core::admission` (`replaces`: the one its browser started before). Returns
+    /// how many were cancelled.
+    async fn start(&self, login: &LoginRecord, replaces: Option<&str>) -> Result<u64, StoreError>;
 
     /// Login `id`, pending or decided.
     async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError>;
 
-    /// The person's pending app login, if one has not expired at `now`.
-    async fn pending_app_login(
-        &self,
-        pid: &str,
-        now: i64,
-    ) -> Result<Option<LoginRecord>, StoreError>;
+    /// The person's pending app logins that have not expired at `now`, oldest first.
+    async fn pending_app_logins(&self, pid: &str, now: i64)
+        -> Result<Vec<LoginRecord>, StoreError>;
 
     /// Moves login `id` along `transition` (a pending one only before it expires).
     /// `false` when it was not in the transition's starting state.
@@ -97,20 +135,28 @@ impl SqlPendingLogins {
 
 #[async_trait]
 impl PendingLogins for SqlPendingLogins {
-    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError> {
-        self.store.start_login(login).await
+    async fn start(&self, login: &LoginRecord, replaces: Option<&str>) -> Result<u64, StoreError> {
+        // Two logins of one person starting at the same instant may both stay; the limit
+        // is against crowding, and one over it for a moment does no harm.
+        let waiting = self
+            .store
+            .pending_app_logins(&login.pid, login.created_at)
+            .await?;
+        let known = known_addresses(&self.store, login, waiting.len()).await?;
+        let cancel = replaced(&waiting, login, replaces, &known);
+        self.store.start_login(login, &cancel).await
     }
 
     async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
         self.store.login(id).await
     }
 
-    async fn pending_app_login(
+    async fn pending_app_logins(
         &self,
         pid: &str,
         now: i64,
-    ) -> Result<Option<LoginRecord>, StoreError> {
-        self.store.pending_app_login(pid, now).await
+    ) -> Result<Vec<LoginRecord>, StoreError> {
+        self.store.pending_app_logins(pid, now).await
     }
 
     async fn decide(
@@ -191,8 +237,8 @@ struct MemoryState {
     /// Pending logins, and approved ones until their browser completes them. An
     /// approved login is also in the store.
     logins: HashMap<String, LoginRecord>,
-    /// Person → their pending login's id (at most one).
-    pending_of: HashMap<String, String>,
+    /// Person → their pending logins' ids (a few; `nokkel_core::admission`).
+    pending_of: HashMap<String, Vec<String>>,
     /// (device, jti) → until when the proof is remembered.
     proofs: HashMap<(String, String), i64>,
     /// (key, window start) → hits.
@@ -204,9 +250,27 @@ struct MemoryState {
 impl MemoryState {
     /// Takes pending login `id` out of the pending index (it stays in `logins`).
     fn unindex(&mut self, login: &LoginRecord) {
-        if self.pending_of.get(&login.pid) == Some(&login.id) {
-            self.pending_of.remove(&login.pid);
+        if let Some(ids) = self.pending_of.get_mut(&login.pid) {
+            ids.retain(|id| *id != login.id);
+            if ids.is_empty() {
+                self.pending_of.remove(&login.pid);
+            }
         }
+    }
+
+    /// `pid`'s pending logins unexpired at `now`, oldest first.
+    fn waiting(&self, pid: &str, now: i64) -> Vec<&LoginRecord> {
+        let mut waiting: Vec<&LoginRecord> = self
+            .pending_of
+            .get(pid)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.logins.get(id))
+            .filter(|l| l.state == LoginState::Pending && l.expires_at > now)
+            .collect();
+        // Stable: logins of the same second stay in the order they started.
+        waiting.sort_by_key(|l| l.created_at);
+        waiting
     }
 
     /// Claims pending login `id` for a decision if it is pending, not already claimed,
@@ -305,26 +369,40 @@ impl MemoryPendingLogins {
 
 #[async_trait]
 impl PendingLogins for MemoryPendingLogins {
-    async fn start(&self, login: &LoginRecord) -> Result<u64, StoreError> {
-        let replaced = {
+    async fn start(&self, login: &LoginRecord, replaces: Option<&str>) -> Result<u64, StoreError> {
+        let crowded = self.state().waiting(&login.pid, login.created_at).len();
+        let known = known_addresses(&self.store, login, crowded).await?;
+        let replaced: Vec<LoginRecord> = {
             let mut state = self.state();
-            let old = state.pending_of.insert(login.pid.clone(), login.id.clone());
-            // A login whose answer is being stored is decided by that answer, not replaced.
-            let replaced = old
-                .filter(|old| !state.claimed.contains(old))
-                .and_then(|old| state.logins.remove(&old));
+            // A login whose answer is being stored is decided by that answer: it is neither
+            // replaced nor counted.
+            let waiting: Vec<LoginRecord> = state
+                .waiting(&login.pid, login.created_at)
+                .into_iter()
+                .filter(|l| !state.claimed.contains(&l.id))
+                .cloned()
+                .collect();
+            let cancel = replaced(&waiting, login, replaces, &known);
+            let replaced = cancel
+                .iter()
+                .filter_map(|id| state.logins.remove(id))
+                .collect::<Vec<_>>();
+            for old in &replaced {
+                state.unindex(old);
+            }
+            state
+                .pending_of
+                .entry(login.pid.clone())
+                .or_default()
+                .push(login.id.clone());
             state.logins.insert(login.id.clone(), login.clone());
             replaced
         };
-        let Some(old) = replaced else {
-            return Ok(0);
-        };
-        if old.state != LoginState::Pending {
-            return Ok(0);
+        for old in &replaced {
+            let cancelled = Self::decided(old, LoginState::Cancelled, login.created_at, None, None);
+            self.store.record_login(&cancelled).await?;
         }
-        let cancelled = Self::decided(&old, LoginState::Cancelled, login.created_at, None, None);
-        self.store.record_login(&cancelled).await?;
-        Ok(1)
+        Ok(replaced.len() as u64)
     }
 
     async fn get(&self, id: &str) -> Result<Option<LoginRecord>, StoreError> {
@@ -334,22 +412,18 @@ impl PendingLogins for MemoryPendingLogins {
         self.store.login(id).await
     }
 
-    async fn pending_app_login(
+    async fn pending_app_logins(
         &self,
         pid: &str,
         now: i64,
-    ) -> Result<Option<LoginRecord>, StoreError> {
+    ) -> Result<Vec<LoginRecord>, StoreError> {
         let state = self.state();
         Ok(state
-            .pending_of
-            .get(pid)
-            .and_then(|id| state.logins.get(id))
-            .filter(|l| {
-                l.state == LoginState::Pending
-                    && l.method == crate::store::LoginMethod::App
-                    && l.expires_at > now
-            })
-            .cloned())
+            .waiting(pid, now)
+            .into_iter()
+            .filter(|l| l.method == crate::store::LoginMethod::App)
+            .cloned()
+            .collect())
     }
 
     async fn decide(

@@ -108,25 +108,37 @@ pub struct LoginRecord {
     pub device_id: Option<String>,
     /// The user-verification method of an approval.
     pub uv: Option<String>,
+    /// The client address the login came from, as limits key it (an IPv6 /64); it decides
+    /// which waiting login a new one replaces (`nokkel_core::admission`).
+    pub address: String,
 }
 
 const LOGIN_COLUMNS: &str = "id, request_id, pid, method, service, browser, os, place, number, \
-     pending, state, created_at, expires_at, decided_at, device_id, uv";
+     pending, state, created_at, expires_at, decided_at, device_id, uv, address";
 
 impl Store {
-    /// Starts a login: cancels any pending login of the same person (only one may be
-    /// pending) and inserts `login`, in one transaction. Returns how many were cancelled.
-    pub async fn start_login(&self, login: &LoginRecord) -> Result<u64, StoreError> {
-        let cancel = "UPDATE logins SET state = 'cancelled', decided_at = $2 \
-             WHERE pid = $1 AND state = 'pending'";
+    /// Starts a login: cancels the pending logins `cancel` (those of the same person the
+    /// admission rule replaces) and inserts `login`, in one transaction. Returns how many
+    /// were cancelled (one already decided is left as it is).
+    pub async fn start_login(
+        &self,
+        login: &LoginRecord,
+        cancel: &[String],
+    ) -> Result<u64, StoreError> {
+        let cancel_one = "UPDATE logins SET state = 'cancelled', decided_at = $3 \
+             WHERE id = $1 AND pid = $2 AND state = 'pending'";
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
-            let cancelled = sqlx::query(cancel)
-                .bind(&login.pid)
-                .bind(login.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let mut cancelled = 0;
+            for id in cancel {
+                cancelled += sqlx::query(cancel_one)
+                    .bind(id)
+                    .bind(&login.pid)
+                    .bind(login.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
             insert_login!(&mut *tx, login)?;
             tx.commit().await?;
             Ok::<_, StoreError>(cancelled)
@@ -198,10 +210,11 @@ impl Store {
             Pool::Sqlite(pool) => {
                 let script = format!(
                     "BEGIN IMMEDIATE; \
-                     UPDATE devices SET counter = $18, last_used_at = $19 \
-                     WHERE id = $17 AND counter < $18 AND revoked_at IS NULL; \
+                     UPDATE devices SET counter = $19, last_used_at = $20 \
+                     WHERE id = $18 AND counter < $19 AND revoked_at IS NULL; \
                      INSERT INTO logins ({LOGIN_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE changes() = 1 RETURNING 1; \
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 WHERE changes() = 1 \
+                     RETURNING 1; \
                      COMMIT;"
                 );
                 let query = bind_login!(sqlx::query(&script), login)
@@ -233,21 +246,36 @@ impl Store {
         )
     }
 
-    /// The pending app login of `pid` that has not expired at `now`, if any.
-    pub async fn pending_app_login(
+    /// The pending app logins of `pid` that have not expired at `now`, oldest first.
+    pub async fn pending_app_logins(
         &self,
         pid: &str,
         now: i64,
-    ) -> Result<Option<LoginRecord>, StoreError> {
+    ) -> Result<Vec<LoginRecord>, StoreError> {
         let sql = format!(
             "SELECT {LOGIN_COLUMNS} FROM logins \
-             WHERE pid = $1 AND state = 'pending' AND method = 'app' AND expires_at > $2"
+             WHERE pid = $1 AND state = 'pending' AND method = 'app' AND expires_at > $2 \
+             ORDER BY created_at, id"
         );
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, LoginRecord>(&sql)
             .bind(pid)
             .bind(now)
-            .fetch_optional(pool)
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// The addresses `pid`'s approved logins since `since` came from
+    /// (`nokkel_core::admission`: their waiting logins stay when logins crowd).
+    pub async fn login_addresses(&self, pid: &str, since: i64) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT DISTINCT address FROM logins WHERE pid = $1 AND created_at > $2 \
+             AND state IN ('approved', 'completed') AND address <> ''";
+        Ok(
+            with_pool!(self, pool => sqlx::query_scalar::<_, String>(sql)
+            .bind(pid)
+            .bind(since)
+            .fetch_all(pool)
             .await)?,
         )
     }
@@ -384,7 +412,7 @@ pub enum Decided {
 fn insert_login_sql() -> String {
     format!(
         "INSERT INTO logins ({LOGIN_COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     )
 }
 
@@ -393,7 +421,7 @@ fn insert_login_sql() -> String {
 pub(super) const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
      WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
 
-/// Binds `$login`'s columns as `$1`…`$16` to `$query`.
+/// Binds `$login`'s columns as `$1`…`$17` to `$query`.
 macro_rules! bind_login {
     ($query:expr, $login:expr) => {{
         let login: &LoginRecord = $login;
@@ -414,6 +442,7 @@ macro_rules! bind_login {
             .bind(login.decided_at)
             .bind(&login.device_id)
             .bind(&login.uv)
+            .bind(&login.address)
     }};
 }
 use bind_login;

@@ -542,22 +542,32 @@ impl TestDevice {
 
     /// Fetches and verifies the pending challenge (against the pinned key).
     pub async fn pending(&self, now: i64) -> Option<nokkel_core::statements::VerifiedChallenge> {
+        let all = self.pending_all(now).await;
+        all.into_iter().next()
+    }
+
+    /// Every pending challenge, oldest first, checked against the pinned key; the oldest
+    /// is also the response's `challenge`.
+    pub async fn pending_all(&self, now: i64) -> Vec<nokkel_core::statements::VerifiedChallenge> {
         let res = self
             .call("GET", "/api/v1/challenges/pending", None, None, now)
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
-        let jws = body["challenge"].as_str()?;
-        Some(
-            nokkel_core::statements::verify_login_challenge(
-                jws,
-                &self.pinned,
-                &self.issuer,
-                &self.key.device_id(),
-                now,
-            )
-            .unwrap(),
-        )
+        let all = body["challenges"].as_array().unwrap();
+        assert_eq!(body["challenge"], all.first().cloned().unwrap_or_default());
+        all.iter()
+            .map(|jws| {
+                nokkel_core::statements::verify_login_challenge(
+                    jws.as_str().unwrap(),
+                    &self.pinned,
+                    &self.issuer,
+                    &self.key.device_id(),
+                    now,
+                )
+                .unwrap()
+            })
+            .collect()
     }
 
     /// Signs an approval of `challenge` picking `number`, with the next counter.

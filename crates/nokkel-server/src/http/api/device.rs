@@ -86,11 +86,12 @@ async fn pending(
     AuthenticatedDevice(device): AuthenticatedDevice,
     Query(query): Query<WaitQuery>,
 ) -> Result<Json<PendingChallengeResponse>, ApiFailure> {
-    let challenge =
-        login::pending_challenge(&state, &device, Duration::from_secs(query.wait)).await?;
+    let challenges =
+        login::pending_challenges(&state, &device, Duration::from_secs(query.wait)).await?;
     Ok(Json(PendingChallengeResponse {
         v: ProtocolVersion,
-        challenge,
+        challenge: challenges.first().cloned(),
+        challenges,
     }))
 }
 
