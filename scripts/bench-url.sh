@@ -33,12 +33,15 @@ trap cleanup EXIT
 # shellcheck disable=SC2086
 "$nokkel" admin population import "$work/people.csv" --data-dir "$work/data" ${BENCH_SERVE_ARGS:-} > /dev/null
 # Bench people log in far more often than people do, all from one address: lift the
-# login brakes (per person, per person and address, per address, identity numbers).
+# login brakes (per person, per person and address, per address, identity numbers,
+# authorization requests).
 # shellcheck disable=SC2086
 NOKKEL_LOGINS_PER_PERSON_PER_10_MIN=4000000000 \
 NOKKEL_LOGINS_PER_PERSON_AND_ADDRESS_PER_10_MIN=4000000000 \
 NOKKEL_LOGINS_PER_ADDRESS_PER_10_MIN=4000000000 \
-NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN=4000000000 RUST_LOG=warn \
+NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN=4000000000 \
+NOKKEL_AUTHORIZATIONS_PER_ADDRESS_PER_10_MIN=4000000000 \
+NOKKEL_AUTHORIZATIONS_PER_10_MIN=4000000000 RUST_LOG=warn \
     "$nokkel" serve --demo --listen "127.0.0.1:$port" --data-dir "$work/data" ${BENCH_SERVE_ARGS:-} > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do

@@ -183,6 +183,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         logins_per_person_per_10_min: u32::MAX,
         logins_per_address_per_10_min: u32::MAX,
         login_ids_per_address_per_10_min: u32::MAX,
+        authorizations_per_address_per_10_min: u32::MAX,
+        authorizations_per_10_min: u32::MAX,
         ..Config::default()
     };
     let store = nokkel_server::serve::open_store(&config).await?;

@@ -50,6 +50,17 @@ pub struct Config {
     pub logins_per_address_per_10_min: u32,
     /// Identity numbers one client address may enter on the login page per ten minutes.
     pub login_ids_per_address_per_10_min: u32,
+    /// Authorization requests (`/oauth/authorize`) one client address may start per ten
+    /// minutes; each is stored for 15 minutes.
+    pub authorizations_per_address_per_10_min: u32,
+    /// Authorization requests one instance takes per ten minutes from everyone: the
+    /// ceiling on what a crowd of addresses can make it store.
+    pub authorizations_per_10_min: u32,
+    /// Login pages' event streams (`/login/events`, each a connection held up to two
+    /// minutes) open at once from one client address, per instance.
+    pub event_streams_per_address: u32,
+    /// Login pages' event streams open at once on one instance.
+    pub event_streams_total: u32,
     /// Password tries (right or wrong) on one person from one client address per 15 minutes.
     pub passwords_per_person_and_address_per_15_min: u32,
     /// Password tries (right or wrong) from one client address per 15 minutes, for all
@@ -218,6 +229,10 @@ impl Default for Config {
             logins_per_person_per_10_min: 200,
             logins_per_address_per_10_min: 100,
             login_ids_per_address_per_10_min: 100,
+            authorizations_per_address_per_10_min: 300,
+            authorizations_per_10_min: 2_000_000,
+            event_streams_per_address: 20,
+            event_streams_total: 10_000,
             passwords_per_person_and_address_per_15_min: 5,
             passwords_per_address_per_15_min: 30,
             wrong_passwords_per_person_per_day: 300,

@@ -15,6 +15,7 @@ use crate::http::AppState;
 use crate::secrets::{SecretsError, ServerSecrets};
 use crate::services::audit_writer::AuditWriter;
 use crate::services::cache::Caches;
+use crate::services::capacity::Capacity;
 use crate::services::delivery::email::SmtpSender;
 use crate::services::delivery::letters::SpoolSender;
 use crate::services::delivery::sms::HttpSmsSender;
@@ -169,6 +170,7 @@ pub async fn assemble(
     Ok(Deps {
         audit: AuditWriter::spawn(store.clone()),
         caches: Caches::new(store.backend_name() == "sqlite"),
+        capacity: Capacity::new(&config),
         pending,
         store,
         clock,

@@ -24,6 +24,11 @@ server_tests!(mod behind_one_proxy with crate::behind_one_proxy;
 
 server_tests!(audit_events_past_the_retention_are_purged);
 
+server_tests!(mod with_low_caps with crate::low_caps;
+    authorization_requests_are_capped_per_address_and_in_all,
+    event_streams_are_capped_per_address_and_in_all,
+);
+
 server_tests!(mod with_low_limits with crate::low_limits;
     one_address_has_a_budget_for_all_people,
     wrong_passwords_per_person_have_a_ceiling,
@@ -31,6 +36,14 @@ server_tests!(mod with_low_limits with crate::low_limits;
 
 fn behind_one_proxy(config: &mut Config) {
     config.trust_forwarded_for = true;
+}
+
+fn low_caps(config: &mut Config) {
+    config.trust_forwarded_for = true;
+    config.authorizations_per_address_per_10_min = 3;
+    config.authorizations_per_10_min = 5;
+    config.event_streams_per_address = 2;
+    config.event_streams_total = 3;
 }
 
 fn low_limits(config: &mut Config) {
@@ -300,4 +313,80 @@ async fn audit_events_past_the_retention_are_purged(server: TestServer) {
 async fn sms_user_events(server: &TestServer) -> usize {
     server.state.audit.flush().await;
     server.state.store.audit_for(SMS_USER).await.unwrap().len()
+}
+
+/// Issue 12, "every GET /oauth/authorize of a valid client stores a request row and an
+/// audit row with no limit": past the per-address limit, and past the instance's ceiling
+/// from any address, the client is told `temporarily_unavailable` and nothing is stored.
+async fn authorization_requests_are_capped_per_address_and_in_all(server: TestServer) {
+    let authorize = |address: &str| {
+        let browser = browser_at(&server, address);
+        async move {
+            let mut browser = browser;
+            browser
+                .get(&authorize_url("openid"))
+                .await
+                .location
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert!(authorize("6.6.6.1").await.starts_with("/login?request="));
+    }
+    let refused = authorize("6.6.6.1").await;
+    assert!(
+        refused.starts_with(REDIRECT) && refused.contains("error=temporarily_unavailable"),
+        "{refused}"
+    );
+    // Another address has its own budget, until the instance's ceiling (5 in all).
+    assert!(authorize("6.6.6.2").await.starts_with("/login?request="));
+    assert!(authorize("6.6.6.3").await.starts_with("/login?request="));
+    let refused = authorize("6.6.6.4").await;
+    assert!(
+        refused.contains("error=temporarily_unavailable"),
+        "{refused}"
+    );
+    server.state.audit.flush().await;
+    let recent = server.state.store.recent_audit(100).await.unwrap();
+    let started = recent
+        .iter()
+        .filter(|e| e.event == "oidc_authorization_started")
+        .count();
+    assert_eq!(started, 5, "only the taken requests were stored");
+}
+
+/// Issue 12, "/login/events holds connections for 130 s with no cap": a few streams per
+/// address and a ceiling per instance; a closed stream gives its place back.
+async fn event_streams_are_capped_per_address_and_in_all(server: TestServer) {
+    let _device = server.enrolled_device(ADULT, 1).await;
+    let mut own = browser_at(&server, "6.6.6.1");
+    assert_eq!(
+        enter(&mut own, ADULT).await.location.as_deref(),
+        Some("/login/app")
+    );
+    let first = own.open("/login/events").await;
+    let second = own.open("/login/events").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = own.open("/login/events").await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS, "per address");
+    assert_eq!(third.headers()["retry-after"], "30");
+
+    // The same flow from another address: one more, then the instance is full.
+    let mut elsewhere = browser_at(&server, "6.6.6.2");
+    elsewhere.cookies = own.cookies.clone();
+    let fourth = elsewhere.open("/login/events").await;
+    assert_eq!(fourth.status(), StatusCode::OK);
+    elsewhere.forwarded_for = Some("6.6.6.3".into());
+    let refused = elsewhere.open("/login/events").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "in all");
+
+    drop(first);
+    let again = elsewhere.open("/login/events").await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "a closed stream gave its place back"
+    );
+    drop((second, fourth, again));
 }

@@ -282,7 +282,7 @@ pub fn shown_number(html: &str) -> String {
 
 /// Server settings that lift every login brake: a load generator logs the same few people
 /// in from one address far more often than people ever do.
-pub const NO_LOGIN_BRAKES: [(&str, &str); 4] = [
+pub const NO_LOGIN_BRAKES: [(&str, &str); 6] = [
     ("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "4000000000"),
     (
         "NOKKEL_LOGINS_PER_PERSON_AND_ADDRESS_PER_10_MIN",
@@ -290,6 +290,8 @@ pub const NO_LOGIN_BRAKES: [(&str, &str); 4] = [
     ),
     ("NOKKEL_LOGINS_PER_ADDRESS_PER_10_MIN", "4000000000"),
     ("NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN", "4000000000"),
+    ("NOKKEL_AUTHORIZATIONS_PER_ADDRESS_PER_10_MIN", "4000000000"),
+    ("NOKKEL_AUTHORIZATIONS_PER_10_MIN", "4000000000"),
 ];
 
 /// The demo relying party's redirect URI the end-to-end logins use.

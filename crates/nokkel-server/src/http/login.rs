@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -26,7 +26,7 @@ use crate::i18n::Lang;
 use crate::services::login::{self, LoginChannel, LoginEnd, LoginStart};
 use crate::services::oidc::{self, AuthorizationRequest};
 use crate::services::registration::{self, Expiring};
-use crate::services::{contact, ServiceError};
+use crate::services::{address_key, contact, ServiceError};
 use crate::store::{LoginRecord, LoginState};
 
 /// The cookie carrying the sealed login flow between pages.
@@ -372,12 +372,23 @@ async fn app_page(State(state): State<AppState>, page: Page, headers: HeaderMap)
 }
 
 /// Server-sent events: one `decided` event when the login leaves `pending` (or expires).
-async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn events(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Response {
     let Some(login_id) = flow(&state, &headers).and_then(|f| f.app_login().map(str::to_owned))
     else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // Each stream holds a connection for up to two minutes: a few per address and a
+    // ceiling per instance. Refused, the page falls back to its "I have answered" link.
+    let Some(ticket) = state.capacity.open_stream(&address_key(&ip.text())) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(RETRY_AFTER, "30")],
+            "too many open event streams",
+        )
+            .into_response();
+    };
     let stream = futures_util::stream::once(async move {
+        let _ticket = ticket;
         // Up to the challenge's lifetime plus a little; the page falls back to its link.
         let decided = login::wait_decided(&state, &login_id, Duration::from_secs(130)).await;
         let state_name = match decided {

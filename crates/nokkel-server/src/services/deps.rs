@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::secrets::ServerSecrets;
 use crate::services::audit_writer::AuditWriter;
 use crate::services::cache::Caches;
+use crate::services::capacity::Capacity;
 use crate::services::delivery::Worker;
 use crate::services::events::Events;
 use crate::services::keys::ServerKeys;
@@ -40,6 +41,8 @@ pub struct Deps {
     pub delivery: Arc<Worker>,
     /// Clients and device keys, in front of the store.
     pub caches: Caches,
+    /// Per-instance ceilings on event streams and authorization requests.
+    pub capacity: Capacity,
     /// The audit log's batched writer.
     pub audit: AuditWriter,
     /// Pending logins, the request-proof replay cache and the login rate-limit windows:

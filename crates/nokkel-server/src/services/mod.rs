@@ -13,6 +13,7 @@ use crate::store::StoreError;
 
 pub mod audit_writer;
 pub mod cache;
+pub mod capacity;
 pub mod confirmation;
 pub mod contact;
 pub mod delivery;

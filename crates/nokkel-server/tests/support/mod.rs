@@ -302,6 +302,20 @@ impl Browser {
             .join("; ")
     }
 
+    /// Opens `path` and returns as soon as the headers are there, the body unread (an
+    /// event stream stays open while the response is held).
+    pub async fn open(&self, path: &str) -> axum::http::Response<Body> {
+        let mut request = Request::get(path).header(header::COOKIE, self.cookie_header());
+        if let Some(address) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", address);
+        }
+        self.app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&mut self, path: &str) -> Response {
         let mut request = Request::get(path).header(header::COOKIE, self.cookie_header());
         if let Some(lang) = &self.accept_language {

@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::http::{render, AppState, ErrorPage, Page};
+use crate::http::{render, AppState, ClientIp, ErrorPage, Page};
 use crate::i18n::Lang;
 use crate::services::oidc::authorize::{self, Rejection};
 use crate::services::Deps;
@@ -39,14 +39,16 @@ pub(crate) fn error_page(page: Page, status: StatusCode, detail: &str) -> Respon
 pub(crate) async fn authorize_get(
     State(state): State<AppState>,
     page: Page,
+    ip: ClientIp,
     RawQuery(query): RawQuery,
 ) -> Response {
-    authorize(&state, page, query.unwrap_or_default().as_bytes()).await
+    authorize(&state, page, ip, query.unwrap_or_default().as_bytes()).await
 }
 
 pub(crate) async fn authorize_post(
     State(state): State<AppState>,
     page: Page,
+    ip: ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -61,11 +63,11 @@ pub(crate) async fn authorize_post(
             "invalid_request: POST must be application/x-www-form-urlencoded",
         );
     }
-    authorize(&state, page, &body).await
+    authorize(&state, page, ip, &body).await
 }
 
-async fn authorize(deps: &Deps, page: Page, raw: &[u8]) -> Response {
-    match authorize::start(deps, raw).await {
+async fn authorize(deps: &Deps, page: Page, ip: ClientIp, raw: &[u8]) -> Response {
+    match authorize::start(deps, raw, &ip.text()).await {
         Ok(request) => {
             let mut target = format!("/login?request={}", request.id);
             if let Some(lang) = request.ui_locales.as_deref().and_then(preferred_lang) {

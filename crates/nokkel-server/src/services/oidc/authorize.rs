@@ -7,7 +7,7 @@
 
 use super::clients::redirect_uri_allowed;
 use super::{error_redirect, random_token, AuthorizationError, REQUEST_LIFETIME_SECONDS, SCOPES};
-use crate::services::{audit, Deps};
+use crate::services::{address_key, audit, volatile_rate_limit, Deps, ServiceError};
 use crate::store::{AuthorizationRequestRecord, ClientRecord};
 
 /// Longest accepted value of any parameter.
@@ -60,8 +60,14 @@ impl Params {
     }
 }
 
-/// Validates the request's parameters (query or form body, as sent) and stores it.
-pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord, Rejection> {
+/// Validates the request's parameters (query or form body, as sent) from `client_ip` and
+/// stores it — within the per-address limit and the instance's ceiling, past which the
+/// client is told `temporarily_unavailable` (RFC 6749 §4.1.2.1).
+pub async fn start(
+    deps: &Deps,
+    raw: &[u8],
+    client_ip: &str,
+) -> Result<AuthorizationRequestRecord, Rejection> {
     let page = |detail: String| Err(Rejection::Page(detail));
     let params = match Params::parse(raw) {
         Ok(params) => params,
@@ -226,6 +232,22 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
     }
 
     let now = deps.clock.unix();
+    let key = format!("authorize-ip:{}", address_key(client_ip));
+    let limit = i64::from(deps.config.authorizations_per_address_per_10_min);
+    let over = match volatile_rate_limit(deps, &key, 600, limit).await {
+        Ok(()) => !deps.capacity.take_authorization(now),
+        Err(ServiceError::RateLimited) => true,
+        Err(err) => {
+            tracing::error!(error = %err, "counting the authorization request failed");
+            return Err(Rejection::Internal);
+        }
+    };
+    if over {
+        return back(
+            AuthorizationError::TemporarilyUnavailable,
+            "too many login requests from here; try again in a few minutes",
+        );
+    }
     let record = AuthorizationRequestRecord {
         // 256 bits: the id is the only handle on a pending request.
         id: random_token(deps),
@@ -253,7 +275,7 @@ pub async fn start(deps: &Deps, raw: &[u8]) -> Result<AuthorizationRequestRecord
         deps,
         "oidc_authorization_started",
         None,
-        None,
+        Some(client_ip),
         serde_json::json!({ "client_id": record.client_id, "request": record.id, "scope": record.scope }),
     )
     .await;
