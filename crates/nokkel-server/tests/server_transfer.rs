@@ -332,6 +332,21 @@ async fn an_expired_transfer_is_refused(server: TestServer) {
     server.clock.advance(601);
     let res = late.prove_key(&server).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
+
+    // Housekeeping deletes them a day after expiry (the audit log keeps what happened).
+    use nokkel_server::services::housekeeping;
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.transfer_rows, 0, "kept for a day");
+    server.clock.advance(86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.transfer_rows, 2);
+    let gone = server
+        .state
+        .store
+        .transfer(&phone.transfer_id)
+        .await
+        .unwrap();
+    assert!(gone.is_none());
 }
 
 async fn refused_transfer_tells_the_new_phone(server: TestServer) {
@@ -373,7 +388,8 @@ async fn vouching_needs_a_declared_method_and_a_growing_counter(server: TestServ
     let statement = vouch(&server, &mut old, &offer, UserVerification::NoneTest, false);
     let res = approve(&server, &old, &phone.transfer_id, &statement).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    // Counter 1 again, on a second transfer: refused, nothing enrolled.
+    // Counter 1 again, on a second transfer: a copy of the old phone's key is in use. As
+    // for approvals, the old phone is revoked, app logins pause, nothing is enrolled.
     let (second, offer2) = ready(&server, &old, 84).await;
     old.counter = 0;
     let statement = vouch(
@@ -384,9 +400,17 @@ async fn vouching_needs_a_declared_method_and_a_growing_counter(server: TestServ
         false,
     );
     let res = approve(&server, &old, &second.transfer_id, &statement).await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-    assert_eq!(code_of(&res), "counter_not_increased");
-    assert_eq!(active_devices(&server, ADULT).await.len(), 2);
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert_eq!(code_of(&res), "device_clone_suspected");
+    let active = active_devices(&server, ADULT).await;
+    assert_eq!(active.len(), 1, "the old phone is revoked");
+    assert!(!active.contains(&old.key.device_id().as_str().to_owned()));
+    let account = server.state.store.account(ADULT).await.unwrap().unwrap();
+    assert_eq!(
+        account.blocked_reason.as_deref(),
+        Some("clone_suspected"),
+        "app logins pause"
+    );
     assert_eq!(second.status(&server).await["status"], "waiting");
     // Signed by another device than the one calling.
     let other = server.enrolled_device(ADULT2, 3).await;

@@ -116,7 +116,7 @@ pub(crate) async fn counter_refused(
     }
 }
 
-/// A statement of `device` (`statement`: `approval`, `denial`, `action`) came with a
+/// A statement of `device` (`approval`, `denial`, `action`, `transfer`) came with a
 /// counter not above the stored one. Revokes the device, pauses the person's app logins,
 /// notifies them and audits it, once: when two stale statements race, the one that
 /// revokes the device does the rest. Returns the error the device is answered with.

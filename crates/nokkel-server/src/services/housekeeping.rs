@@ -1,7 +1,9 @@
 //! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
 //! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
 //! codes, tokens and requests are deleted, old rate-limit windows and sent messages are
-//! dropped, audit events past `audit_retention_days` deleted. The request-proof replay cache and in-memory pending state are swept too.
+//! dropped, transfers a day past their expiry and audit events past
+//! `audit_retention_days` deleted. The request-proof replay cache and in-memory pending
+//! state are swept too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,9 @@ const KEEP_RATE_WINDOWS_SECONDS: i64 = 2 * 86_400;
 /// Sent and discarded messages are kept this long (for support questions: "did my code
 /// go out?"), then deleted with their sealed bodies. Dead ones wait for an operator.
 const KEEP_SENT_MESSAGES_SECONDS: i64 = 14 * 86_400;
+/// Transfers (10 minutes to live) are kept this long after expiry, for support questions
+/// while they are fresh; the audit log keeps what happened.
+const KEEP_TRANSFERS_SECONDS: i64 = 86_400;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub struct Swept {
     pub outbox_rows: u64,
     /// Audit events past the retention deleted.
     pub audit_rows: u64,
+    /// Transfers past their expiry deleted.
+    pub transfer_rows: u64,
 }
 
 /// Runs one sweep.
@@ -54,6 +61,10 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
         audit_rows: state
             .store
             .purge_audit(now - i64::from(state.config.audit_retention_days) * 86_400)
+            .await?,
+        transfer_rows: state
+            .store
+            .purge_transfers(now - KEEP_TRANSFERS_SECONDS)
             .await?,
     })
 }

@@ -305,13 +305,20 @@ pub async fn approve(
         serde_json::from_str(&record.flow).map_err(|_| ServiceError::UnknownTransfer)?;
     let key = super::verification::device_public_key(deps, device)?;
     let now = deps.clock.unix();
-    let verified = verify_transfer(
+    let verified = match verify_transfer(
         statement,
         ready,
         &key,
         super::verification::counter(device),
         now,
-    )?;
+    ) {
+        Ok(verified) => verified,
+        // A counter that went backwards: a copy of this device's key is in use.
+        Err(StatementError::CounterNotIncreased { .. }) => {
+            return Err(super::confirmation::clone_suspected(deps, device, "transfer").await)
+        }
+        Err(err) => return Err(err.into()),
+    };
     super::verification::check_uv(deps, device, verified.uv())?;
     let ctr = i64::try_from(verified.ctr()).map_err(|_| StatementError::BadPayload("counter"))?;
     let new_device = DeviceRecord {
@@ -335,11 +342,7 @@ pub async fn approve(
         TransferApproval::Approved => {}
         TransferApproval::Gone => return Err(ServiceError::UnknownTransfer),
         TransferApproval::OldDevice => {
-            deps.caches.devices.forget(&device.id);
-            return Err(StatementError::CounterNotIncreased {
-                last: super::verification::counter(device),
-            }
-            .into());
+            return Err(super::confirmation::counter_refused(deps, device, ctr, "transfer").await);
         }
         TransferApproval::DeviceExists => return Err(ServiceError::DeviceExists),
     }

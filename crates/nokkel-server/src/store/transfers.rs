@@ -122,6 +122,18 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes transfers that expired at or before `expired_before`, whatever their state
+    /// (the audit log keeps what happened). Returns how many.
+    pub async fn purge_transfers(&self, expired_before: i64) -> Result<u64, StoreError> {
+        Ok(
+            with_pool!(self, pool => sqlx::query("DELETE FROM transfers WHERE expires_at <= $1")
+            .bind(expired_before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?,
+        )
+    }
+
     /// The transfer `id`, whatever its state.
     pub async fn transfer(&self, id: &str) -> Result<Option<TransferRecord>, StoreError> {
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = $1");
