@@ -88,3 +88,29 @@ impl Store {
         Ok(affected == 1)
     }
 }
+
+/// Inserts `$device` (a [`DeviceRecord`]) on `$executor`, a connection or transaction of
+/// either driver: registration and transfer enrol a device inside their own transactions.
+/// A device id enrolled already is [`StoreError::Conflict`].
+macro_rules! insert_device {
+    ($executor:expr, $device:expr) => {{
+        let device: &crate::store::DeviceRecord = $device;
+        sqlx::query(
+            "INSERT INTO devices (id, pid, public_jwk, name, platform, uv_methods, counter, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&device.id)
+        .bind(&device.pid)
+        .bind(&device.public_jwk)
+        .bind(&device.name)
+        .bind(&device.platform)
+        .bind(&device.uv_methods)
+        .bind(device.counter)
+        .bind(device.created_at)
+        .execute($executor)
+        .await
+        .map(|_| ())
+        .map_err(crate::store::StoreError::from)
+    }};
+}
+pub(super) use insert_device;

@@ -2,6 +2,7 @@
 //! recovery letter, setting it up again) and writing the contact register in one
 //! transaction, so that either all happen or none does.
 
+use super::devices::insert_device;
 use super::{with_pool, AccountRecord, ContactRecord, DeviceRecord, Store, StoreError};
 
 /// What [`Store::complete_registration`] did.
@@ -70,8 +71,6 @@ impl Store {
         };
         let revoke_devices = "UPDATE devices SET revoked_at = $2 \
              WHERE pid = $1 AND revoked_at IS NULL RETURNING id";
-        let insert_device = "INSERT INTO devices (id, pid, public_jwk, name, platform, \
-             uv_methods, counter, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         let write_contact = match mode {
             RegistrationMode::New => Some(super::contacts::UPSERT_CONTACT),
             RegistrationMode::Recover if contact.mobile.is_some() => Some(MERGE_CONTACT),
@@ -117,18 +116,7 @@ impl Store {
                     .await?,
             };
             if let Some(device) = device {
-                let enrolled = sqlx::query(insert_device)
-                    .bind(&device.id)
-                    .bind(&device.pid)
-                    .bind(&device.public_jwk)
-                    .bind(&device.name)
-                    .bind(&device.platform)
-                    .bind(&device.uv_methods)
-                    .bind(device.counter)
-                    .bind(device.created_at)
-                    .execute(&mut *tx)
-                    .await;
-                match enrolled.map_err(StoreError::from) {
+                match insert_device!(&mut *tx, device) {
                     Ok(_) => {}
                     Err(StoreError::Conflict) => {
                         tx.rollback().await?;

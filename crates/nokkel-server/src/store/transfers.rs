@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::devices::insert_device;
 use super::{redacted, text_enum, with_pool, DeviceRecord, Store, StoreError};
 
 text_enum! {
@@ -232,8 +233,6 @@ impl Store {
         let advance = "UPDATE devices SET counter = $2, last_used_at = $3, \
              revoked_at = CASE WHEN $4 THEN $3 ELSE revoked_at END \
              WHERE id = $1 AND pid = $5 AND counter < $2 AND revoked_at IS NULL";
-        let insert_device = "INSERT INTO devices (id, pid, public_jwk, name, platform, \
-             uv_methods, counter, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             let decided = sqlx::query(decide)
@@ -262,18 +261,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(TransferApproval::OldDevice);
             }
-            let enrolled = sqlx::query(insert_device)
-                .bind(&device.id)
-                .bind(&device.pid)
-                .bind(&device.public_jwk)
-                .bind(&device.name)
-                .bind(&device.platform)
-                .bind(&device.uv_methods)
-                .bind(device.counter)
-                .bind(device.created_at)
-                .execute(&mut *tx)
-                .await;
-            match enrolled.map_err(StoreError::from) {
+            match insert_device!(&mut *tx, device) {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => {
                     tx.rollback().await?;
