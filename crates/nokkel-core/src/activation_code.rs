@@ -29,13 +29,11 @@
 
 use std::fmt;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::{CryptoRng, CryptoRngCore, RngCore};
 use thiserror::Error;
 
 /// Number of symbols in a code.
 pub const CODE_LENGTH: usize = 15;
-/// Number of random symbols (the rest is the check symbol).
-const RANDOM_SYMBOLS: usize = CODE_LENGTH - 1;
 /// Symbols per displayed group.
 const GROUP: usize = 5;
 
@@ -89,10 +87,63 @@ pub(crate) fn syndrome(values: &[u8]) -> u8 {
         .fold(0, |acc, (i, &s)| acc ^ gf_mul(EXP[i % 31], s))
 }
 
-/// The check symbol value for the first 14 symbol values.
+/// The check symbol value after the `random` symbol values: `α⁻ⁿ · Σ αⁱ · s_i` for
+/// `n = random.len()` (for an activation code α⁻¹⁴ = α¹⁷).
 fn check_value(random: &[u8]) -> u8 {
-    // α⁻¹⁴ = α¹⁷.
-    gf_mul(syndrome(random), EXP[31 - RANDOM_SYMBOLS])
+    gf_mul(syndrome(random), EXP[(31 - random.len() % 31) % 31])
+}
+
+/// Fresh canonical symbols for a code of `length` (at most 31) symbols: `length - 1`
+/// uniformly random ones and the check symbol. Shared with transfer codes.
+pub(crate) fn generate_symbols<R: CryptoRngCore + ?Sized>(rng: &mut R, length: usize) -> String {
+    let mut values = vec![0u8; length];
+    rng.fill_bytes(&mut values[..length - 1]);
+    // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
+    for value in &mut values[..length - 1] {
+        *value &= 0b1_1111;
+    }
+    values[length - 1] = check_value(&values[..length - 1]);
+    symbols(&values)
+}
+
+/// Why input is not a code of the length asked for (each code type names it in its own
+/// error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// The character at this position (in characters from 0) is not in the alphabet.
+    InvalidCharacter(usize),
+    /// This many symbols, not the length asked for.
+    WrongLength(usize),
+    /// The check symbol does not match.
+    CheckSymbol,
+}
+
+/// Canonical symbols of a code of `length` as a user typed or scanned it: case-insensitive,
+/// separators ignored, Crockford's look-alikes read as digits. Errors in this order: the
+/// first invalid character, the length, the check symbol. Shared with transfer codes.
+pub(crate) fn parse_symbols(input: &str, length: usize) -> Result<String, Malformed> {
+    let mut values = Vec::with_capacity(length);
+    for (position, c) in input.chars().enumerate() {
+        if is_separator(c) {
+            continue;
+        }
+        values.push(symbol_value(c).ok_or(Malformed::InvalidCharacter(position))?);
+    }
+    if values.len() != length {
+        return Err(Malformed::WrongLength(values.len()));
+    }
+    if syndrome(&values) != 0 {
+        return Err(Malformed::CheckSymbol);
+    }
+    Ok(symbols(&values))
+}
+
+/// The alphabet's symbols for `values`.
+fn symbols(values: &[u8]) -> String {
+    values
+        .iter()
+        .map(|&v| char::from(ALPHABET[usize::from(v & 0b1_1111)]))
+        .collect()
 }
 
 /// The value of a symbol as a user may type it: case-insensitive, `O` read as `0`, `I` and
@@ -163,15 +214,9 @@ impl ActivationCodeError {
 impl ActivationCode {
     /// A fresh random code: 14 uniformly random symbols (70 bits) and the check symbol.
     pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
-        let mut bytes = [0u8; RANDOM_SYMBOLS];
-        rng.fill_bytes(&mut bytes);
-        // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
-        let mut values = [0u8; CODE_LENGTH];
-        for (value, byte) in values.iter_mut().zip(bytes) {
-            *value = byte & 0b1_1111;
+        Self {
+            symbols: generate_symbols(rng, CODE_LENGTH),
         }
-        values[RANDOM_SYMBOLS] = check_value(&values[..RANDOM_SYMBOLS]);
-        Self::from_values(&values)
     }
 
     /// Parses a code as a user typed it.
@@ -181,24 +226,14 @@ impl ActivationCode {
     /// invalid. Errors are reported in this order: the first invalid character, then the
     /// length, then the check symbol.
     pub fn parse(input: &str) -> Result<Self, ActivationCodeError> {
-        let mut values = Vec::with_capacity(CODE_LENGTH);
-        for (position, c) in input.chars().enumerate() {
-            if is_separator(c) {
-                continue;
+        match parse_symbols(input, CODE_LENGTH) {
+            Ok(symbols) => Ok(Self { symbols }),
+            Err(Malformed::InvalidCharacter(position)) => {
+                Err(ActivationCodeError::InvalidCharacter { position })
             }
-            let value =
-                symbol_value(c).ok_or(ActivationCodeError::InvalidCharacter { position })?;
-            values.push(value);
+            Err(Malformed::WrongLength(found)) => Err(ActivationCodeError::WrongLength { found }),
+            Err(Malformed::CheckSymbol) => Err(ActivationCodeError::CheckSymbol),
         }
-        if values.len() != CODE_LENGTH {
-            return Err(ActivationCodeError::WrongLength {
-                found: values.len(),
-            });
-        }
-        if syndrome(&values) != 0 {
-            return Err(ActivationCodeError::CheckSymbol);
-        }
-        Ok(Self::from_values(&values))
     }
 
     /// The 15 canonical upper-case symbols without separators, e.g. for hashing.
@@ -209,14 +244,6 @@ impl ActivationCode {
     /// The code in three groups of five joined by dashes: `ABCDE-FGHJK-MNPQ7`.
     pub fn grouped(&self) -> String {
         format_partial(&self.symbols)
-    }
-
-    fn from_values(values: &[u8]) -> Self {
-        let symbols = values
-            .iter()
-            .map(|&v| char::from(ALPHABET[usize::from(v & 0b1_1111)]))
-            .collect();
-        Self { symbols }
     }
 }
 

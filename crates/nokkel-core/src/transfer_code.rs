@@ -19,12 +19,10 @@ use std::fmt;
 use rand_core::CryptoRngCore;
 use thiserror::Error;
 
-use crate::activation_code::{gf_mul, is_separator, symbol_value, syndrome, ALPHABET, EXP};
+use crate::activation_code::{generate_symbols, parse_symbols, Malformed};
 
 /// Number of symbols in a transfer code.
 pub const TRANSFER_CODE_LENGTH: usize = 9;
-/// Number of random symbols (the rest is the check symbol).
-const RANDOM_SYMBOLS: usize = TRANSFER_CODE_LENGTH - 1;
 /// Symbols per displayed group.
 const GROUP: usize = 3;
 
@@ -73,38 +71,24 @@ impl TransferCodeError {
 impl TransferCode {
     /// A fresh random code: 8 uniformly random symbols (40 bits) and the check symbol.
     pub fn generate<R: CryptoRngCore + ?Sized>(rng: &mut R) -> Self {
-        let mut bytes = [0u8; RANDOM_SYMBOLS];
-        rng.fill_bytes(&mut bytes);
-        // 256 is a multiple of 32, so the low five bits of a uniform byte are uniform.
-        let mut values = [0u8; TRANSFER_CODE_LENGTH];
-        for (value, byte) in values.iter_mut().zip(bytes) {
-            *value = byte & 0b1_1111;
+        // s_8 = α⁻⁸ · Σ_{i<8} αⁱ · s_i, as for activation codes.
+        Self {
+            symbols: generate_symbols(rng, TRANSFER_CODE_LENGTH),
         }
-        // s_8 = α⁻⁸ · Σ_{i<8} αⁱ · s_i, and α⁻⁸ = α²³.
-        values[RANDOM_SYMBOLS] = gf_mul(syndrome(&values[..RANDOM_SYMBOLS]), EXP[31 - 8]);
-        Self::from_values(&values)
     }
 
     /// Parses a code as typed or scanned: case-insensitive, spaces and dashes ignored,
     /// `O` read as `0` and `I`/`L` as `1`. Errors in this order: the first invalid
     /// character, the length, the check symbol.
     pub fn parse(input: &str) -> Result<Self, TransferCodeError> {
-        let mut values = Vec::with_capacity(TRANSFER_CODE_LENGTH);
-        for (position, c) in input.chars().enumerate() {
-            if is_separator(c) {
-                continue;
+        match parse_symbols(input, TRANSFER_CODE_LENGTH) {
+            Ok(symbols) => Ok(Self { symbols }),
+            Err(Malformed::InvalidCharacter(position)) => {
+                Err(TransferCodeError::InvalidCharacter { position })
             }
-            values.push(symbol_value(c).ok_or(TransferCodeError::InvalidCharacter { position })?);
+            Err(Malformed::WrongLength(found)) => Err(TransferCodeError::WrongLength { found }),
+            Err(Malformed::CheckSymbol) => Err(TransferCodeError::CheckSymbol),
         }
-        if values.len() != TRANSFER_CODE_LENGTH {
-            return Err(TransferCodeError::WrongLength {
-                found: values.len(),
-            });
-        }
-        if syndrome(&values) != 0 {
-            return Err(TransferCodeError::CheckSymbol);
-        }
-        Ok(Self::from_values(&values))
     }
 
     /// The 9 canonical symbols without separators (for hashing).
@@ -124,14 +108,6 @@ impl TransferCode {
         }
         out
     }
-
-    fn from_values(values: &[u8]) -> Self {
-        let symbols = values
-            .iter()
-            .map(|&v| char::from(ALPHABET[usize::from(v & 0b1_1111)]))
-            .collect();
-        Self { symbols }
-    }
 }
 
 impl fmt::Debug for TransferCode {
@@ -143,6 +119,7 @@ impl fmt::Debug for TransferCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation_code::{symbol_value, ALPHABET};
     use rand::{rngs::StdRng, SeedableRng};
 
     fn values(code: &TransferCode) -> Vec<u8> {
