@@ -140,6 +140,26 @@ impl fmt::Debug for TransferCode {
     }
 }
 
+/// Upper-cases, maps look-alikes (`O`→`0`, `I`/`L`→`1`), drops separators and characters
+/// that can never be part of a code, keeps at most 9 symbols and joins groups of three with
+/// `-`, without a trailing dash: `"7kqm"` gives `"7KQ-M"`. Used by the app's input field as
+/// the person types; the result still has to pass [`TransferCode::parse`].
+pub fn format_partial(input: &str) -> String {
+    let mut out = String::with_capacity(TRANSFER_CODE_LENGTH + 2);
+    let symbols = input
+        .chars()
+        .filter_map(symbol_value)
+        .take(TRANSFER_CODE_LENGTH)
+        .map(|v| char::from(ALPHABET[usize::from(v)]));
+    for (i, symbol) in symbols.enumerate() {
+        if i > 0 && i % GROUP == 0 {
+            out.push('-');
+        }
+        out.push(symbol);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +236,19 @@ mod tests {
         );
         let code = TransferCode::generate(&mut StdRng::seed_from_u64(1));
         assert_eq!(format!("{code:?}"), "TransferCode(***)");
+    }
+
+    #[test]
+    fn a_partly_typed_code_is_grouped_as_typed() {
+        assert_eq!(format_partial(""), "");
+        assert_eq!(format_partial("7kq"), "7KQ");
+        assert_eq!(format_partial("7kqm"), "7KQ-M");
+        assert_eq!(format_partial(" 7kq-m3x a9d"), "7KQ-M3X-A9D");
+        // Look-alikes are read as the symbols they resemble; impossible characters vanish;
+        // nothing beyond nine symbols is kept.
+        assert_eq!(format_partial("oiLu!"), "011");
+        assert_eq!(format_partial("7KQM3XA9D123"), "7KQ-M3X-A9D");
+        let code = TransferCode::generate(&mut StdRng::seed_from_u64(3));
+        assert_eq!(format_partial(code.expose_secret()), code.grouped());
     }
 }
