@@ -161,6 +161,21 @@ fn proof(passcode: Option<Passcode>) -> UserProof {
     }
 }
 
+/// The proof that protects a new device key: a new passcode (checked against the app's
+/// rules), or the platform's face/finger verifier.
+fn new_key_proof(method: Verification, passcode: Option<Passcode>) -> Result<UserProof, AppError> {
+    match (method, passcode) {
+        (Verification::Passcode, Some(code)) => {
+            passcode::check_new(code.expose_secret())?;
+            Ok(UserProof::Passcode(code))
+        }
+        (Verification::Passcode, None) => {
+            Err(AppError::new("passcode_format", "a passcode is required"))
+        }
+        (Verification::Biometric, _) => Ok(UserProof::Biometric),
+    }
+}
+
 /// Activates the app with the letter's code, protecting the new device key with the chosen
 /// verification: `passcode` for the app passcode (checked against the app's rules), or
 /// `biometric`.
@@ -174,16 +189,7 @@ pub async fn enrol(
     pid_rule(&activation.pid, state.developer)?;
     check_code(&activation.code)?;
     let name = device_name_rule(&activation.device_name)?;
-    let proof = match (method, passcode) {
-        (Verification::Passcode, Some(code)) => {
-            passcode::check_new(code.expose_secret())?;
-            UserProof::Passcode(code)
-        }
-        (Verification::Passcode, None) => {
-            return Err(AppError::new("passcode_format", "a passcode is required"))
-        }
-        (Verification::Biometric, _) => UserProof::Biometric,
-    };
+    let proof = new_key_proof(method, passcode)?;
     let server = lock_url(&state);
     state
         .authenticator
