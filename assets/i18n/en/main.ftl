@@ -430,3 +430,6 @@ email-clone-suspected-body = The device "{ $device }" signed with a counter it h
 email-phone-moved-subject = Nøkkel was moved to a new phone
 email-phone-moved-body = Nøkkel was moved to "{ $device }", approved from "{ $old }". Both can now approve logins. If this was not you, deactivate the device in the Nøkkel app, or contact user support.
 email-phone-moved-retired-body = Nøkkel was moved from "{ $old }" to "{ $device }". "{ $old }" can no longer approve logins. If this was not you, contact user support.
+
+## App: moving Nøkkel to a new phone
+app-prompt-reason-transfer = Move Nøkkel to { $device }

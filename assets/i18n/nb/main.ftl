@@ -430,3 +430,6 @@ email-clone-suspected-body = Enheten «{ $device }» signerte med en teller den 
 email-phone-moved-subject = Nøkkel er flyttet til en ny telefon
 email-phone-moved-body = Nøkkel er flyttet til «{ $device }», godkjent fra «{ $old }». Begge kan nå godkjenne innlogginger. Var det ikke deg, deaktiver enheten i Nøkkel-appen, eller kontakt brukerstøtte.
 email-phone-moved-retired-body = Nøkkel er flyttet fra «{ $old }» til «{ $device }». «{ $old }» kan ikke lenger godkjenne innlogginger. Var det ikke deg, kontakt brukerstøtte.
+
+## App: moving Nøkkel to a new phone
+app-prompt-reason-transfer = Flytt Nøkkel til { $device }

@@ -430,3 +430,6 @@ email-clone-suspected-body = Eininga «{ $device }» signerte med ein teljar ho 
 email-phone-moved-subject = Nøkkel er flytt til ein ny telefon
 email-phone-moved-body = Nøkkel er flytt til «{ $device }», godkjent frå «{ $old }». Begge kan no godkjenne innloggingar. Var det ikkje deg, deaktiver eininga i Nøkkel-appen, eller kontakt brukarstøtta.
 email-phone-moved-retired-body = Nøkkel er flytt frå «{ $old }» til «{ $device }». «{ $old }» kan ikkje lenger godkjenne innloggingar. Var det ikkje deg, kontakt brukarstøtta.
+
+## App: moving Nøkkel to a new phone
+app-prompt-reason-transfer = Flytt Nøkkel til { $device }
