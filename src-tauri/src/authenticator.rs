@@ -155,6 +155,69 @@ pub struct HistoryItem {
     pub outcome: String,
 }
 
+/// New phone: the transfer code to show the old phone, and until when it works.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferShown {
+    /// The code in three groups of three (`7KQ-M3X-A9D`); also the QR payload. Whoever
+    /// holds it can look the transfer up while it lasts, so `Debug` leaves it out.
+    pub code: String,
+    /// Until when the old phone can approve (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for TransferShown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransferShown")
+            .field("code", &"***")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// New phone: where the transfer it started stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TransferProgress {
+    /// The old phone has not decided yet.
+    Waiting,
+    /// The old phone approved: this phone is enrolled (and still to be opened).
+    Enrolled {
+        /// This phone's status now.
+        device: DeviceStatus,
+    },
+    /// The old phone refused; the new key is deleted.
+    Refused,
+    /// Nobody decided in time; the new key is deleted.
+    Expired,
+}
+
+/// Old phone: the new phone behind a typed or scanned code, as the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferOffer {
+    /// The transfer to approve or refuse (the verified offer stays in Rust).
+    pub transfer_id: String,
+    /// The name the new phone gave itself.
+    pub device_name: String,
+    /// Its platform: `android`, `ios`, `macos`, `linux`, `windows` or `software`.
+    pub platform: String,
+    /// When the new phone started the transfer (Unix seconds).
+    pub started_at: i64,
+    /// Until when it can be approved (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// Old phone: what approving a transfer did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferApproved {
+    /// This phone was retired: it is no longer registered and its key is deleted.
+    pub retired: bool,
+    /// This phone's status now.
+    pub device: DeviceStatus,
+}
+
 /// The device side as the commands see it. Every method may fail with an [`AppError`]
 /// whose code the UI understands (`offline`, `timeout`, `server_error`, `expired`, ...).
 #[async_trait]
@@ -195,6 +258,31 @@ pub trait Authenticator: Send + Sync {
     /// Revokes this device at the server, after the person is verified afresh (`proof`),
     /// and deletes its key.
     async fn deactivate(&self, proof: UserProof) -> Result<DeviceStatus, AppError>;
+    /// New phone: starts a move from the old phone. Creates the device key, protects it
+    /// with the chosen verification as [`Authenticator::enrol`] does, proves it to `server`
+    /// and returns the code to show. A transfer started earlier and not finished is dropped.
+    async fn start_transfer(
+        &self,
+        device_name: String,
+        proof: UserProof,
+        server: &str,
+    ) -> Result<TransferShown, AppError>;
+    /// New phone: waits up to `wait_secs` for the old phone's answer. On approval this
+    /// device is enrolled with the key made by `start_transfer`.
+    async fn wait_transfer(&self, wait_secs: u32) -> Result<TransferProgress, AppError>;
+    /// Old phone: the new phone behind `code` (a typo is `typo`, any code the server does
+    /// not know or no longer knows is `unknown_transfer`).
+    async fn lookup_transfer(&self, code: &str) -> Result<TransferOffer, AppError>;
+    /// Old phone: vouches for the new phone of a looked-up transfer after the person is
+    /// verified afresh (`proof`); `retire` revokes this phone at the same time.
+    async fn approve_transfer(
+        &self,
+        transfer_id: &str,
+        retire: bool,
+        proof: UserProof,
+    ) -> Result<TransferApproved, AppError>;
+    /// Old phone: refuses a looked-up transfer (the person does not know the new phone).
+    async fn refuse_transfer(&self, transfer_id: &str) -> Result<(), AppError>;
     /// The page's language, for the texts of the platform's face/finger prompt.
     fn set_language(&self, _lang: Lang) {}
     /// Starts over on this device when its key can no longer be opened (`key_invalidated`

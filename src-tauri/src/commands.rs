@@ -5,12 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use nokkel_core::activation_code::{format_partial, ActivationCode};
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
+use nokkel_core::transfer_code::{self, TransferCode};
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::authenticator::{
     Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, UserProof, Verification,
+    Passcode, TransferApproved, TransferOffer, TransferProgress, UserProof, Verification,
 };
 use crate::error::AppError;
 use crate::prompts::Lang;
@@ -54,6 +57,26 @@ pub struct BiometricStatus {
     available: bool,
     /// `face`, `fingerprint` or `none`.
     kind: &'static str,
+}
+
+/// New phone: the transfer code to show, as text and as a QR code the old phone can scan.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferCodeView {
+    /// Three groups of three (`7KQ-M3X-A9D`).
+    code: String,
+    /// Until when the old phone can approve (Unix seconds).
+    expires_at: i64,
+    /// An SVG image of a QR code holding `code`; empty if it could not be made.
+    qr_svg: String,
+}
+
+impl std::fmt::Debug for TransferCodeView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferCodeView")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 fn lock_url(state: &AppState) -> String {
@@ -161,6 +184,21 @@ fn proof(passcode: Option<Passcode>) -> UserProof {
     }
 }
 
+/// The proof that protects a new device key: a new passcode (checked against the app's
+/// rules), or the platform's face/finger verifier.
+fn new_key_proof(method: Verification, passcode: Option<Passcode>) -> Result<UserProof, AppError> {
+    match (method, passcode) {
+        (Verification::Passcode, Some(code)) => {
+            passcode::check_new(code.expose_secret())?;
+            Ok(UserProof::Passcode(code))
+        }
+        (Verification::Passcode, None) => {
+            Err(AppError::new("passcode_format", "a passcode is required"))
+        }
+        (Verification::Biometric, _) => Ok(UserProof::Biometric),
+    }
+}
+
 /// Activates the app with the letter's code, protecting the new device key with the chosen
 /// verification: `passcode` for the app passcode (checked against the app's rules), or
 /// `biometric`.
@@ -174,16 +212,7 @@ pub async fn enrol(
     pid_rule(&activation.pid, state.developer)?;
     check_code(&activation.code)?;
     let name = device_name_rule(&activation.device_name)?;
-    let proof = match (method, passcode) {
-        (Verification::Passcode, Some(code)) => {
-            passcode::check_new(code.expose_secret())?;
-            UserProof::Passcode(code)
-        }
-        (Verification::Passcode, None) => {
-            return Err(AppError::new("passcode_format", "a passcode is required"))
-        }
-        (Verification::Biometric, _) => UserProof::Biometric,
-    };
+    let proof = new_key_proof(method, passcode)?;
     let server = lock_url(&state);
     state
         .authenticator
@@ -286,6 +315,96 @@ pub async fn reset_device(state: State<'_, AppState>) -> Result<DeviceStatus, Ap
     state.authenticator.reset_here().await
 }
 
+/// Groups a partly typed transfer code as the person types (`7kqm` → `7KQ-M`).
+#[tauri::command]
+pub fn format_transfer_code(input: &str) -> String {
+    transfer_code::format_partial(input)
+}
+
+/// New phone: starts moving the person's Nøkkel here from their old phone. The new device
+/// key is protected as by `enrol` (`passcode` or `biometric`); the answer is the code to show.
+#[tauri::command]
+pub async fn transfer_start(
+    state: State<'_, AppState>,
+    device_name: String,
+    method: Verification,
+    passcode: Option<Passcode>,
+) -> Result<TransferCodeView, AppError> {
+    let name = device_name_rule(&device_name)?;
+    let proof = new_key_proof(method, passcode)?;
+    let server = lock_url(&state);
+    let shown = state
+        .authenticator
+        .start_transfer(name, proof, &server)
+        .await?;
+    Ok(TransferCodeView {
+        qr_svg: qr_svg(&shown.code),
+        code: shown.code,
+        expires_at: shown.expires_at,
+    })
+}
+
+/// New phone: waits up to `wait` seconds (at most 30) for the old phone's answer.
+#[tauri::command]
+pub async fn transfer_wait(
+    state: State<'_, AppState>,
+    wait: Option<u32>,
+) -> Result<TransferProgress, AppError> {
+    state
+        .authenticator
+        .wait_transfer(wait.unwrap_or(0).min(30))
+        .await
+}
+
+/// Old phone: the new phone behind a typed or scanned code. A typo is caught here by the
+/// check symbol (`wrong_length`, `invalid_character`, `typo`) before the server is asked.
+#[tauri::command]
+pub async fn transfer_lookup(
+    state: State<'_, AppState>,
+    code: String,
+) -> Result<TransferOffer, AppError> {
+    let code = TransferCode::parse(&code)
+        .map_err(|error| AppError::new(error.code(), error.to_string()))?;
+    state.authenticator.lookup_transfer(&code.grouped()).await
+}
+
+/// Old phone: approves the move to the looked-up new phone. Never signs without user
+/// verification; `retire` removes this phone from the person's Nøkkel at the same time.
+#[tauri::command]
+pub async fn transfer_approve(
+    state: State<'_, AppState>,
+    transfer_id: String,
+    retire: bool,
+    passcode: Option<Passcode>,
+) -> Result<TransferApproved, AppError> {
+    state
+        .authenticator
+        .approve_transfer(&transfer_id, retire, proof(passcode))
+        .await
+}
+
+/// Old phone: refuses the move (the person does not recognise the new phone).
+#[tauri::command]
+pub async fn transfer_refuse(
+    state: State<'_, AppState>,
+    transfer_id: String,
+) -> Result<(), AppError> {
+    state.authenticator.refuse_transfer(&transfer_id).await
+}
+
+/// A QR code holding `text` as an SVG image (the page shows it next to the code in text).
+/// Low error correction is enough on a screen and keeps the modules large.
+fn qr_svg(text: &str) -> String {
+    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L)
+        .map(|code| {
+            code.render::<svg::Color<'_>>()
+                .quiet_zone(true)
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
 /// A device name: trimmed, 1–64 characters, no control characters.
 fn device_name_rule(name: &str) -> Result<String, AppError> {
     let name = name.trim();
@@ -316,6 +435,14 @@ mod tests {
             pid_rule("31129956716", true).unwrap_err().code,
             "check_digit"
         );
+    }
+
+    #[test]
+    fn the_transfer_code_is_a_qr_image_without_the_code_in_clear() {
+        let svg = qr_svg("7KQ-M3X-A9D");
+        assert!(svg.starts_with("<?xml") || svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("</svg>"));
+        assert!(!svg.contains("7KQ"));
     }
 
     #[test]

@@ -16,14 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nokkel_client::mobile::biometric::PromptText;
 use nokkel_client::{
-    ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, UserVerification,
-    UserVerifier,
+    ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, TransferOutcome,
+    TransferRequest, TransferStarted, UserVerification, UserVerifier,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::authenticator::{
     Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, UserProof, Verification,
+    Passcode, TransferApproved, TransferOffer, TransferProgress, TransferShown, UserProof,
+    Verification,
 };
 use crate::error::AppError;
 use crate::prompts::{self, Lang, Purpose};
@@ -101,6 +102,11 @@ pub struct ClientAuthenticator {
     /// Verified requests by challenge id, from the last poll: approving needs the verified
     /// challenge itself, never an id from the page.
     pending: Mutex<HashMap<String, PendingRequest>>,
+    /// New phone: the transfer it started and waits on (shared with a running wait).
+    transfer: Mutex<Option<Arc<TransferStarted>>>,
+    /// Old phone: transfers looked up by id; approving signs over the offer the server
+    /// gave, never over anything from the page.
+    offers: Mutex<HashMap<String, TransferRequest>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -140,6 +146,8 @@ impl ClientAuthenticator {
             verifiers,
             device: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
+            transfer: Mutex::new(None),
+            offers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -191,6 +199,36 @@ impl ClientAuthenticator {
     fn forget_request(&self, challenge_id: &str) {
         lock(&self.pending).remove(challenge_id);
     }
+
+    /// Drops everything held for this session after the device was removed here.
+    fn forget_session(&self) {
+        *lock(&self.device) = None;
+        lock(&self.pending).clear();
+        lock(&self.offers).clear();
+        *lock(&self.transfer) = None;
+        let _ = std::fs::remove_file(&self.flags_file);
+    }
+
+    /// The looked-up transfer `transfer_id`, or `unknown_transfer` as the server says it.
+    fn offer(&self, transfer_id: &str) -> Result<TransferRequest, AppError> {
+        lock(&self.offers)
+            .get(transfer_id)
+            .cloned()
+            .ok_or_else(|| AppError::new("unknown_transfer", "no such transfer was looked up"))
+    }
+
+    /// Ends the wait for `started` unless a newer transfer replaced it meanwhile.
+    fn end_transfer(&self, started: &Arc<TransferStarted>) {
+        let mut current = lock(&self.transfer);
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, started)) {
+            *current = None;
+        }
+    }
+}
+
+/// Errors after which a looked-up transfer cannot be answered again.
+fn transfer_is_over(code: &str) -> bool {
+    matches!(code, "unknown_transfer" | "expired" | "device_exists")
 }
 
 /// Errors after which the login request cannot be answered again.
@@ -377,11 +415,119 @@ impl Authenticator for ClientAuthenticator {
             Err(e) if matches!(e.code(), "device_revoked" | "device_clone_suspected") => {}
             Err(e) => return Err(e.into()),
         }
-        *lock(&self.device) = None;
-        lock(&self.pending).clear();
+        self.forget_session();
         self.home.forget()?;
-        let _ = std::fs::remove_file(&self.flags_file);
         self.status().await
+    }
+
+    async fn start_transfer(
+        &self,
+        device_name: String,
+        proof: UserProof,
+        server: &str,
+    ) -> Result<TransferShown, AppError> {
+        let verifier = self.verifier(&proof, Purpose::Enrol)?;
+        let started = self
+            .home
+            .start_transfer(server, &device_name, self.platform, verifier.as_ref())
+            .await?;
+        let shown = TransferShown {
+            code: started.code(),
+            expires_at: started.expires_at(),
+        };
+        *lock(&self.transfer) = Some(Arc::new(started));
+        Ok(shown)
+    }
+
+    async fn wait_transfer(&self, wait_secs: u32) -> Result<TransferProgress, AppError> {
+        let started = lock(&self.transfer)
+            .clone()
+            .ok_or_else(|| AppError::new("no_transfer", "no move was started on this phone"))?;
+        let outcome = self
+            .home
+            .wait_for_transfer(&started, Duration::from_secs(u64::from(wait_secs.min(30))))
+            .await?;
+        let progress = match outcome {
+            TransferOutcome::Waiting => return Ok(TransferProgress::Waiting),
+            TransferOutcome::Approved(_) => {
+                // The person's contact register came along with the account.
+                self.save_flags(&AppFlags { contact_done: true })?;
+                TransferProgress::Enrolled {
+                    device: self.status().await?,
+                }
+            }
+            TransferOutcome::Refused => TransferProgress::Refused,
+            TransferOutcome::Expired => TransferProgress::Expired,
+        };
+        self.end_transfer(&started);
+        Ok(progress)
+    }
+
+    async fn lookup_transfer(&self, code: &str) -> Result<TransferOffer, AppError> {
+        let device = self.device()?;
+        let request = device.lookup_transfer(code).await?;
+        let offer = TransferOffer {
+            transfer_id: request.transfer_id.clone(),
+            device_name: request.device_name.clone(),
+            platform: serde_json::to_value(request.platform)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".into()),
+            started_at: request.started_at,
+            expires_at: request.expires_at,
+        };
+        lock(&self.offers).insert(request.transfer_id.clone(), request);
+        Ok(offer)
+    }
+
+    async fn approve_transfer(
+        &self,
+        transfer_id: &str,
+        retire: bool,
+        proof: UserProof,
+    ) -> Result<TransferApproved, AppError> {
+        let device = self.device()?;
+        let request = self.offer(transfer_id)?;
+        let verifier = self.verifier(
+            &proof,
+            Purpose::Transfer {
+                device: &request.device_name,
+            },
+        )?;
+        match device
+            .approve_transfer(&request, retire, verifier.as_ref())
+            .await
+        {
+            Ok(answer) => {
+                lock(&self.offers).remove(transfer_id);
+                if answer.old_device_retired {
+                    // The client has deleted this phone's key and state; drop the rest.
+                    self.forget_session();
+                }
+                Ok(TransferApproved {
+                    retired: answer.old_device_retired,
+                    device: self.status().await?,
+                })
+            }
+            Err(error) => {
+                let error = AppError::from(error);
+                if transfer_is_over(&error.code) {
+                    lock(&self.offers).remove(transfer_id);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn refuse_transfer(&self, transfer_id: &str) -> Result<(), AppError> {
+        let device = self.device()?;
+        let request = self.offer(transfer_id)?;
+        let answer = device.refuse_transfer(&request).await;
+        if answer.is_ok() || answer.as_ref().is_err_and(|e| transfer_is_over(e.code())) {
+            lock(&self.offers).remove(transfer_id);
+        }
+        answer?;
+        Ok(())
     }
 
     fn set_language(&self, lang: Lang) {
@@ -389,9 +535,7 @@ impl Authenticator for ClientAuthenticator {
     }
 
     async fn reset_here(&self) -> Result<DeviceStatus, AppError> {
-        *lock(&self.device) = None;
-        lock(&self.pending).clear();
-        let _ = std::fs::remove_file(&self.flags_file);
+        self.forget_session();
         self.home.reset_here()?;
         self.status().await
     }

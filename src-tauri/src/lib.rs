@@ -58,6 +58,12 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::deactivate,
         commands::set_language,
         commands::reset_device,
+        commands::format_transfer_code,
+        commands::transfer_start,
+        commands::transfer_wait,
+        commands::transfer_lookup,
+        commands::transfer_approve,
+        commands::transfer_refuse,
     ])
 }
 

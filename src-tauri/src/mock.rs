@@ -4,6 +4,11 @@
 //! Script: any activation that passes the core rules succeeds; once the device is unlocked
 //! one login from "Skatteetaten" is pending, offering [`CHOICES`], of which [`NUMBER`] is the
 //! one "the browser shows". A wrong pick fails with `wrong_number`, as the real server does.
+//!
+//! Moving phones: as the new phone, a started transfer shows [`TRANSFER_CODE`] and the
+//! scripted old phone approves it [`TRANSFER_DECIDED_AFTER`] seconds later (the app is then
+//! enrolled, still to be opened). As the old phone, every well-formed code finds the new
+//! phone [`NEW_PHONE`] except [`UNKNOWN_TRANSFER_CODE`], which the "server" does not know.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -12,7 +17,8 @@ use nokkel_core::clock::Clock;
 
 use crate::authenticator::{
     Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, UserProof, Verification,
+    Passcode, TransferApproved, TransferOffer, TransferProgress, TransferShown, UserProof,
+    Verification,
 };
 use crate::error::AppError;
 
@@ -22,6 +28,25 @@ pub const CHOICES: [u8; 3] = [27, 64, 81];
 pub const NUMBER: u8 = 64;
 /// How long the scripted login stays open, as on the real server.
 pub const CHALLENGE_SECONDS: i64 = 120;
+/// The code the scripted new phone shows (a well-formed transfer code).
+pub const TRANSFER_CODE: &str = "K4R-T2W-Q5B";
+/// Seconds after the start at which the scripted old phone approves.
+pub const TRANSFER_DECIDED_AFTER: i64 = 5;
+/// How long a transfer lasts, as on the real server.
+pub const TRANSFER_SECONDS: i64 = 600;
+/// A well-formed code the scripted server does not know.
+pub const UNKNOWN_TRANSFER_CODE: &str = "000-000-000";
+/// The name of the new phone the scripted old phone finds.
+pub const NEW_PHONE: &str = "Kari's new phone";
+/// The id of the transfer the scripted old phone finds.
+pub const TRANSFER_ID: &str = "mock-transfer-1";
+
+/// A transfer the scripted new phone started.
+struct StartedTransfer {
+    started_at: i64,
+    device_name: String,
+    proof: UserProof,
+}
 
 #[derive(Default)]
 struct State {
@@ -34,6 +59,10 @@ struct State {
     login_answered: bool,
     login_started_at: Option<i64>,
     history: Vec<HistoryItem>,
+    /// New phone: the transfer waiting for the scripted old phone.
+    transfer: Option<StartedTransfer>,
+    /// Old phone: a transfer was looked up and not yet answered.
+    offer_open: bool,
 }
 
 /// The scripted authenticator.
@@ -274,6 +303,119 @@ impl Authenticator for MockAuthenticator {
         verify(&state, &proof)?;
         *state = State::default();
         Ok(status(&state))
+    }
+
+    async fn start_transfer(
+        &self,
+        device_name: String,
+        proof: UserProof,
+        _server: &str,
+    ) -> Result<TransferShown, AppError> {
+        let mut state = self.lock();
+        if state.device_name.is_some() {
+            return Err(AppError::new(
+                "already_enrolled",
+                "this app is already activated",
+            ));
+        }
+        let started_at = self.clock.unix();
+        state.transfer = Some(StartedTransfer {
+            started_at,
+            device_name,
+            proof,
+        });
+        Ok(TransferShown {
+            code: TRANSFER_CODE.into(),
+            expires_at: started_at + TRANSFER_SECONDS,
+        })
+    }
+
+    async fn wait_transfer(&self, wait_secs: u32) -> Result<TransferProgress, AppError> {
+        let decided_at = {
+            let state = self.lock();
+            let started = state
+                .transfer
+                .as_ref()
+                .ok_or_else(|| AppError::new("no_transfer", "no move was started"))?;
+            started.started_at + TRANSFER_DECIDED_AFTER
+        };
+        let left = decided_at - self.clock.unix();
+        if left > 0 {
+            // Wait like the server's long poll, but no longer than until the decision.
+            let secs = left.min(i64::from(wait_secs.min(30)));
+            if secs > 0 {
+                tokio::time::sleep(std::time::Duration::from_secs(secs.unsigned_abs())).await;
+            }
+            if self.clock.unix() < decided_at {
+                return Ok(TransferProgress::Waiting);
+            }
+        }
+        let mut state = self.lock();
+        let Some(started) = state.transfer.take() else {
+            return Err(AppError::new("no_transfer", "no move was started"));
+        };
+        state.device_name = Some(started.device_name);
+        match started.proof {
+            UserProof::Passcode(code) => {
+                state.verification = Some(Verification::Passcode);
+                state.passcode = Some(code);
+            }
+            UserProof::Biometric => state.verification = Some(Verification::Biometric),
+        }
+        state.contact_done = true;
+        state.unlocked = false;
+        Ok(TransferProgress::Enrolled {
+            device: status(&state),
+        })
+    }
+
+    async fn lookup_transfer(&self, code: &str) -> Result<TransferOffer, AppError> {
+        let mut state = self.lock();
+        if !state.unlocked {
+            return Err(AppError::new("locked", "the device is not unlocked"));
+        }
+        if code == UNKNOWN_TRANSFER_CODE {
+            return Err(AppError::new("unknown_transfer", "no such transfer"));
+        }
+        state.offer_open = true;
+        let now = self.clock.unix();
+        Ok(TransferOffer {
+            transfer_id: TRANSFER_ID.into(),
+            device_name: NEW_PHONE.into(),
+            platform: "android".into(),
+            started_at: now - 60,
+            expires_at: now - 60 + TRANSFER_SECONDS,
+        })
+    }
+
+    async fn approve_transfer(
+        &self,
+        transfer_id: &str,
+        retire: bool,
+        proof: UserProof,
+    ) -> Result<TransferApproved, AppError> {
+        let mut state = self.lock();
+        if !state.offer_open || transfer_id != TRANSFER_ID {
+            return Err(AppError::new("unknown_transfer", "no such transfer"));
+        }
+        verify(&state, &proof)?;
+        state.offer_open = false;
+        if retire {
+            *state = State::default();
+        }
+        Ok(TransferApproved {
+            retired: retire,
+            device: status(&state),
+        })
+    }
+
+    async fn refuse_transfer(&self, transfer_id: &str) -> Result<(), AppError> {
+        let mut state = self.lock();
+        if !state.offer_open || transfer_id != TRANSFER_ID {
+            return Err(AppError::new("unknown_transfer", "no such transfer"));
+        }
+        state.offer_open = false;
+        Ok(())
     }
 
     async fn reset_here(&self) -> Result<DeviceStatus, AppError> {

@@ -2,8 +2,8 @@
 //! app's Fluent files (`assets/i18n/*/main.ftl`, keys `app-prompt-*`), so the prompt speaks
 //! the language the page speaks (the page reports it with `set_language`).
 //!
-//! Only single-line messages with at most the `{ $service }` placeable are used here; a
-//! missing message falls back to English, then to its id, never to a panic.
+//! Only single-line messages with at most one placeable (`{ $service }` or `{ $device }`) are
+//! used here; a missing message falls back to English, then to its id, never to a panic.
 
 use nokkel_client::mobile::biometric::PromptText;
 use serde::Deserialize;
@@ -41,6 +41,11 @@ pub enum Purpose<'a> {
     Contact,
     /// Deactivating this device.
     Deactivate,
+    /// Approving the move to the new phone named `device`.
+    Transfer {
+        /// The new phone's name, as it gave it.
+        device: &'a str,
+    },
 }
 
 fn source(lang: Lang) -> &'static str {
@@ -76,6 +81,9 @@ pub fn prompt(lang: Lang, purpose: Purpose<'_>) -> PromptText {
         }
         Purpose::Contact => text(lang, "app-prompt-reason-contact"),
         Purpose::Deactivate => text(lang, "app-prompt-reason-deactivate"),
+        Purpose::Transfer { device } => {
+            text(lang, "app-prompt-reason-transfer").replace("{ $device }", device)
+        }
     };
     PromptText {
         title: text(lang, "app-prompt-title"),
@@ -98,6 +106,7 @@ mod tests {
                 "app-prompt-reason-approve",
                 "app-prompt-reason-contact",
                 "app-prompt-reason-deactivate",
+                "app-prompt-reason-transfer",
                 "cancel",
             ] {
                 assert!(message(source(lang), id).is_some(), "{lang:?} lacks {id}");
@@ -114,6 +123,14 @@ mod tests {
         let en = prompt(Lang::En, Purpose::Unlock);
         assert_eq!(en.cancel, "Cancel");
         assert_ne!(en.reason, prompt(Lang::Nn, Purpose::Unlock).reason);
+        let moving = prompt(
+            Lang::Nn,
+            Purpose::Transfer {
+                device: "Ny telefon",
+            },
+        );
+        assert!(moving.reason.contains("Ny telefon"), "{}", moving.reason);
+        assert!(!moving.reason.contains('{'), "{}", moving.reason);
     }
 
     #[test]

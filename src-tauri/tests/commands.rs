@@ -5,7 +5,10 @@
 use std::sync::{Arc, Mutex};
 
 use nokkel_app_lib::commands::AppState;
-use nokkel_app_lib::mock::{MockAuthenticator, CHOICES, NUMBER};
+use nokkel_app_lib::mock::{
+    MockAuthenticator, CHOICES, NEW_PHONE, NUMBER, TRANSFER_CODE, TRANSFER_DECIDED_AFTER,
+    TRANSFER_SECONDS, UNKNOWN_TRANSFER_CODE,
+};
 use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::clock::FixedClock;
 use rand::{rngs::StdRng, SeedableRng};
@@ -349,4 +352,149 @@ fn the_page_sets_the_prompt_language_and_can_start_over() {
     assert_eq!(status["unlocked"], false);
     // Activation works again afterwards, without clearing anything else.
     assert_eq!(t.enrol(PASSCODE).unwrap()["enrolled"], true);
+}
+
+#[test]
+fn a_new_phone_shows_a_code_and_is_enrolled_once_the_old_phone_approves() {
+    let t = app(true);
+    // The new key is protected as at activation: a weak passcode is refused first.
+    assert_eq!(
+        t.error_code(
+            "transfer_start",
+            json!({"deviceName": "New phone", "method": "passcode", "passcode": "123456"})
+        ),
+        "weak_passcode"
+    );
+    assert_eq!(
+        t.error_code(
+            "transfer_start",
+            json!({"deviceName": "  ", "method": "passcode", "passcode": PASSCODE})
+        ),
+        "invalid_device_name"
+    );
+    let shown = t
+        .call(
+            "transfer_start",
+            json!({"deviceName": " New phone ", "method": "passcode", "passcode": PASSCODE}),
+        )
+        .unwrap();
+    assert_eq!(shown["code"], TRANSFER_CODE);
+    assert!(shown["qrSvg"].as_str().unwrap().contains("<svg"));
+    assert!(!shown["qrSvg"].as_str().unwrap().contains(TRANSFER_CODE));
+    assert_eq!(
+        shown["expiresAt"].as_i64().unwrap(),
+        1_790_000_000 + TRANSFER_SECONDS
+    );
+    assert_eq!(
+        t.call("transfer_wait", json!({"wait": 0})).unwrap(),
+        json!({"status": "waiting"})
+    );
+    t.clock.advance(TRANSFER_DECIDED_AFTER);
+    let done = t.call("transfer_wait", json!({"wait": 0})).unwrap();
+    assert_eq!(done["status"], "enrolled");
+    assert_eq!(done["device"]["enrolled"], true);
+    assert_eq!(done["device"]["deviceName"], "New phone");
+    // Registered, with the passcode chosen here; the contact register came along.
+    assert_eq!(done["device"]["unlocked"], false);
+    assert_eq!(done["device"]["contactDone"], true);
+    assert_eq!(
+        t.error_code("unlock", json!({"passcode": "000000"})),
+        "wrong_passcode"
+    );
+    assert!(t.call("unlock", json!({"passcode": PASSCODE})).is_ok());
+    // A registered app cannot start another move to itself.
+    assert_eq!(
+        t.error_code(
+            "transfer_start",
+            json!({"deviceName": "Again", "method": "passcode", "passcode": PASSCODE})
+        ),
+        "already_enrolled"
+    );
+}
+
+#[test]
+fn the_old_phone_checks_the_code_shows_the_new_phone_and_approves_with_the_passcode() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    assert_eq!(
+        t.call("format_transfer_code", json!({"input": "k4rt2"}))
+            .unwrap(),
+        "K4R-T2"
+    );
+    // Typos never reach the server: the check symbol catches them.
+    for (typed, code) in [
+        ("K4R-T2W", "wrong_length"),
+        ("K4R-T2W-Q5C", "typo"),
+        ("K4R-T2W-Q5!", "invalid_character"),
+    ] {
+        assert_eq!(
+            t.error_code("transfer_lookup", json!({"code": typed})),
+            code,
+            "{typed}"
+        );
+    }
+    assert_eq!(
+        t.error_code("transfer_lookup", json!({"code": UNKNOWN_TRANSFER_CODE})),
+        "unknown_transfer"
+    );
+    let offer = t
+        .call("transfer_lookup", json!({"code": "k4r t2w q5b"}))
+        .unwrap();
+    assert_eq!(offer["deviceName"], NEW_PHONE);
+    assert_eq!(offer["platform"], "android");
+    let id = offer["transferId"].clone();
+    // Approving asks for the person afresh.
+    assert_eq!(
+        t.error_code(
+            "transfer_approve",
+            json!({"transferId": id, "retire": false, "passcode": "000000"})
+        ),
+        "wrong_passcode"
+    );
+    let kept = t
+        .call(
+            "transfer_approve",
+            json!({"transferId": id, "retire": false, "passcode": PASSCODE}),
+        )
+        .unwrap();
+    assert_eq!(kept["retired"], false);
+    assert_eq!(kept["device"]["enrolled"], true);
+    // Answered once: the same transfer cannot be answered again.
+    assert_eq!(
+        t.error_code("transfer_refuse", json!({"transferId": id})),
+        "unknown_transfer"
+    );
+}
+
+#[test]
+fn retiring_the_old_phone_leaves_it_unregistered_and_refusing_changes_nothing() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let offer = t
+        .call("transfer_lookup", json!({"code": TRANSFER_CODE}))
+        .unwrap();
+    t.call(
+        "transfer_refuse",
+        json!({"transferId": offer["transferId"]}),
+    )
+    .unwrap();
+    assert_eq!(
+        t.call("device_status", json!({})).unwrap()["enrolled"],
+        true
+    );
+    let offer = t
+        .call("transfer_lookup", json!({"code": TRANSFER_CODE}))
+        .unwrap();
+    let retired = t
+        .call(
+            "transfer_approve",
+            json!({"transferId": offer["transferId"], "retire": true, "passcode": PASSCODE}),
+        )
+        .unwrap();
+    assert_eq!(retired["retired"], true);
+    assert_eq!(retired["device"]["enrolled"], false);
+    assert_eq!(
+        t.error_code("unlock", json!({"passcode": PASSCODE})),
+        "not_enrolled"
+    );
 }

@@ -993,9 +993,9 @@ impl Device {
 
     /// Old phone: approves `request` after the verifier has verified the user afresh, with
     /// the next counter. With `retire` this device is revoked as the new one is enrolled,
-    /// and its key and state here are deleted.
+    /// and its key and state here are deleted (the handle is then unusable: drop it).
     pub async fn approve_transfer(
-        self,
+        &self,
         request: &TransferRequest,
         retire: bool,
         verifier: &dyn UserVerifier,

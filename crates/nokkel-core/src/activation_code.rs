@@ -261,14 +261,20 @@ impl fmt::Debug for ActivationCode {
 /// gives `"ABCDE-F"`. Used by the app's input field; the result still has to pass
 /// [`ActivationCode::parse`].
 pub fn format_partial(input: &str) -> String {
-    let mut out = String::with_capacity(CODE_LENGTH + 2);
+    group_partial(input, CODE_LENGTH, GROUP)
+}
+
+/// [`format_partial`] for a code of `length` symbols shown in groups of `group`. Shared
+/// with transfer codes.
+pub(crate) fn group_partial(input: &str, length: usize, group: usize) -> String {
+    let mut out = String::with_capacity(length + length / group);
     let symbols = input
         .chars()
         .filter_map(symbol_value)
-        .take(CODE_LENGTH)
+        .take(length)
         .map(|v| char::from(ALPHABET[usize::from(v)]));
     for (i, symbol) in symbols.enumerate() {
-        if i > 0 && i % GROUP == 0 {
+        if i > 0 && i % group == 0 {
             out.push('-');
         }
         out.push(symbol);

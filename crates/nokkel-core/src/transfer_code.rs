@@ -19,7 +19,7 @@ use std::fmt;
 use rand_core::CryptoRngCore;
 use thiserror::Error;
 
-use crate::activation_code::{generate_symbols, parse_symbols, Malformed};
+use crate::activation_code::{generate_symbols, group_partial, parse_symbols, Malformed};
 
 /// Number of symbols in a transfer code.
 pub const TRANSFER_CODE_LENGTH: usize = 9;
@@ -99,14 +99,7 @@ impl TransferCode {
     /// Three groups of three joined by dashes (`7KQ-M3X-A9D`): what the new phone shows,
     /// and the QR payload.
     pub fn grouped(&self) -> String {
-        let mut out = String::with_capacity(TRANSFER_CODE_LENGTH + 2);
-        for (i, symbol) in self.symbols.chars().enumerate() {
-            if i > 0 && i % GROUP == 0 {
-                out.push('-');
-            }
-            out.push(symbol);
-        }
-        out
+        format_partial(&self.symbols)
     }
 }
 
@@ -114,6 +107,14 @@ impl fmt::Debug for TransferCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TransferCode(***)")
     }
+}
+
+/// Upper-cases, maps look-alikes (`O`→`0`, `I`/`L`→`1`), drops separators and characters
+/// that can never be part of a code, keeps at most 9 symbols and joins groups of three with
+/// `-`, without a trailing dash: `"7kqm"` gives `"7KQ-M"`. Used by the app's input field as
+/// the person types; the result still has to pass [`TransferCode::parse`].
+pub fn format_partial(input: &str) -> String {
+    group_partial(input, TRANSFER_CODE_LENGTH, GROUP)
 }
 
 #[cfg(test)]
@@ -193,5 +194,19 @@ mod tests {
         );
         let code = TransferCode::generate(&mut StdRng::seed_from_u64(1));
         assert_eq!(format!("{code:?}"), "TransferCode(***)");
+    }
+
+    #[test]
+    fn a_partly_typed_code_is_grouped_as_typed() {
+        assert_eq!(format_partial(""), "");
+        assert_eq!(format_partial("7kq"), "7KQ");
+        assert_eq!(format_partial("7kqm"), "7KQ-M");
+        assert_eq!(format_partial(" 7kq-m3x a9d"), "7KQ-M3X-A9D");
+        // Look-alikes are read as the symbols they resemble; impossible characters vanish;
+        // nothing beyond nine symbols is kept.
+        assert_eq!(format_partial("oiLu!"), "011");
+        assert_eq!(format_partial("7KQM3XA9D123"), "7KQ-M3X-A9D");
+        let code = TransferCode::generate(&mut StdRng::seed_from_u64(3));
+        assert_eq!(format_partial(code.expose_secret()), code.grouped());
     }
 }

@@ -118,6 +118,29 @@ export async function startServer() {
 }
 
 /**
+ * Starts `nokkel device --state DIR ARGS` (the software authenticator, playing the other
+ * phone). `output()` is what it printed so far; `exited` resolves to its exit code.
+ */
+export function startDevice(stateDir, args) {
+  const child = spawn(nokkelBinary(), ['device', '--state', stateDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...cleanEnv(), NO_COLOR: '1' },
+  });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return { output: () => output, exited, stop: () => stopChild(child) };
+}
+
+/** Runs `nokkel device --state DIR ARGS` to its end: its exit code and output. */
+export async function runDevice(stateDir, args) {
+  const run = startDevice(stateDir, args);
+  const code = await run.exited;
+  return { code, output: run.output() };
+}
+
+/**
  * Opens the real app through tauri-driver, with a fresh state folder. `env` reaches the
  * app (tauri-driver starts it): e.g. NOKKEL_TEST_SERVER_URL. Returns the WebdriverIO
  * browser and a stop function.

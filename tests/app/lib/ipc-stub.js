@@ -18,6 +18,7 @@ export function installStub(scenario) {
     throw { code, message };
   };
   const now = Math.floor(Date.now() / 1000);
+  const READY_AFTER_MOVE = { enrolled: true, deviceName: 'Ny telefon', verification: 'passcode', contactDone: true, unlocked: false };
   const s = {
     status: { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false },
     biometric: { available: false, kind: 'none' },
@@ -74,6 +75,36 @@ export function installStub(scenario) {
     deactivate: () => s.status,
     set_server_url: ({ url }) => url,
     set_language: () => null,
+    format_transfer_code: ({ input }) =>
+      String(input)
+        .toUpperCase()
+        .replace(/O/g, '0')
+        .replace(/[IL]/g, '1')
+        .split('')
+        .filter((c) => ALPHABET.includes(c))
+        .slice(0, 9)
+        .join('')
+        .replace(/(.{3})(?=.)/g, '$1-'),
+    // New phone: the code, then (with `transfer` in the scenario) the old phone's answer.
+    transfer_start: () => ({ code: '7KQ-M3X-A9D', expiresAt: now + 600, qrSvg: s.qrSvg ?? '' }),
+    transfer_wait: async ({ wait }) => {
+      if (!s.transfer && wait > 0) await new Promise(() => {});
+      if (s.transfer === 'enrolled') return { status: 'enrolled', device: { ...READY_AFTER_MOVE } };
+      return { status: s.transfer ?? 'waiting' };
+    },
+    // Old phone: any code finds the scenario's new phone.
+    transfer_lookup: () => ({
+      transferId: 't1',
+      deviceName: 'Karis nye telefon',
+      platform: 'android',
+      startedAt: now - 45,
+      expiresAt: now + 555,
+    }),
+    transfer_approve: ({ retire }) => {
+      if (retire) s.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
+      return { retired: Boolean(retire), device: s.status };
+    },
+    transfer_refuse: () => null,
     reset_device: () => {
       s.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return s.status;

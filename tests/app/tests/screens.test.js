@@ -61,6 +61,9 @@ const HISTORY = [
   { service: 'Lånekassen', browser: 'Edge', os: 'Windows', place: 'Trondheim', outcome: 'wrong_number' },
 ];
 
+// The QR code of 7KQ-M3X-A9D as transfer_start renders it (qrcode crate, EC level L).
+const QR_SVG = readFileSync(path.join(REPO, 'tests/app/lib/transfer-qr.svg'), 'utf8');
+
 async function open(scenario, locale = 'nb-NO') {
   const context = await browser.newContext({ viewport: PHONE, locale });
   await context.addInitScript(installStub, scenario);
@@ -259,6 +262,54 @@ const SHOTS = {
       await page.getByRole('button', { name: 'Historikk' }).click();
       await h1(page, 'Innloggingshistorikk');
       await page.locator('.history li').first().waitFor();
+    },
+  ],
+  // Issue 12: moving Nøkkel between phones, on the new phone (from the welcome screen)
+  // and on the old phone (from Settings).
+  'transfer-new-code': [
+    { qrSvg: QR_SVG },
+    async (page) => {
+      await h1(page, 'Velkommen til Nøkkel');
+      await page.getByRole('button', { name: 'Flytt fra den gamle telefonen' }).click();
+      await h1(page, 'Flytt Nøkkel fra den gamle telefonen');
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByLabel('Gjenta koden').fill('583920');
+      await page.getByRole('button', { name: 'Lagre og vis koden' }).click();
+      await h1(page, 'Skriv inn denne koden på den gamle telefonen');
+    },
+  ],
+  'transfer-new-done': [
+    { transfer: 'enrolled' },
+    async (page) => {
+      await page.getByRole('button', { name: 'Flytt fra den gamle telefonen' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByLabel('Gjenta koden').fill('583920');
+      await page.getByRole('button', { name: 'Lagre og vis koden' }).click();
+      await h1(page, 'Denne telefonen er nå din Nøkkel');
+    },
+  ],
+  'transfer-old-confirm': [
+    { status: READY },
+    async (page) => {
+      await page.getByRole('button', { name: 'Innstillinger' }).click();
+      await page.getByRole('button', { name: 'Flytt til ny telefon' }).click();
+      await h1(page, 'Flytt Nøkkel til ny telefon');
+      await page.getByLabel('Flyttekode').pressSequentially('7kqm3xa9d');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await h1(page, 'Er dette den nye telefonen din?');
+    },
+  ],
+  'transfer-old-retired': [
+    { status: READY },
+    async (page) => {
+      await page.getByRole('button', { name: 'Innstillinger' }).click();
+      await page.getByRole('button', { name: 'Flytt til ny telefon' }).click();
+      await page.getByLabel('Flyttekode').pressSequentially('7KQ-M3X-A9D');
+      await page.getByRole('button', { name: 'Fortsett' }).click();
+      await page.getByLabel('Fjern denne telefonen fra Nøkkel').check();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByRole('button', { name: 'Flytt Nøkkel' }).click();
+      await h1(page, 'Denne telefonen er ikke lenger registrert');
     },
   ],
   settings: [

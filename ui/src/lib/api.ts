@@ -58,6 +58,35 @@ export interface HistoryItem {
   outcome: string;
 }
 
+/** New phone: the code to show the old phone (also as an SVG QR code), and until when. */
+export interface TransferCodeView {
+  code: string;
+  expiresAt: number;
+  qrSvg: string;
+}
+
+/** New phone: where a started move stands. */
+export type TransferProgress =
+  | { status: 'waiting' }
+  | { status: 'enrolled'; device: DeviceStatus }
+  | { status: 'refused' }
+  | { status: 'expired' };
+
+/** Old phone: the new phone behind a code, as the server describes it. */
+export interface TransferOffer {
+  transferId: string;
+  deviceName: string;
+  platform: string;
+  startedAt: number;
+  expiresAt: number;
+}
+
+/** Old phone: what approving did; `retired` means this phone is no longer registered. */
+export interface TransferApproved {
+  retired: boolean;
+  device: DeviceStatus;
+}
+
 /** Turns anything a command threw into an AppError (a broken bridge counts as internal). */
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === 'object' && 'code' in e && typeof (e as AppError).code === 'string') {
@@ -96,6 +125,14 @@ export const api = {
   deactivate: (passcode?: string) => call<DeviceStatus>('deactivate', { passcode: passcode ?? null }),
   setLanguage: (lang: string) => call<null>('set_language', { lang }),
   resetDevice: () => call<DeviceStatus>('reset_device'),
+  formatTransferCode: (input: string) => call<string>('format_transfer_code', { input }),
+  transferStart: (deviceName: string, method: Verification, passcode?: string) =>
+    call<TransferCodeView>('transfer_start', { deviceName, method, passcode: passcode ?? null }),
+  transferWait: (wait: number) => call<TransferProgress>('transfer_wait', { wait }),
+  transferLookup: (code: string) => call<TransferOffer>('transfer_lookup', { code }),
+  transferApprove: (transferId: string, retire: boolean, passcode?: string) =>
+    call<TransferApproved>('transfer_approve', { transferId, retire, passcode: passcode ?? null }),
+  transferRefuse: (transferId: string) => call<null>('transfer_refuse', { transferId }),
 };
 
 /** Failures the person can fix by trying again later: shown with a "Try again" button. */
@@ -131,3 +168,15 @@ export const ACTIVATION_FIELD = new Set([
 
 /** Failures meaning the login request is gone. */
 export const REQUEST_GONE = new Set(['expired', 'no_pending_challenge', 'challenge_taken', 'session_expired']);
+
+/** Answers about a transfer code the person typed: shown next to the code field. */
+export const TRANSFER_CODE_FIELD = new Set([
+  'wrong_length',
+  'invalid_character',
+  'typo',
+  'invalid_transfer_code',
+  'unknown_transfer',
+]);
+
+/** Failures meaning the looked-up transfer can no longer be answered. */
+export const TRANSFER_GONE = new Set(['unknown_transfer', 'expired']);

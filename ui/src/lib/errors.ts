@@ -34,3 +34,21 @@ export function general(err: AppError): string {
   const key = `app-error-${err.code}`;
   return has(key) ? t(key) : t('app-error-internal');
 }
+
+/** The message for a transfer code the person typed (rule or server answer). An unknown,
+ * expired, used or refused code gets one message: the server tells them apart to nobody. */
+export function transferCodeMessage(err: AppError): string {
+  switch (err.code) {
+    case 'wrong_length':
+    case 'invalid_character':
+      return t(`app-transfer-error-${err.code}`);
+    case 'typo':
+    case 'invalid_transfer_code':
+      return t('app-transfer-error-typo');
+    case 'unknown_transfer':
+    case 'expired':
+      return t('app-error-unknown_transfer');
+    default:
+      return general(err);
+  }
+}

@@ -12,6 +12,8 @@ export interface Fake {
   override(cmd: string, handler: Handler): void;
   request: LoginRequest | null;
   history: HistoryItem[];
+  /** New phone: what the old phone answers to the next wait (`waiting` keeps it waiting). */
+  transfer: 'waiting' | 'enrolled' | 'refused' | 'expired';
 }
 
 export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -19,6 +21,21 @@ export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const GOOD_CODE = 'ABCDE-FGHJK-MNPQ7';
 /** The passcode the fake's device was set up with. */
 export const PASSCODE = '583920';
+/** The transfer code the fake's new phone shows, and the one its old phone finds. */
+export const TRANSFER_CODE = 'K4R-T2W-Q5B';
+/** A well-formed transfer code the fake's server does not know. */
+export const UNKNOWN_TRANSFER = '000-000-000';
+
+function symbols(input: string, max: number): string {
+  return input
+    .toUpperCase()
+    .replace(/O/g, '0')
+    .replace(/[IL]/g, '1')
+    .split('')
+    .filter((c) => ALPHABET.includes(c))
+    .slice(0, max)
+    .join('');
+}
 
 function group(input: string): string {
   const symbols = input
@@ -60,6 +77,7 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
     override: (cmd, handler) => overrides.set(cmd, handler),
     request: null,
     history: [],
+    transfer: 'waiting',
   };
   const handlers: Record<string, Handler> = {
     app_info: () => ({ version: '0.1.0', developer: false, mock: false, platform: 'linux', serverUrl: null }),
@@ -111,6 +129,33 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       return fake.status;
     },
     set_language: () => null,
+    format_transfer_code: ({ input }) => symbols(String(input), 9).replace(/(.{3})(?=.)/g, '$1-'),
+    transfer_start: ({ deviceName, method }) => {
+      fake.status = { ...fake.status, deviceName: String(deviceName), verification: method as DeviceStatus['verification'] };
+      const now = Math.floor(Date.now() / 1000);
+      return { code: TRANSFER_CODE, expiresAt: now + 600, qrSvg: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' };
+    },
+    // A long poll: with `wait`, answer only once the old phone has decided.
+    transfer_wait: async ({ wait }) => {
+      while (Number(wait) > 0 && fake.transfer === 'waiting') await new Promise((r) => setTimeout(r, 10));
+      if (fake.transfer !== 'enrolled') return { status: fake.transfer };
+      fake.status = { ...fake.status, enrolled: true, unlocked: false, contactDone: true };
+      return { status: 'enrolled', device: fake.status };
+    },
+    transfer_lookup: ({ code }) => {
+      const typed = symbols(String(code), 20);
+      if (typed.length !== 9) fail('wrong_length');
+      if (typed === symbols(UNKNOWN_TRANSFER, 9)) fail('unknown_transfer');
+      if (typed !== symbols(TRANSFER_CODE, 9)) fail('typo');
+      const now = Math.floor(Date.now() / 1000);
+      return { transferId: 't-1', deviceName: "Kari's new phone", platform: 'android', startedAt: now - 60, expiresAt: now + 540 };
+    },
+    transfer_approve: ({ retire, passcode }) => {
+      if (fake.status.verification === 'passcode' && passcode !== PASSCODE) fail('wrong_passcode');
+      if (retire) fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
+      return { retired: Boolean(retire), device: fake.status };
+    },
+    transfer_refuse: () => null,
     reset_device: () => {
       fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
