@@ -29,6 +29,42 @@ pub const MAX_WRONG_CODES: u32 = 5;
 /// addresses (each of which is also held to the per-address limits).
 pub const MAX_WRONG_CODES_PER_LETTER: u32 = 50;
 
+/// What one more wrong activation code does to a letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongCode {
+    /// The code was wrong; this many tries are left from this client address.
+    TryAgain {
+        /// Wrong codes this address may still send before the letter locks for it.
+        attempts_left: u32,
+    },
+    /// The letter is now locked for this client address; others may still use it.
+    LockedHere,
+    /// The letter is now locked for everyone (a new one has to be ordered).
+    LockedForGood,
+}
+
+/// Whether a letter is locked for a client address that has sent `wrong_from_here` wrong
+/// codes for it.
+pub fn locked_for_address(wrong_from_here: u32) -> bool {
+    wrong_from_here >= MAX_WRONG_CODES
+}
+
+/// What a wrong code does, given the wrong codes for the letter counted with it: from this
+/// client address (`from_here`) and from anywhere (`from_anywhere`). The per-address lock
+/// keeps strangers from locking the person's letter; the letter-wide one bounds guessing
+/// from many addresses.
+pub fn after_wrong_code(from_here: u32, from_anywhere: u32) -> WrongCode {
+    if from_anywhere >= MAX_WRONG_CODES_PER_LETTER {
+        WrongCode::LockedForGood
+    } else if locked_for_address(from_here) {
+        WrongCode::LockedHere
+    } else {
+        WrongCode::TryAgain {
+            attempts_left: MAX_WRONG_CODES - from_here,
+        }
+    }
+}
+
 /// Days an activation letter is valid by default (the public pages say 60 days).
 pub const LETTER_VALIDITY_DAYS: u32 = 60;
 
@@ -143,6 +179,22 @@ pub fn decide_order(facts: &OrderFacts) -> OrderDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrong_codes_lock_per_address_then_for_everyone() {
+        assert_eq!(
+            after_wrong_code(1, 1),
+            WrongCode::TryAgain { attempts_left: 4 }
+        );
+        assert_eq!(
+            after_wrong_code(4, 30),
+            WrongCode::TryAgain { attempts_left: 1 }
+        );
+        assert_eq!(after_wrong_code(5, 5), WrongCode::LockedHere);
+        assert!(locked_for_address(5) && !locked_for_address(4));
+        assert_eq!(after_wrong_code(2, 50), WrongCode::LockedForGood);
+        assert_eq!(after_wrong_code(5, 50), WrongCode::LockedForGood);
+    }
     use time::macros::date;
 
     fn adult() -> OrderFacts {

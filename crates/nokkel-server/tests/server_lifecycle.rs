@@ -27,6 +27,7 @@ server_tests!(
     lost_phone_page_blocks_nokkel_and_tells_a_stranger_nothing,
     support_blocks_and_unblocks,
     strangers_cannot_lock_the_persons_letter,
+    wrong_codes_count_per_ipv6_network_and_fifty_lock_the_letter,
 );
 
 const NEW_MOBILE: &str = "+4741000001";
@@ -452,4 +453,48 @@ async fn strangers_cannot_lock_the_persons_letter(server: TestServer) {
     );
     // The person, at home, registers with it.
     register_sms_user(&server, ADULT, "410 00 001", "blåbær syltetøy fjelltur").await;
+}
+
+/// A stranger's IPv6 /64 is one address for the per-address lock (else every address in it
+/// would have its own five tries), and 50 wrong codes from anywhere lock the letter for
+/// everyone — the person too, who then orders a new one.
+async fn wrong_codes_count_per_ipv6_network_and_fifty_lock_the_letter(server: TestServer) {
+    server.browser().order(ADULT).await;
+    let code = server.code_for(ADULT).await;
+    let wrong = wrong_code_for(&code);
+    let try_code = |code: String, ip: String| {
+        let state = server.state.clone();
+        async move {
+            registration::verify_letter(&state, ADULT, &code, &ip)
+                .await
+                .err()
+                .map(|e| e.code().to_owned())
+        }
+    };
+    for host in 1..=5 {
+        let err = try_code(wrong.clone(), format!("2001:db8:1:2::{host}")).await;
+        let expected = if host < 5 {
+            "wrong_code"
+        } else {
+            "letter_locked"
+        };
+        assert_eq!(err.as_deref(), Some(expected), "try {host}");
+    }
+    let err = try_code(code.clone(), "2001:db8:1:2::99".into()).await;
+    assert_eq!(
+        err.as_deref(),
+        Some("letter_locked"),
+        "the /64 used its five"
+    );
+
+    // 45 more from nine other addresses: 50 in all.
+    for stranger in 1..=9 {
+        for _ in 0..5 {
+            let err = try_code(wrong.clone(), format!("198.51.100.{stranger}")).await;
+            assert!(err.is_some());
+        }
+    }
+    assert_eq!(server.letters_for(ADULT).await[0]["state"], "locked");
+    let err = try_code(code.clone(), "10.0.0.1".into()).await;
+    assert_eq!(err.as_deref(), Some("letter_locked"), "locked for everyone");
 }

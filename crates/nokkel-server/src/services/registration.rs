@@ -13,7 +13,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::id_number::IdNumber;
-use nokkel_core::ordering::{MAX_WRONG_CODES, MAX_WRONG_CODES_PER_LETTER};
+use nokkel_core::ordering::{
+    after_wrong_code, locked_for_address, WrongCode, MAX_WRONG_CODES, MAX_WRONG_CODES_PER_LETTER,
+};
 use nokkel_core::phone::MobileNumber;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -22,7 +24,7 @@ use subtle::ConstantTimeEq;
 
 use super::notices::{self, Notice};
 use super::outbound::TextMessage;
-use super::{audit, password, random_id, rate_limit, ServiceError};
+use super::{address_key, audit, password, random_id, rate_limit, ServiceError};
 use crate::i18n::Lang;
 use crate::services::Deps;
 use crate::store::{
@@ -166,9 +168,10 @@ pub async fn verify_letter(
     // Wrong codes lock the letter for the address they come from, so a stranger who knows
     // the identity number cannot lock the person's letter; many wrong codes from anywhere
     // lock it for good.
-    let from_here = format!("code-wrong:{}:{client_ip}", letter.id);
+    // Keyed like every per-address limit: an IPv6 /64 is one address.
+    let from_here = format!("code-wrong:{}:{}", letter.id, address_key(client_ip));
     let wrong_here = deps.store.hits(&from_here, letter.expires_at).await?;
-    if wrong_here >= i64::from(MAX_WRONG_CODES) {
+    if locked_for_address(u32::try_from(wrong_here).unwrap_or(u32::MAX)) {
         return Err(ServiceError::LetterLocked);
     }
     let expected = deps.secrets.code_hash(code.expose_secret());
@@ -183,17 +186,21 @@ pub async fn verify_letter(
             .await?;
         let detail =
             json!({ "letter_id": letter.id, "attempts": count.attempts, "from_here": here.count });
-        if count.locked || here.count >= i64::from(MAX_WRONG_CODES) {
-            audit(
-                deps,
-                "letter_locked",
-                Some(pid.as_str()),
-                Some(client_ip),
-                json!({ "letter_id": letter.id, "attempts": count.attempts, "from_here": here.count, "for_good": count.locked }),
-            )
-            .await;
-            return Err(ServiceError::LetterLocked);
-        }
+        let counted = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        let attempts_left = match after_wrong_code(counted(here.count), counted(count.attempts)) {
+            WrongCode::TryAgain { attempts_left } if !count.locked => attempts_left,
+            _ => {
+                audit(
+                    deps,
+                    "letter_locked",
+                    Some(pid.as_str()),
+                    Some(client_ip),
+                    json!({ "letter_id": letter.id, "attempts": count.attempts, "from_here": here.count, "for_good": count.locked }),
+                )
+                .await;
+                return Err(ServiceError::LetterLocked);
+            }
+        };
         audit(
             deps,
             "activation_code_wrong",
@@ -202,10 +209,7 @@ pub async fn verify_letter(
             detail,
         )
         .await;
-        let left = i64::from(MAX_WRONG_CODES) - here.count;
-        return Err(ServiceError::WrongCode {
-            attempts_left: u32::try_from(left.max(0)).unwrap_or(0),
-        });
+        return Err(ServiceError::WrongCode { attempts_left });
     }
     audit(
         deps,
