@@ -59,29 +59,9 @@ fn browser_at(server: &TestServer, address: &str) -> Browser {
     browser
 }
 
-/// Opens the login page for a fresh authorization request; returns its request id.
-async fn login_page(browser: &mut Browser) -> String {
-    let res = browser.get(&authorize_url("openid")).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    res.location
-        .unwrap()
-        .trim_start_matches("/login?request=")
-        .to_owned()
-}
-
-/// Enters `pid` on the login page; returns the response.
+/// Enters `pid` on the login page of a fresh authorization request; returns the answer.
 async fn enter(browser: &mut Browser, pid: &str) -> Response {
-    let request = login_page(browser).await;
-    browser
-        .post("/login", &[("request", &request), ("pid", pid)])
-        .await
-}
-
-fn shown_number(html: &str) -> u8 {
-    let start = html.find("class=\"number\"").unwrap();
-    let rest = &html[start..];
-    let text = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
-    text.trim().parse().unwrap()
+    browser.enter_pid(pid).await
 }
 
 /// The acceptance line of issue 12: 100 logins for a person from other addresses.

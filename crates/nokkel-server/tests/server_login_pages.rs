@@ -41,13 +41,6 @@ async fn login_page(browser: &mut Browser) -> String {
     request
 }
 
-fn shown_number(html: &str) -> u8 {
-    let start = html.find("class=\"number\"").unwrap();
-    let rest = &html[start..];
-    let text = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
-    text.trim().parse().unwrap()
-}
-
 /// Starts an app login in the browser and returns the number the page shows.
 async fn app_login(browser: &mut Browser, pid: &str) -> u8 {
     let request = login_page(browser).await;

@@ -372,6 +372,14 @@ impl Browser {
             .to_owned()
     }
 
+    /// Opens the login page for a fresh authorization request and enters `pid`; returns
+    /// the answer (a redirect to `/login/app` or `/login/password`, or the page again).
+    pub async fn enter_pid(&mut self, pid: &str) -> Response {
+        let request = self.open_login().await;
+        self.post("/login", &[("request", &request), ("pid", pid)])
+            .await
+    }
+
     /// Orders a letter on the order form; returns the receipt response.
     pub async fn order(&mut self, pid: &str) -> Response {
         self.post("/order", &[("pid", pid)]).await
@@ -712,4 +720,12 @@ pub fn wrong_code_for(code: &str) -> String {
     })
     .find(|c| c != code)
     .unwrap()
+}
+
+/// The number the login page shows the person, to pick in the app.
+pub fn shown_number(html: &str) -> u8 {
+    let start = html.find("class=\"number\"").unwrap();
+    let rest = &html[start..];
+    let text = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
+    text.trim().parse().unwrap()
 }
