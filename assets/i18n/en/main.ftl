@@ -338,6 +338,7 @@ app-prompt-reason-unlock = Open Nøkkel
 app-prompt-reason-approve = Confirm the login to { $service }
 app-prompt-reason-contact = Confirm your contact details
 app-prompt-reason-deactivate = Confirm that you want to deactivate this device
+app-prompt-reason-resume = Confirm that you want to resume logins with the app
 app-error-biometry_not_recognised = Your face or fingerprint was not recognised. Try again.
 app-error-biometry_lockout = Face and fingerprint are blocked after too many attempts. Lock the phone and unlock it with its PIN, pattern or password, then try again.
 app-error-biometry_not_enrolled = No face or fingerprint is set up on this phone. Add one in the phone's settings, then try again.
