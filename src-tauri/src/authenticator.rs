@@ -218,6 +218,16 @@ pub struct TransferApproved {
     pub device: DeviceStatus,
 }
 
+/// The person's account at the server, as the app shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStatus {
+    /// Logging in with the app is paused: after "this wasn't me", or after the server saw
+    /// signs of a copied device key (resuming lifts both), or Nøkkel is blocked (lost phone,
+    /// support: resuming answers `account_blocked`).
+    pub app_logins_paused: bool,
+}
+
 /// The device side as the commands see it. Every method may fail with an [`AppError`]
 /// whose code the UI understands (`offline`, `timeout`, `server_error`, `expired`, ...).
 #[async_trait]
@@ -258,6 +268,11 @@ pub trait Authenticator: Send + Sync {
     /// Revokes this device at the server, after the person is verified afresh (`proof`),
     /// and deletes its key.
     async fn deactivate(&self, proof: UserProof) -> Result<DeviceStatus, AppError>;
+    /// Whether logging in with the app is paused, as the server says now.
+    async fn account(&self) -> Result<AccountStatus, AppError>;
+    /// Resumes app logins paused after a report or a suspected copy, after the person is
+    /// verified afresh (`proof`). A block (lost phone, support) stays: `account_blocked`.
+    async fn resume_logins(&self, proof: UserProof) -> Result<AccountStatus, AppError>;
     /// New phone: starts a move from the old phone. Creates the device key, protects it
     /// with the chosen verification as [`Authenticator::enrol`] does, proves it to `server`
     /// and returns the code to show. A transfer started earlier and not finished is dropped.

@@ -12,8 +12,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::authenticator::{
-    Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, TransferApproved, TransferOffer, TransferProgress, UserProof, Verification,
+    AccountStatus, Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem,
+    LoginRequest, Outcome, Passcode, TransferApproved, TransferOffer, TransferProgress, UserProof,
+    Verification,
 };
 use crate::error::AppError;
 use crate::prompts::Lang;
@@ -300,6 +301,22 @@ pub async fn deactivate(
     passcode: Option<Passcode>,
 ) -> Result<DeviceStatus, AppError> {
     state.authenticator.deactivate(proof(passcode)).await
+}
+
+/// Whether logging in with the app is paused (asks the server; needs the app opened).
+#[tauri::command]
+pub async fn account_status(state: State<'_, AppState>) -> Result<AccountStatus, AppError> {
+    state.authenticator.account().await
+}
+
+/// Resumes app logins paused after "this wasn't me" or a suspected copy. Never without
+/// user verification: the verifier proves the person's presence for this change.
+#[tauri::command]
+pub async fn resume_logins(
+    state: State<'_, AppState>,
+    passcode: Option<Passcode>,
+) -> Result<AccountStatus, AppError> {
+    state.authenticator.resume_logins(proof(passcode)).await
 }
 
 /// The page's language (`nb`, `nn`, `en`), so the phone's face/finger prompt speaks it.

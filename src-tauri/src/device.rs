@@ -22,9 +22,9 @@ use nokkel_client::{
 use serde::{Deserialize, Serialize};
 
 use crate::authenticator::{
-    Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, TransferApproved, TransferOffer, TransferProgress, TransferShown, UserProof,
-    Verification,
+    AccountStatus, Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem,
+    LoginRequest, Outcome, Passcode, TransferApproved, TransferOffer, TransferProgress,
+    TransferShown, UserProof, Verification,
 };
 use crate::error::AppError;
 use crate::prompts::{self, Lang, Purpose};
@@ -418,6 +418,22 @@ impl Authenticator for ClientAuthenticator {
         self.forget_session();
         self.home.forget()?;
         self.status().await
+    }
+
+    async fn account(&self) -> Result<AccountStatus, AppError> {
+        let paused = self.device()?.app_logins_paused().await?;
+        Ok(AccountStatus {
+            app_logins_paused: paused,
+        })
+    }
+
+    async fn resume_logins(&self, proof: UserProof) -> Result<AccountStatus, AppError> {
+        let device = self.device()?;
+        let verifier = self.verifier(&proof, Purpose::Resume)?;
+        let paused = device.resume_app_logins(verifier.as_ref()).await?;
+        Ok(AccountStatus {
+            app_logins_paused: paused,
+        })
     }
 
     async fn start_transfer(

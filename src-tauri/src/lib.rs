@@ -56,6 +56,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::deny,
         commands::history,
         commands::deactivate,
+        commands::account_status,
+        commands::resume_logins,
         commands::set_language,
         commands::reset_device,
         commands::format_transfer_code,

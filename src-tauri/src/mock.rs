@@ -5,6 +5,9 @@
 //! one login from "Skatteetaten" is pending, offering [`CHOICES`], of which [`NUMBER`] is the
 //! one "the browser shows". A wrong pick fails with `wrong_number`, as the real server does.
 //!
+//! Reporting the login ("this wasn't me") pauses app logins, as on the real server, until
+//! the person resumes them with their passcode or face/finger.
+//!
 //! Moving phones: as the new phone, a started transfer shows [`TRANSFER_CODE`] and the
 //! scripted old phone approves it [`TRANSFER_DECIDED_AFTER`] seconds later (the app is then
 //! enrolled, still to be opened). As the old phone, every well-formed code finds the new
@@ -16,9 +19,9 @@ use async_trait::async_trait;
 use nokkel_core::clock::Clock;
 
 use crate::authenticator::{
-    Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem, LoginRequest, Outcome,
-    Passcode, TransferApproved, TransferOffer, TransferProgress, TransferShown, UserProof,
-    Verification,
+    AccountStatus, Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem,
+    LoginRequest, Outcome, Passcode, TransferApproved, TransferOffer, TransferProgress,
+    TransferShown, UserProof, Verification,
 };
 use crate::error::AppError;
 
@@ -59,6 +62,8 @@ struct State {
     login_answered: bool,
     login_started_at: Option<i64>,
     history: Vec<HistoryItem>,
+    /// App logins are paused after a report.
+    logins_paused: bool,
     /// New phone: the transfer waiting for the scripted old phone.
     transfer: Option<StartedTransfer>,
     /// Old phone: a transfer was looked up and not yet answered.
@@ -291,6 +296,7 @@ impl Authenticator for MockAuthenticator {
             (Outcome::Denied, "denied")
         };
         state.history.insert(0, history_item(&request, word));
+        state.logins_paused |= report;
         Ok(outcome)
     }
 
@@ -303,6 +309,28 @@ impl Authenticator for MockAuthenticator {
         verify(&state, &proof)?;
         *state = State::default();
         Ok(status(&state))
+    }
+
+    async fn account(&self) -> Result<AccountStatus, AppError> {
+        let state = self.lock();
+        if !state.unlocked {
+            return Err(AppError::new("locked", "the device is not unlocked"));
+        }
+        Ok(AccountStatus {
+            app_logins_paused: state.logins_paused,
+        })
+    }
+
+    async fn resume_logins(&self, proof: UserProof) -> Result<AccountStatus, AppError> {
+        let mut state = self.lock();
+        if !state.unlocked {
+            return Err(AppError::new("locked", "the device is not unlocked"));
+        }
+        verify(&state, &proof)?;
+        state.logins_paused = false;
+        Ok(AccountStatus {
+            app_logins_paused: false,
+        })
     }
 
     async fn start_transfer(

@@ -41,6 +41,8 @@ pub enum Purpose<'a> {
     Contact,
     /// Deactivating this device.
     Deactivate,
+    /// Resuming app logins after a pause.
+    Resume,
     /// Approving the move to the new phone named `device`.
     Transfer {
         /// The new phone's name, as it gave it.
@@ -81,6 +83,7 @@ pub fn prompt(lang: Lang, purpose: Purpose<'_>) -> PromptText {
         }
         Purpose::Contact => text(lang, "app-prompt-reason-contact"),
         Purpose::Deactivate => text(lang, "app-prompt-reason-deactivate"),
+        Purpose::Resume => text(lang, "app-prompt-reason-resume"),
         Purpose::Transfer { device } => {
             text(lang, "app-prompt-reason-transfer").replace("{ $device }", device)
         }
@@ -106,6 +109,7 @@ mod tests {
                 "app-prompt-reason-approve",
                 "app-prompt-reason-contact",
                 "app-prompt-reason-deactivate",
+                "app-prompt-reason-resume",
                 "app-prompt-reason-transfer",
                 "cancel",
             ] {

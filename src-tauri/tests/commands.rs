@@ -291,6 +291,30 @@ fn this_wasnt_me_reports_without_verification() {
 }
 
 #[test]
+fn a_report_pauses_app_logins_until_the_person_resumes_them_verified_afresh() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let paused =
+        |t: &TestApp| t.call("account_status", json!({})).unwrap()["appLoginsPaused"].clone();
+    assert_eq!(paused(&t), false);
+    let request = t.call("pending_request", json!({})).unwrap();
+    let args = json!({"challengeId": request["challengeId"], "report": true});
+    assert_eq!(t.call("deny", args).unwrap(), "reported");
+    assert_eq!(paused(&t), true);
+    // Resuming asks for the person afresh, as deactivating does.
+    assert_eq!(
+        t.error_code("resume_logins", json!({"passcode": "000000"})),
+        "wrong_passcode"
+    );
+    assert_eq!(paused(&t), true);
+    let resumed = t
+        .call("resume_logins", json!({"passcode": PASSCODE}))
+        .unwrap();
+    assert_eq!(resumed, json!({"appLoginsPaused": false}));
+    assert_eq!(paused(&t), false);
+}
+
+#[test]
 fn deactivation_forgets_the_device() {
     let t = app(true);
     t.enrol(PASSCODE).unwrap();

@@ -70,7 +70,16 @@ export function installStub(scenario) {
       return s.request;
     },
     approve: () => 'approved',
-    deny: ({ report }) => (report ? 'reported' : 'denied'),
+    deny: ({ report }) => {
+      if (report) s.paused = true;
+      return report ? 'reported' : 'denied';
+    },
+    // App logins paused (`paused` in the scenario, or after a report) until resumed.
+    account_status: () => ({ appLoginsPaused: Boolean(s.paused) }),
+    resume_logins: () => {
+      s.paused = false;
+      return { appLoginsPaused: false };
+    },
     history: () => s.history,
     deactivate: () => s.status,
     set_server_url: ({ url }) => url,

@@ -193,6 +193,24 @@ const SHOTS = {
     },
   ],
   'home-empty': [{ status: READY }, async (page) => h1(page, 'Nøkkel er klar')],
+  // App logins paused after "this wasn't me" (or a suspected copy), and resumed.
+  'home-paused': [
+    { status: READY, paused: true },
+    async (page) => {
+      await h1(page, 'Innlogging med appen er satt på pause');
+      await page.getByRole('button', { name: 'Gjenoppta innlogging' }).waitFor();
+    },
+  ],
+  'home-resumed': [
+    { status: READY, paused: true },
+    async (page) => {
+      await page.getByRole('button', { name: 'Gjenoppta innlogging' }).click();
+      await page.getByLabel('Kode', { exact: true }).fill('583920');
+      await page.getByRole('button', { name: 'Ja, gjenoppta innlogging' }).click();
+      await page.getByText('Innlogging er gjenopptatt.', { exact: false }).waitFor();
+      await h1(page, 'Nøkkel er klar');
+    },
+  ],
   request: [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Logge inn i Skatteetaten?')],
   'request-en': [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Log in to Skatteetaten?'), 'en-GB'],
   'request-nn': [{ status: READY, request: REQUEST }, async (page) => h1(page, 'Logge inn i Skatteetaten?'), 'nn-NO'],

@@ -26,6 +26,12 @@ export interface DeviceStatus {
   unlocked: boolean;
 }
 
+/** The person's account at the server: whether logging in with the app is paused (after
+ * "this wasn't me" or a suspected copy; also while Nøkkel is blocked). */
+export interface AccountStatus {
+  appLoginsPaused: boolean;
+}
+
 /** What the person typed to activate; checked by check_pid/check_code before it is sent. */
 export interface Activation {
   pid: string;
@@ -123,6 +129,8 @@ export const api = {
   deny: (challengeId: string, report: boolean) => call<Outcome>('deny', { challengeId, report }),
   history: () => call<HistoryItem[]>('history'),
   deactivate: (passcode?: string) => call<DeviceStatus>('deactivate', { passcode: passcode ?? null }),
+  accountStatus: () => call<AccountStatus>('account_status'),
+  resumeLogins: (passcode?: string) => call<AccountStatus>('resume_logins', { passcode: passcode ?? null }),
   setLanguage: (lang: string) => call<null>('set_language', { lang }),
   resetDevice: () => call<DeviceStatus>('reset_device'),
   formatTransferCode: (input: string) => call<string>('format_transfer_code', { input }),

@@ -12,6 +12,8 @@ export interface Fake {
   override(cmd: string, handler: Handler): void;
   request: LoginRequest | null;
   history: HistoryItem[];
+  /** Logging in with the app is paused at the "server" (a report pauses it). */
+  paused: boolean;
   /** New phone: what the old phone answers to the next wait (`waiting` keeps it waiting). */
   transfer: 'waiting' | 'enrolled' | 'refused' | 'expired';
 }
@@ -78,6 +80,7 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
     request: null,
     history: [],
     transfer: 'waiting',
+    paused: false,
   };
   const handlers: Record<string, Handler> = {
     app_info: () => ({ version: '0.1.0', developer: false, mock: false, platform: 'linux', serverUrl: null }),
@@ -121,12 +124,22 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       return fake.request;
     },
     approve: () => 'approved',
-    deny: ({ report }) => (report ? 'reported' : 'denied'),
+    deny: ({ report }) => {
+      if (report) fake.paused = true;
+      return report ? 'reported' : 'denied';
+    },
     history: () => fake.history,
     deactivate: ({ passcode }) => {
       if (fake.status.verification === 'passcode' && passcode !== PASSCODE) fail('wrong_passcode');
       fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
+    },
+    account_status: () => ({ appLoginsPaused: fake.paused }),
+    // Like the app: resuming needs the person verified afresh.
+    resume_logins: ({ passcode }) => {
+      if (fake.status.verification === 'passcode' && passcode !== PASSCODE) fail('wrong_passcode');
+      fake.paused = false;
+      return { appLoginsPaused: false };
     },
     set_language: () => null,
     format_transfer_code: ({ input }) => symbols(String(input), 9).replace(/(.{3})(?=.)/g, '$1-'),
