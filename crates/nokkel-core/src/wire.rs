@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::keys::{DeviceId, PublicJwk};
+use crate::push::{PushKind, PushRegistration};
 use crate::statements::{Platform, UserVerification};
 
 /// The API version this code speaks.
@@ -297,6 +298,27 @@ pub struct UpdateContactRequest {
     pub mobile: Option<String>,
     /// E-mail address, or null to remove.
     pub email: Option<String>,
+}
+
+/// `PUT /api/v1/push`: sets or replaces the calling device's push registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPushRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// Where to wake this device (checked when read).
+    pub registration: PushRegistration,
+}
+
+/// Answer to `PUT` and `DELETE /api/v1/push`: which push service now wakes the calling
+/// device, or null when none does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushStatusResponse {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The registration's kind, or null after clearing.
+    pub kind: Option<PushKind>,
 }
 
 /// `POST /api/v1/transfers` (no request proof: the new phone has no key on the server yet).

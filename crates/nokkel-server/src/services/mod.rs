@@ -33,6 +33,7 @@ pub mod ordering;
 pub mod outbound;
 pub mod password;
 pub mod pending;
+pub mod push;
 pub mod registration;
 pub mod stats;
 pub mod transfer;
