@@ -321,6 +321,29 @@ pub struct PushStatusResponse {
     pub kind: Option<PushKind>,
 }
 
+/// What a push carries (encrypted to the device for Web Push): only that a login waits,
+/// and an opaque id to tell pushes apart. No identity number, name, service or place: the
+/// app fetches the signed challenge itself (`GET /api/v1/challenges/pending`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushNotice {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: PushNoticeKind,
+    /// A random id, different for every push: no meaning beyond telling pushes apart.
+    pub id: String,
+}
+
+/// Why the server woke the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushNoticeKind {
+    /// A login waits for the person's answer.
+    LoginWaiting,
+}
+
 /// `POST /api/v1/transfers` (no request proof: the new phone has no key on the server yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

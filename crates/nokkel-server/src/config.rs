@@ -90,6 +90,9 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The print house's spool for letters. Unset: letters wait in the outbox.
     pub letters: Option<LettersConfig>,
+    /// Waking devices through Web Push. Unset: no pushes are queued; apps learn of
+    /// logins by asking.
+    pub push: Option<PushConfig>,
 }
 
 /// How the delivery worker drains the outbox (`[delivery]`).
@@ -201,6 +204,26 @@ fn default_batch_size() -> usize {
     200
 }
 
+/// Web Push (`[push]`): RFC 8030 delivery with RFC 8291 encryption and RFC 8292 VAPID.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// How push services reach the operator (VAPID `sub`): a `mailto:` or `https:` URI.
+    pub vapid_subject: String,
+    /// The VAPID private key (64 hex digits). Defaults to `vapid.key` in `data_dir`,
+    /// created on first start. Instances sharing a database must share it: browsers bind
+    /// subscriptions to its public key.
+    #[serde(default)]
+    pub vapid_key_file: Option<PathBuf>,
+    /// Seconds to wait for a push service's answer.
+    #[serde(default = "default_sms_timeout")]
+    pub timeout_seconds: u64,
+    /// Accept `http://` endpoints on loopback addresses (test servers with a push peer on
+    /// this machine). Never on a server real people use.
+    #[serde(default)]
+    pub danger_allow_http_loopback: bool,
+}
+
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -244,6 +267,7 @@ impl Default for Config {
             sms: None,
             smtp: None,
             letters: None,
+            push: None,
         }
     }
 }

@@ -5,23 +5,56 @@
 
 mod support;
 
-use axum::http::StatusCode;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
+use nokkel_core::push::web_push;
 use nokkel_core::push::{ApnsEnvironment, PushRegistration};
+use nokkel_server::config::{Config, PushConfig};
+use nokkel_server::i18n::Lang;
 use nokkel_server::services::lifecycle::{self, BlockedBy};
+use nokkel_server::services::login::{self, LoginChannel};
 use nokkel_server::services::{confirmation, push};
+use nokkel_server::store::{Channel, OutboxState};
 use support::*;
 
 server_tests!(
+    a_plain_http_endpoint_needs_a_test_server,
     a_device_sets_replaces_and_clears_its_registration,
     a_bad_registration_is_refused_without_echoing_it,
     revoking_a_device_removes_its_registration,
     blocking_or_a_suspected_clone_removes_registrations,
 );
 
+server_tests!(mod pushes with crate::with_push;
+    a_login_wakes_the_device_with_one_private_push,
+    a_gone_subscription_is_removed_and_not_tried_again,
+    a_failing_push_service_is_tried_again_while_the_login_lasts,
+);
+
+/// A test server that sends Web Push, to plain-http endpoints on loopback (the peer).
+fn with_push(config: &mut Config) {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let key = std::env::temp_dir().join(format!(
+        "nokkel-test-vapid-{}-{}.key",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    config.push = Some(PushConfig {
+        vapid_subject: "mailto:drift@nokkel.example".into(),
+        vapid_key_file: Some(key),
+        timeout_seconds: 5,
+        danger_allow_http_loopback: true,
+    });
+}
+
 // RFC 8291 appendix A: the user agent's public key and authentication secret.
 const UA_PUBLIC: &str =
     "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
 const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
+const UA_PRIVATE: &str = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94";
 const ENDPOINT: &str = "https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV";
 
 fn web_push_body() -> serde_json::Value {
@@ -266,4 +299,236 @@ async fn blocking_or_a_suspected_clone_removes_registrations(server: TestServer)
         .await
         .unwrap()
         .is_none());
+}
+
+async fn a_plain_http_endpoint_needs_a_test_server(server: TestServer) {
+    // A device cannot make a real server post to its own loopback services.
+    let device = server.enrolled_device(ADULT, 1).await;
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "web_push",
+        "endpoint": "http://127.0.0.1:5432/x", "p256dh": UA_PUBLIC, "auth": AUTH}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert!(
+        res.body.contains("invalid_push_registration"),
+        "{}",
+        res.body
+    );
+    assert!(!res.body.contains("5432"), "{}", res.body);
+}
+
+/// What reached the Web Push peer.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A Web Push endpoint on loopback: records each request and answers `status`.
+struct Peer {
+    endpoint: String,
+    origin: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Peer {
+    async fn start() -> Peer {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(201));
+        let (log, answer) = (received.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/push/{id}",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (log, answer) = (log.clone(), answer.clone());
+                async move {
+                    log.lock().unwrap().push(Received {
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Peer {
+            endpoint: format!("{origin}/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV"),
+            origin,
+            received,
+            status,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Checks a push as a push service and the browser would: the VAPID JWT for this
+    /// origin, the headers, and the body decrypted with the subscription's private key.
+    fn open(&self, push: &Received, now: i64) -> serde_json::Value {
+        let header = |name: &str| push.headers[name].to_str().unwrap().to_owned();
+        let (claims, _key) =
+            web_push::verify_vapid(&header("authorization"), &self.origin, now).unwrap();
+        assert_eq!(claims.sub, "mailto:drift@nokkel.example");
+        assert_eq!(header("content-encoding"), "aes128gcm");
+        assert_eq!(header("urgency"), "high");
+        let ua = p256::SecretKey::from_slice(&b64(UA_PRIVATE)).unwrap();
+        let auth: [u8; 16] = b64(AUTH).try_into().unwrap();
+        let plain = web_push::decrypt(&push.body, &ua, &auth).unwrap();
+        serde_json::from_slice(&plain).unwrap()
+    }
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+async fn subscribe(device: &TestDevice, endpoint: &str) {
+    let body = serde_json::json!({"v": 1, "registration": {
+        "kind": "web_push", "endpoint": endpoint, "p256dh": UA_PUBLIC, "auth": AUTH}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn start_login(server: &TestServer, pid: &str) -> nokkel_server::store::LoginRecord {
+    let pid = IdNumber::parse(pid, SyntheticPolicy::Accept).unwrap();
+    let channel = LoginChannel::Browser {
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0".into(),
+        ip: "127.0.0.1".into(),
+        lang: Lang::Nb,
+    };
+    login::start_app_login(&server.state, &pid, None, "Skatteetaten", &channel)
+        .await
+        .unwrap()
+}
+
+async fn push_outbox(server: &TestServer) -> Vec<nokkel_server::store::MessageRecord> {
+    server
+        .state
+        .store
+        .messages_page(Channel::Push, 100, 0)
+        .await
+        .unwrap()
+}
+
+async fn a_login_wakes_the_device_with_one_private_push(server: TestServer) {
+    let peer = Peer::start().await;
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    // Another person's subscribed device is not woken by this login.
+    let other = server.enrolled_device(ADULT2, 2).await;
+    subscribe(&other, &format!("{}/push/other", peer.origin)).await;
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let pushes = peer.received();
+    assert_eq!(pushes.len(), 1, "exactly one push");
+    assert!(pushes[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .starts_with("vapid t="));
+    assert_eq!(
+        pushes[0].headers["ttl"].to_str().unwrap(),
+        (login.expires_at - START).to_string(),
+        "the push lives as long as the login"
+    );
+    let notice = peer.open(&pushes[0], START);
+    assert_eq!(notice["v"], 1);
+    assert_eq!(notice["type"], "login_waiting");
+    let id = notice["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert_eq!(
+        notice.as_object().unwrap().len(),
+        3,
+        "nothing else: {notice}"
+    );
+    let text = notice.to_string();
+    for secret in [ADULT, "Skatteetaten", &login.id, "Firefox"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Nothing readable travels: the body is not the notice in clear.
+    assert!(!String::from_utf8_lossy(&pushes[0].body).contains("login_waiting"));
+
+    // Sent once, not again on the next round.
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].state, OutboxState::Sent);
+
+    // Woken, the device fetches the signed challenge itself and approves it.
+    let challenge = device.pending(START).await.unwrap();
+    let number = u8::try_from(login.number).unwrap();
+    let (challenge_id, jws) = device.approval(challenge, number, START);
+    let res = device.send_approval(&challenge_id, &jws, START).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn a_gone_subscription_is_removed_and_not_tried_again(server: TestServer) {
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    peer.status.store(410, Ordering::SeqCst);
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    let id = device_id(&device);
+    assert!(
+        server
+            .state
+            .store
+            .push_registration(&id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the registration is removed"
+    );
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Dead, "no retry");
+    assert!(outbox[0].last_error.as_deref().unwrap().contains("410"));
+    assert!(!outbox[0].last_error.as_deref().unwrap().contains("JzLQ"));
+
+    // Later rounds and logins try it no more.
+    server.clock.advance(3600);
+    server.state.delivery.round().await.unwrap();
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    assert_eq!(push_outbox(&server).await.len(), 1);
+}
+
+async fn a_failing_push_service_is_tried_again_while_the_login_lasts(server: TestServer) {
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    peer.status.store(503, Ordering::SeqCst);
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Queued);
+    // After the backoff the push service is up again: the push arrives, shorter-lived.
+    peer.status.store(201, Ordering::SeqCst);
+    server.clock.advance(20);
+    server.state.delivery.round().await.unwrap();
+    let pushes = peer.received();
+    assert_eq!(pushes.len(), 2);
+    assert_eq!(
+        pushes[1].headers["ttl"].to_str().unwrap(),
+        (login.expires_at - START - 20).to_string()
+    );
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_some());
 }

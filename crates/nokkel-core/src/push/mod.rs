@@ -16,6 +16,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub mod web_push;
+
 /// Longest FCM registration token accepted (they are about 160 characters today).
 pub const MAX_FCM_TOKEN_LEN: usize = 4096;
 /// Longest Web Push endpoint URL accepted.
@@ -40,6 +42,15 @@ pub enum PushError {
     /// `auth` is not the base64url of 16 bytes.
     #[error("auth must be the base64url of 16 bytes")]
     Auth,
+    /// A push payload does not fit one 4096-byte record.
+    #[error("the push payload is too long")]
+    PayloadTooLong,
+    /// A push body could not be encrypted or opened.
+    #[error("the push body cannot be opened")]
+    Crypto,
+    /// A VAPID header is malformed, badly signed, for another audience or expired.
+    #[error("the VAPID authorization is not valid")]
+    Vapid,
 }
 
 impl PushError {
@@ -92,13 +103,19 @@ pub struct WebPushSubscription {
 }
 
 impl WebPushSubscription {
-    /// Checks the three parts: an https endpoint, the user agent's uncompressed P-256
-    /// public key (base64url) and its 16-byte authentication secret (base64url).
+    /// Checks the three parts: an https endpoint (or plain http to a loopback address,
+    /// which only a test server accepts, see [`Self::is_plain_http`]), the user agent's
+    /// uncompressed P-256 public key (base64url) and its 16-byte authentication secret
+    /// (base64url).
     pub fn parse(endpoint: &str, p256dh: &str, auth: &str) -> Result<Self, PushError> {
-        let host = endpoint
-            .strip_prefix("https://")
-            .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""))
-            .unwrap_or("");
+        let host = match endpoint.strip_prefix("https://") {
+            Some(rest) => host_of(rest),
+            None => endpoint
+                .strip_prefix("http://")
+                .map(host_of)
+                .filter(|host| is_loopback(host))
+                .unwrap_or(""),
+        };
         if host.is_empty()
             || endpoint.len() > MAX_ENDPOINT_LEN
             || !endpoint.bytes().all(|b| b.is_ascii_graphic())
@@ -125,6 +142,11 @@ impl WebPushSubscription {
         })
     }
 
+    /// Whether the endpoint is plain `http://` (to a loopback address: a test peer).
+    pub fn is_plain_http(&self) -> bool {
+        self.endpoint.starts_with("http://")
+    }
+
     /// The push service URL to POST to (a capability: keep it secret).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -139,6 +161,23 @@ impl WebPushSubscription {
     pub fn auth(&self) -> &[u8; 16] {
         &self.auth
     }
+}
+
+/// The host (and port) part of a URL after its scheme.
+fn host_of(rest: &str) -> &str {
+    rest.split(['/', '?', '#']).next().unwrap_or("")
+}
+
+/// Whether `host` (with an optional port) is a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Where the server may wake one device. Deserializes only when valid.
@@ -306,8 +345,20 @@ mod tests {
     fn bad_subscriptions_are_refused() {
         let ok = |e: &str, k: &str, a: &str| PushRegistration::web_push(e, k, a);
         assert!(ok("https://push.example.net/x", UA_PUBLIC, AUTH).is_ok());
+        for loopback in [
+            "http://127.0.0.1:8080/push/1",
+            "http://localhost/p",
+            "http://[::1]:9/p",
+        ] {
+            let PushRegistration::WebPush(sub) = ok(loopback, UA_PUBLIC, AUTH).unwrap() else {
+                panic!("not web push")
+            };
+            assert!(sub.is_plain_http());
+        }
         for endpoint in [
             "http://push.example.net/x",
+            "http://10.0.0.1/x",
+            "http://127.0.0.1.example/x",
             "https:///x",
             "https://push example/x",
             "file:///etc/passwd",

@@ -75,6 +75,25 @@ impl Store {
         Ok(removed > 0)
     }
 
+    /// Removes the push registration of `device_id` if it is still `registration_sealed`
+    /// (a push service said it is gone; a registration set since is kept). `false` when
+    /// nothing was removed.
+    pub async fn clear_push_registration_if(
+        &self,
+        device_id: &str,
+        registration_sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        let sql =
+            "DELETE FROM push_registrations WHERE device_id = $1 AND registration_sealed = $2";
+        let removed = with_pool!(self, pool => sqlx::query(sql)
+            .bind(device_id)
+            .bind(registration_sealed)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(removed > 0)
+    }
+
     /// The push registration of `device_id`, if it has one.
     pub async fn push_registration(
         &self,
