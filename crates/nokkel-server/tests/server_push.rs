@@ -321,6 +321,7 @@ async fn a_plain_http_endpoint_needs_a_test_server(server: TestServer) {
 /// What reached the Web Push peer.
 #[derive(Debug, Clone)]
 struct Received {
+    at: std::time::Instant,
     headers: HeaderMap,
     body: Vec<u8>,
 }
@@ -341,9 +342,11 @@ impl Peer {
         let app = axum::Router::new().route(
             "/push/{id}",
             axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let at = std::time::Instant::now();
                 let (log, answer) = (log.clone(), answer.clone());
                 async move {
                     log.lock().unwrap().push(Received {
+                        at,
                         headers,
                         body: body.to_vec(),
                     });
@@ -531,4 +534,45 @@ async fn a_failing_push_service_is_tried_again_while_the_login_lasts(server: Tes
         .await
         .unwrap()
         .is_some());
+}
+
+fn with_push_and_no_login_brakes(config: &mut Config) {
+    with_push(config);
+    config.logins_per_person_and_address_per_10_min = u32::MAX;
+    config.logins_per_address_per_10_min = u32::MAX;
+    config.logins_per_person_per_10_min = u32::MAX;
+}
+
+/// Push latency in process (the service call that starts the login → the push at a
+/// loopback peer, through the running delivery worker), for docs/PERFORMANCE.md:
+/// `cargo test -p nokkel-server --test server_push -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn measure_push_latency_in_process() {
+    let server = TestServer::demo_with(sqlite().await, with_push_and_no_login_brakes, false).await;
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    tokio::spawn(server.state.delivery.clone().run());
+    let runs = 500;
+    let mut latencies = Vec::with_capacity(runs);
+    for n in 1..=runs {
+        let started = std::time::Instant::now();
+        start_login(&server, ADULT).await;
+        let arrived = loop {
+            if let Some(push) = peer.received().get(n - 1) {
+                break push.at;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        };
+        latencies.push(arrived.duration_since(started));
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(runs - 1)];
+    println!(
+        "push latency in process over {runs} logins (start_app_login → push at peer): p50 {:?}, p99 {:?}, max {:?}",
+        at(0.50),
+        at(0.99),
+        latencies[runs - 1]
+    );
 }
