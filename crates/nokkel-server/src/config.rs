@@ -222,6 +222,17 @@ pub struct PushConfig {
     /// this machine). Never on a server real people use.
     #[serde(default)]
     pub danger_allow_http_loopback: bool,
+    /// A Google service-account key file (JSON) for FCM HTTP v1. Unset: FCM tokens are
+    /// stored but not pushed to.
+    #[serde(default)]
+    pub fcm_service_account_file: Option<PathBuf>,
+    /// FCM's base URL (a test peer's, on test servers).
+    #[serde(default = "default_fcm_url")]
+    pub fcm_url: String,
+}
+
+fn default_fcm_url() -> String {
+    "https://fcm.googleapis.com/".to_owned()
 }
 
 /// The shape of log lines.

@@ -47,6 +47,8 @@ fn with_push(config: &mut Config) {
         vapid_key_file: Some(key),
         timeout_seconds: 5,
         danger_allow_http_loopback: true,
+        fcm_service_account_file: None,
+        fcm_url: "https://fcm.googleapis.com/".into(),
     });
 }
 
@@ -574,5 +576,260 @@ async fn measure_push_latency_in_process() {
         at(0.50),
         at(0.99),
         latencies[runs - 1]
+    );
+}
+
+/// FCM HTTP v1 on loopback: an OAuth2 token endpoint that checks the service account's
+/// RS256 assertion, and `messages:send` that checks the bearer token it issued.
+struct FcmPeer {
+    origin: String,
+    tokens_issued: Arc<Mutex<Vec<serde_json::Value>>>,
+    sends: Arc<Mutex<Vec<serde_json::Value>>>,
+    answer: Arc<Mutex<(u16, String)>>,
+}
+
+const FCM_KEY_PEM: &str = include_str!("fixtures/fcm-test-only-key.pem");
+const FCM_TOKEN: &str = "fcm-registration-token:APA91bTestOnly";
+
+fn fcm_key_der() -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = FCM_KEY_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+impl FcmPeer {
+    async fn start() -> FcmPeer {
+        use axum::extract::{Form, Path};
+        let tokens_issued = Arc::new(Mutex::new(Vec::new()));
+        let sends = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new((
+            200u16,
+            r#"{"name":"projects/p/messages/1"}"#.to_owned(),
+        )));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let public = ring::signature::RsaKeyPair::from_pkcs8(&fcm_key_der())
+            .unwrap()
+            .public()
+            .as_ref()
+            .to_vec();
+        let (issued, token_uri) = (tokens_issued.clone(), format!("{origin}/token"));
+        let token = axum::routing::post(
+            move |Form(form): Form<std::collections::HashMap<String, String>>| {
+                let (issued, public, token_uri) =
+                    (issued.clone(), public.clone(), token_uri.clone());
+                async move {
+                    assert_eq!(
+                        form["grant_type"],
+                        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                    );
+                    let jwt = &form["assertion"];
+                    let (input, signature) = jwt.rsplit_once('.').unwrap();
+                    ring::signature::UnparsedPublicKey::new(
+                        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                        &public,
+                    )
+                    .verify(input.as_bytes(), &b64(signature))
+                    .expect("the assertion is signed with the service account's key");
+                    let (header, claims) = input.split_once('.').unwrap();
+                    let header: serde_json::Value = serde_json::from_slice(&b64(header)).unwrap();
+                    assert_eq!(header["alg"], "RS256");
+                    assert_eq!(header["kid"], "test-key-id");
+                    let claims: serde_json::Value = serde_json::from_slice(&b64(claims)).unwrap();
+                    assert_eq!(claims["iss"], "nokkel@test-project.iam.gserviceaccount.com");
+                    assert_eq!(
+                        claims["scope"],
+                        "https://www.googleapis.com/auth/firebase.messaging"
+                    );
+                    assert_eq!(claims["aud"], token_uri.as_str());
+                    let lifetime =
+                        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+                    assert!((1..=3600).contains(&lifetime));
+                    let mut issued = issued.lock().unwrap();
+                    issued.push(claims);
+                    axum::Json(serde_json::json!({
+                        "access_token": format!("bearer-{}", issued.len()),
+                        "expires_in": 3599,
+                        "token_type": "Bearer"
+                    }))
+                }
+            },
+        );
+        let (log, issued, reply) = (sends.clone(), tokens_issued.clone(), answer.clone());
+        let send = axum::routing::post(
+            move |Path((project, method)): Path<(String, String)>,
+                  headers: HeaderMap,
+                  axum::Json(body): axum::Json<serde_json::Value>| {
+                let (log, issued, reply) = (log.clone(), issued.clone(), reply.clone());
+                async move {
+                    assert_eq!(
+                        (project.as_str(), method.as_str()),
+                        ("test-project", "messages:send")
+                    );
+                    let bearer = format!("Bearer bearer-{}", issued.lock().unwrap().len());
+                    if headers["authorization"].to_str().unwrap() != bearer {
+                        return (StatusCode::UNAUTHORIZED, String::new());
+                    }
+                    log.lock().unwrap().push(body);
+                    let (status, text) = reply.lock().unwrap().clone();
+                    (StatusCode::from_u16(status).unwrap(), text)
+                }
+            },
+        );
+        let app = axum::Router::new()
+            .route("/token", token)
+            .route("/v1/projects/{project}/{method}", send);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FcmPeer {
+            origin,
+            tokens_issued,
+            sends,
+            answer,
+        }
+    }
+
+    fn sends(&self) -> Vec<serde_json::Value> {
+        self.sends.lock().unwrap().clone()
+    }
+}
+
+/// A test server pushing through the FCM peer with a service account written to `dir`.
+async fn fcm_server(
+    store: nokkel_server::store::Store,
+    peer: &FcmPeer,
+    dir: &std::path::Path,
+) -> TestServer {
+    let account = dir.join("service-account.json");
+    std::fs::write(
+        &account,
+        serde_json::json!({
+            "type": "service_account",
+            "project_id": "test-project",
+            "private_key_id": "test-key-id",
+            "private_key": FCM_KEY_PEM,
+            "client_email": "nokkel@test-project.iam.gserviceaccount.com",
+            "token_uri": format!("{}/token", peer.origin),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = Config {
+        demo: true,
+        public_url: Some("http://nokkel.test".into()),
+        push: Some(PushConfig {
+            vapid_subject: "mailto:drift@nokkel.example".into(),
+            vapid_key_file: Some(dir.join("vapid.key")),
+            timeout_seconds: 5,
+            danger_allow_http_loopback: true,
+            fcm_service_account_file: Some(account),
+            fcm_url: format!("{}/", peer.origin),
+        }),
+        ..Config::default()
+    };
+    TestServer::with_config(store, config).await
+}
+
+async fn register_fcm(device: &TestDevice) {
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "fcm", "token": FCM_TOKEN}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn fcm_sends_a_private_data_message_with_a_cached_token(store: nokkel_server::store::Store) {
+    let peer = FcmPeer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = fcm_server(store, &peer, dir.path()).await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_fcm(&device).await;
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let sends = peer.sends();
+    assert_eq!(sends.len(), 1, "exactly one push");
+    let message = &sends[0]["message"];
+    assert_eq!(message["token"], FCM_TOKEN);
+    assert_eq!(message["android"]["priority"], "HIGH");
+    assert_eq!(
+        message["android"]["ttl"],
+        format!("{}s", login.expires_at - START)
+    );
+    let data = message["data"].as_object().unwrap();
+    assert_eq!(data.len(), 3, "{data:?}");
+    assert_eq!(
+        (&data["v"], &data["type"]),
+        (&"1".into(), &"login_waiting".into())
+    );
+    let text = sends[0].to_string();
+    for secret in [ADULT, "Skatteetaten", &login.id, "Firefox"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
+
+    // The next login reuses the access token.
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 2);
+    assert_eq!(peer.tokens_issued.lock().unwrap().len(), 1);
+}
+
+async fn fcm_unregistered_token_is_removed(store: nokkel_server::store::Store) {
+    let peer = FcmPeer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = fcm_server(store, &peer, dir.path()).await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_fcm(&device).await;
+    *peer.answer.lock().unwrap() = (
+        404,
+        r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#.to_owned(),
+    );
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 1);
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_none());
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Dead);
+    assert!(!outbox[0].last_error.as_deref().unwrap().contains(FCM_TOKEN));
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 1, "not tried again");
+}
+
+mod fcm {
+    macro_rules! both_backends {
+        ($($name:ident),*) => {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(crate::support::sqlite().await).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(crate::support::postgres().await).await;
+                    }
+                )*
+            }
+        };
+    }
+    both_backends!(
+        fcm_sends_a_private_data_message_with_a_cached_token,
+        fcm_unregistered_token_is_removed
     );
 }

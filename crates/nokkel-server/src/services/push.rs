@@ -83,9 +83,9 @@ pub async fn registration(
 }
 
 /// Queues one push to each of `pid`'s devices that the running server can wake (a Web
-/// Push subscription, when `[push]` is configured): a login waits until `expires_at`. The
-/// push says nothing else ([`PushNotice`]). A failure to queue is logged, not returned:
-/// the app still learns of the login when it asks.
+/// Push subscription when `[push]` is configured, an FCM token when FCM is too): a login
+/// waits until `expires_at`. The push says nothing else ([`PushNotice`]). A failure to
+/// queue is logged, not returned: the app still learns of the login when it asks.
 pub async fn login_waiting(deps: &Deps, pid: &str, expires_at: i64) {
     if deps.config.push.is_none() {
         return;
@@ -100,8 +100,15 @@ async fn queue_login_waiting(
     pid: &str,
     expires_at: i64,
 ) -> Result<(), crate::store::StoreError> {
+    let fcm = deps
+        .config
+        .push
+        .as_ref()
+        .is_some_and(|push| push.fcm_service_account_file.is_some());
     for record in deps.store.push_registrations_for(pid).await? {
-        if record.kind != PushKind::WebPush.as_str() {
+        let sendable = record.kind == PushKind::WebPush.as_str()
+            || (fcm && record.kind == PushKind::Fcm.as_str());
+        if !sendable {
             continue;
         }
         deps.outbound

@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod email;
+pub mod fcm;
 pub mod letters;
 pub mod push;
 pub mod sms;

@@ -1,5 +1,5 @@
-//! Pushes through Web Push (RFC 8030): one encrypted POST per message to the device's
-//! subscription endpoint.
+//! Pushes: through Web Push (RFC 8030), one encrypted POST per message to the device's
+//! subscription endpoint; or through FCM ([`super::fcm`]) to an FCM token.
 //!
 //! ```text
 //! POST {endpoint}
@@ -22,9 +22,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nokkel_core::clock::Clock;
 use nokkel_core::push::web_push::{self, VapidClaims};
-use nokkel_core::push::PushRegistration;
+use nokkel_core::push::{PushRegistration, WebPushSubscription};
 use nokkel_core::random::{Random, RandomRng};
+use nokkel_core::wire::PushNotice;
 
+use super::fcm::{Fcm, FcmOutcome};
 use super::{Outgoing, SendError, Sender};
 use crate::config::PushConfig;
 use crate::secrets::ServerSecrets;
@@ -44,6 +46,7 @@ pub struct WebPushSender {
     subject: String,
     allow_http_loopback: bool,
     client: reqwest::Client,
+    fcm: Option<Fcm>,
 }
 
 impl WebPushSender {
@@ -69,7 +72,18 @@ impl WebPushSender {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| format!("push HTTP client: {e}"))?;
+        let fcm = match &config.fcm_service_account_file {
+            Some(file) => Some(Fcm::new(
+                file,
+                &config.fcm_url,
+                client.clone(),
+                clock.clone(),
+                config.danger_allow_http_loopback,
+            )?),
+            None => None,
+        };
         Ok(Self {
+            fcm,
             store,
             secrets,
             clock,
@@ -112,22 +126,57 @@ impl WebPushSender {
             .ok()
             .and_then(|plain| serde_json::from_slice(&plain).ok())
             .ok_or_else(|| SendError::Permanent("push registration cannot be opened".to_owned()))?;
-        let PushRegistration::WebPush(subscription) = registration else {
-            return Err(SendError::Permanent(
-                "the device's push registration is not Web Push".to_owned(),
-            ));
+        let outcome = match registration {
+            PushRegistration::WebPush(subscription) => {
+                self.send_web_push(&subscription, &push.notice, ttl).await?
+            }
+            PushRegistration::Fcm { token } => match &self.fcm {
+                Some(fcm) => fcm.send(&token, &push.notice, ttl).await?,
+                None => {
+                    return Err(SendError::Permanent(
+                        "FCM is not configured on this server".to_owned(),
+                    ))
+                }
+            },
+            PushRegistration::Apns { .. } => {
+                return Err(SendError::Permanent(
+                    "APNs pushes are not sent yet".to_owned(),
+                ))
+            }
         };
+        match outcome {
+            FcmOutcome::Sent => Ok(()),
+            FcmOutcome::Gone(reason) => {
+                // The subscription or token expired or was unregistered: forget it,
+                // unless the device has registered anew since.
+                self.store
+                    .clear_push_registration_if(&push.device_id, &record.registration_sealed)
+                    .await
+                    .map_err(|e| SendError::Transient(format!("{reason}; not removed: {e}")))?;
+                Err(SendError::Permanent(format!(
+                    "{reason}: the registration is gone and was removed"
+                )))
+            }
+        }
+    }
+
+    async fn send_web_push(
+        &self,
+        subscription: &WebPushSubscription,
+        notice: &PushNotice,
+        ttl: i64,
+    ) -> Result<FcmOutcome, SendError> {
         if subscription.is_plain_http() && !self.allow_http_loopback {
             return Err(SendError::Permanent(
                 "plain-http push endpoints are refused".to_owned(),
             ));
         }
-        let notice = serde_json::to_vec(&push.notice)
+        let notice = serde_json::to_vec(notice)
             .map_err(|_| SendError::Permanent("push notice not encoded".to_owned()))?;
         let mut salt = [0u8; 16];
         self.random.fill(&mut salt);
         let ephemeral = p256::SecretKey::random(&mut RandomRng::new(self.random.as_ref()));
-        let body = web_push::encrypt(&notice, &subscription, &ephemeral, &salt)
+        let body = web_push::encrypt(&notice, subscription, &ephemeral, &salt)
             .map_err(|e| SendError::Permanent(format!("push not encrypted: {e}")))?;
         let audience = web_push::origin(subscription.endpoint())
             .ok_or_else(|| SendError::Permanent("push endpoint has no origin".to_owned()))?;
@@ -156,19 +205,11 @@ impl WebPushSender {
             })?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(FcmOutcome::Sent);
         }
         let reason = format!("push service answered {status}");
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-            // The subscription expired or was unsubscribed: forget it, unless the device
-            // has registered anew since.
-            self.store
-                .clear_push_registration_if(&push.device_id, &record.registration_sealed)
-                .await
-                .map_err(|e| SendError::Transient(format!("{reason}; not removed: {e}")))?;
-            return Err(SendError::Permanent(format!(
-                "{reason}: the subscription is gone and was removed"
-            )));
+            return Ok(FcmOutcome::Gone(reason));
         }
         if status.is_server_error()
             || status == reqwest::StatusCode::REQUEST_TIMEOUT
