@@ -22,6 +22,7 @@ use nokkel_client::{
     Authenticator, ClientError, Device, EnrolmentForm, FileVault, HttpOptions, PendingRequest,
     Platform, TestVerifier, TransferOutcome,
 };
+use nokkel_core::push::PushRegistration;
 use serde_json::json;
 
 /// Options of `nokkel device`.
@@ -140,6 +141,24 @@ enum DeviceCommand {
         /// E-mail address; a new one gets a confirmation e-mail.
         #[arg(long)]
         email: Option<String>,
+    },
+    /// Have the server wake this device through Web Push when a login waits, or stop it.
+    ///
+    /// Give the three parts of a browser's or UnifiedPush distributor's `PushSubscription`
+    /// (`--web-push ENDPOINT --p256dh KEY --auth SECRET`), or `--clear`.
+    Push {
+        /// The subscription's endpoint URL (https://).
+        #[arg(long, requires_all = ["p256dh", "auth"], conflicts_with = "clear")]
+        web_push: Option<String>,
+        /// The subscription's `p256dh` key (base64url).
+        #[arg(long, requires = "web_push")]
+        p256dh: Option<String>,
+        /// The subscription's `auth` secret (base64url).
+        #[arg(long, requires = "web_push")]
+        auth: Option<String>,
+        /// Stop push wake-ups for this device.
+        #[arg(long, required_unless_present = "web_push")]
+        clear: bool,
     },
     /// Revoke this device on the server and delete its key here.
     Deactivate,
@@ -503,6 +522,36 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
                     line("mobile", &contact.mobile, contact.mobile_confirmed_at),
                     line("e-mail", &contact.email, contact.email_confirmed_at)
                 )
+            });
+        }
+        DeviceCommand::Push {
+            web_push,
+            p256dh,
+            auth,
+            clear,
+        } => {
+            let device = authenticator.unlock(&verifier)?;
+            let kind = match (web_push, clear) {
+                (Some(endpoint), false) => {
+                    let registration = PushRegistration::web_push(
+                        &endpoint,
+                        p256dh.as_deref().unwrap_or_default(),
+                        auth.as_deref().unwrap_or_default(),
+                    )
+                    .map_err(|e| Failure::from(ClientError::InvalidInput(e.to_string())))?;
+                    Some(device.set_push(registration).await?)
+                }
+                _ => {
+                    device.clear_push().await?;
+                    None
+                }
+            };
+            print(json, json!({ "push": kind }), || match kind {
+                Some(kind) => format!(
+                    "push: {} (this device is woken when a login waits)",
+                    kind.as_str()
+                ),
+                None => "push: none (this device learns of logins when it asks)".to_owned(),
             });
         }
         DeviceCommand::Transfer(TransferCommand::Start { server, name, wait }) => {

@@ -124,6 +124,19 @@ impl ApiClient {
             .await
     }
 
+    /// `method` `path` with an optional `body` and a request proof. Never retried: it may
+    /// change state.
+    pub async fn request<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        proof: Option<ProofSigner<'_>>,
+    ) -> Result<T, ClientError> {
+        self.send(method, path, "", body, proof, Duration::ZERO)
+            .await
+    }
+
     /// `method` `path` with `body`, carrying the action statement `action` (fresh user
     /// verification for this call) next to the request proof. Never retried: it changes
     /// state, and the statement's counter is spent.

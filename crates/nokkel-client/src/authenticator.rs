@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use nokkel_core::clock::{Clock, SystemClock};
 use nokkel_core::keys::{DeviceId, DeviceKey, PublicKey};
+use nokkel_core::push::{PushKind, PushRegistration};
 use nokkel_core::random::{OsRandom, Random, RandomRng};
 use nokkel_core::statements::{
     new_jti, sign_action, sign_enrolment, sign_request_proof, sign_transfer,
@@ -25,6 +26,7 @@ use nokkel_core::wire::{
     ApproveTransferRequest, LookupTransferRequest, StartTransferRequest, StartTransferResponse,
     TransferDeviceRequest, TransferOfferResponse, TransferStatus, TransferStatusResponse,
 };
+use nokkel_core::wire::{PushStatusResponse, SetPushRequest};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -908,6 +910,43 @@ impl Device {
             )
             .await?;
         Ok(answer.app_login_blocked)
+    }
+
+    /// Sets or replaces where the server wakes this device when a login waits
+    /// (`PUT /api/v1/push`); returns the kind the server stored.
+    pub async fn set_push(&self, registration: PushRegistration) -> Result<PushKind, ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let answer: PushStatusResponse = self
+            .api
+            .request(
+                Method::PUT,
+                &format!("{API_PREFIX}/push"),
+                Some(&SetPushRequest {
+                    v: ProtocolVersion,
+                    registration,
+                }),
+                Some(&signer),
+            )
+            .await?;
+        answer
+            .kind
+            .ok_or_else(|| ClientError::State("the server stored no push registration".into()))
+    }
+
+    /// Stops push wake-ups for this device (`DELETE /api/v1/push`); it still sees waiting
+    /// logins when it asks.
+    pub async fn clear_push(&self) -> Result<(), ClientError> {
+        let signer = |m: &str, p: &str| self.sign_proof(m, p);
+        let _answer: PushStatusResponse = self
+            .api
+            .request::<(), _>(
+                Method::DELETE,
+                &format!("{API_PREFIX}/push"),
+                None,
+                Some(&signer),
+            )
+            .await?;
+        Ok(())
     }
 
     /// The person's entry in the contact register (`GET /api/v1/contact`).

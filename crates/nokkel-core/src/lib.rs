@@ -17,6 +17,7 @@ pub mod keys;
 pub mod number_match;
 pub mod ordering;
 pub mod phone;
+pub mod push;
 pub mod random;
 pub mod sms;
 pub mod statements;

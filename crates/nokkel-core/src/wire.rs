@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::keys::{DeviceId, PublicJwk};
+use crate::push::{PushKind, PushRegistration};
 use crate::statements::{Platform, UserVerification};
 
 /// The API version this code speaks.
@@ -297,6 +298,50 @@ pub struct UpdateContactRequest {
     pub mobile: Option<String>,
     /// E-mail address, or null to remove.
     pub email: Option<String>,
+}
+
+/// `PUT /api/v1/push`: sets or replaces the calling device's push registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPushRequest {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// Where to wake this device (checked when read).
+    pub registration: PushRegistration,
+}
+
+/// Answer to `PUT` and `DELETE /api/v1/push`: which push service now wakes the calling
+/// device, or null when none does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushStatusResponse {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// The registration's kind, or null after clearing.
+    pub kind: Option<PushKind>,
+}
+
+/// What a push carries (encrypted to the device for Web Push): only that a login waits,
+/// and an opaque id to tell pushes apart. No identity number, name, service or place: the
+/// app fetches the signed challenge itself (`GET /api/v1/challenges/pending`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushNotice {
+    /// Protocol version.
+    pub v: ProtocolVersion,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: PushNoticeKind,
+    /// A random id, different for every push: no meaning beyond telling pushes apart.
+    pub id: String,
+}
+
+/// Why the server woke the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushNoticeKind {
+    /// A login waits for the person's answer.
+    LoginWaiting,
 }
 
 /// `POST /api/v1/transfers` (no request proof: the new phone has no key on the server yet).

@@ -90,6 +90,9 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The print house's spool for letters. Unset: letters wait in the outbox.
     pub letters: Option<LettersConfig>,
+    /// Waking devices through Web Push. Unset: no pushes are queued; apps learn of
+    /// logins by asking.
+    pub push: Option<PushConfig>,
 }
 
 /// How the delivery worker drains the outbox (`[delivery]`).
@@ -201,6 +204,37 @@ fn default_batch_size() -> usize {
     200
 }
 
+/// Web Push (`[push]`): RFC 8030 delivery with RFC 8291 encryption and RFC 8292 VAPID.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// How push services reach the operator (VAPID `sub`): a `mailto:` or `https:` URI.
+    pub vapid_subject: String,
+    /// The VAPID private key (64 hex digits). Defaults to `vapid.key` in `data_dir`,
+    /// created on first start. Instances sharing a database must share it: browsers bind
+    /// subscriptions to its public key.
+    #[serde(default)]
+    pub vapid_key_file: Option<PathBuf>,
+    /// Seconds to wait for a push service's answer.
+    #[serde(default = "default_sms_timeout")]
+    pub timeout_seconds: u64,
+    /// Accept `http://` endpoints on loopback addresses (test servers with a push peer on
+    /// this machine). Never on a server real people use.
+    #[serde(default)]
+    pub danger_allow_http_loopback: bool,
+    /// A Google service-account key file (JSON) for FCM HTTP v1. Unset: FCM tokens are
+    /// stored but not pushed to.
+    #[serde(default)]
+    pub fcm_service_account_file: Option<PathBuf>,
+    /// FCM's base URL (a test peer's, on test servers).
+    #[serde(default = "default_fcm_url")]
+    pub fcm_url: String,
+}
+
+fn default_fcm_url() -> String {
+    "https://fcm.googleapis.com/".to_owned()
+}
+
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -244,6 +278,7 @@ impl Default for Config {
             sms: None,
             smtp: None,
             letters: None,
+            push: None,
         }
     }
 }

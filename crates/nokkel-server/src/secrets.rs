@@ -33,6 +33,37 @@ pub enum SecretsError {
     Unseal,
 }
 
+/// Reads 32 bytes written as 64 hex digits from `path`, creating the file (mode 0600)
+/// with fresh random bytes if it does not exist.
+pub fn load_or_create_key(path: &Path, random: &dyn Random) -> Result<[u8; 32], SecretsError> {
+    let shown = path.display().to_string();
+    let io = |source| SecretsError::Io {
+        path: shown.clone(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_hex32(text.trim()).ok_or_else(|| SecretsError::Malformed {
+            path: shown.clone(),
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            random.fill(&mut key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(io)?;
+            file.write_all(hex(&key).as_bytes()).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            Ok(key)
+        }
+        Err(err) => Err(io(err)),
+    }
+}
+
 /// Keys derived from the master secret.
 pub struct ServerSecrets {
     code_pepper: hmac::Key,
@@ -86,33 +117,7 @@ impl ServerSecrets {
     /// Reads the master secret from `path`, creating it (mode 0600) with fresh random bytes
     /// if it does not exist.
     pub fn load_or_create(path: &Path, random: &dyn Random) -> Result<Self, SecretsError> {
-        let shown = path.display().to_string();
-        let io = |source| SecretsError::Io {
-            path: shown.clone(),
-            source,
-        };
-        let master = match std::fs::read_to_string(path) {
-            Ok(text) => parse_hex32(text.trim()).ok_or_else(|| SecretsError::Malformed {
-                path: shown.clone(),
-            })?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut master = [0u8; 32];
-                random.fill(&mut master);
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
-                }
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(io)?;
-                file.write_all(hex(&master).as_bytes()).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                master
-            }
-            Err(err) => return Err(io(err)),
-        };
-        Self::from_master(&master)
+        Self::from_master(&load_or_create_key(path, random)?)
     }
 
     /// The peppered hash under which an activation code is stored.

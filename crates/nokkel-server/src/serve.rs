@@ -18,6 +18,7 @@ use crate::services::cache::Caches;
 use crate::services::capacity::Capacity;
 use crate::services::delivery::email::SmtpSender;
 use crate::services::delivery::letters::SpoolSender;
+use crate::services::delivery::push::WebPushSender;
 use crate::services::delivery::sms::HttpSmsSender;
 use crate::services::delivery::{Sender, Worker};
 use crate::services::events::{self, Events};
@@ -144,7 +145,26 @@ pub async fn assemble(
         clock.clone(),
         wake.clone(),
     ));
-    let senders = senders(&config, &clock, &random).map_err(StoreError::Config)?;
+    let mut senders = senders(&config, &clock, &random).map_err(StoreError::Config)?;
+    if let Some(push) = &config.push {
+        let path = push
+            .vapid_key_file
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("vapid.key"));
+        let key = crate::secrets::load_or_create_key(&path, random.as_ref())
+            .map_err(|e| StoreError::Config(e.to_string()))?;
+        let sender = WebPushSender::new(
+            push,
+            &key,
+            store.clone(),
+            secrets.clone(),
+            clock.clone(),
+            random.clone(),
+        )
+        .map_err(StoreError::Config)?;
+        tracing::info!(vapid_public_key = %sender.public_key(), "Web Push enabled");
+        senders.push(Arc::new(sender));
+    }
     if store.backend_name() == "sqlite" {
         // One process serves a SQLite file: a lease left in it is from a process that died.
         let freed = store.release_claims().await?;

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Secrets never reach the logs: a full flow (order, register as SMS user, enrol a device,
 //! log in with the app) runs with every log line captured at TRACE level, and none of the
-//! activation codes, the password or the SMS codes appear in them.
+//! activation codes, the password, the SMS codes or a push registration appear in them.
 
 mod support;
 
@@ -97,6 +97,22 @@ async fn no_code_password_or_sms_code_in_the_logs() {
     let code2 = server.code_for(ADULT2).await;
     secrets.push(code2.clone());
     secrets.push(code2.replace('-', ""));
+    // A push registration, and one refused, whose values are secrets too.
+    let token = "fcmSecretTokenForTheLogsTest:APA91b";
+    secrets.push(token.to_owned());
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "fcm", "token": token}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let endpoint = "http://push.example.net/pushSecretEndpointPath";
+    secrets.push("pushSecretEndpointPath".to_owned());
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "web_push",
+        "endpoint": endpoint, "p256dh": "x", "auth": "y"}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
     let pid = IdNumber::parse(ADULT2, SyntheticPolicy::Accept).unwrap();
     let started = login::start_app_login(
         &server.state,

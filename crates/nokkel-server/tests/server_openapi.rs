@@ -15,8 +15,8 @@ use http_body_util::BodyExt;
 use nokkel_core::wire::{
     ApiError, ApproveRequest, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
     DeviceListResponse, FinishEnrolmentRequest, FinishEnrolmentResponse, HistoryResponse,
-    PendingChallengeResponse, ProtocolVersion, RevokeDeviceResponse, StartEnrolmentRequest,
-    StartEnrolmentResponse, UpdateContactRequest,
+    PendingChallengeResponse, ProtocolVersion, PushStatusResponse, RevokeDeviceResponse,
+    SetPushRequest, StartEnrolmentRequest, StartEnrolmentResponse, UpdateContactRequest,
 };
 use nokkel_core::wire::{
     ApproveTransferRequest, LookupTransferRequest, StartTransferRequest, StartTransferResponse,
@@ -47,6 +47,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/account/resume", true),
     ("get", "/api/v1/contact", true),
     ("put", "/api/v1/contact", true),
+    ("put", "/api/v1/push", true),
+    ("delete", "/api/v1/push", true),
     ("post", "/api/v1/transfers", false),
     ("post", "/api/v1/transfers/lookup", true),
     ("get", "/api/v1/transfers/{id}", false),
@@ -431,6 +433,8 @@ fn check_against_wire_type(schema_name: &str, example: &Value) -> Result<(), Str
         ),
         "ContactDetails" => round_trip::<ContactDetails>(example),
         "UpdateContactRequest" => round_trip::<UpdateContactRequest>(example),
+        "SetPushRequest" => round_trip::<SetPushRequest>(example),
+        "PushStatusResponse" => round_trip::<PushStatusResponse>(example),
         "StartTransferRequest" => round_trip::<StartTransferRequest>(example),
         "StartTransferResponse" => round_trip::<StartTransferResponse>(example),
         "TransferDeviceRequest" => round_trip::<TransferDeviceRequest>(example),

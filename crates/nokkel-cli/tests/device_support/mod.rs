@@ -148,8 +148,13 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`DemoServer::start`] with extra environment (`NOKKEL_…` settings).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let (child, url) = spawn_demo_server(data.path(), &[]);
+        let (child, url) = spawn_demo_server(data.path(), env);
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .cookie_store(true)

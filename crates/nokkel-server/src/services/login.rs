@@ -218,6 +218,7 @@ async fn start_app_login_for(
     )
     .await;
     publish(deps, &events::person_key(pid.as_str())).await;
+    super::push::login_waiting(deps, pid.as_str(), record.expires_at).await;
     Ok(record)
 }
 

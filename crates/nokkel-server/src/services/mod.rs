@@ -33,6 +33,7 @@ pub mod ordering;
 pub mod outbound;
 pub mod password;
 pub mod pending;
+pub mod push;
 pub mod registration;
 pub mod stats;
 pub mod transfer;
@@ -163,6 +164,10 @@ pub enum ServiceError {
     /// The transfer code is malformed (wrong length, character or check symbol).
     #[error("invalid transfer code: {0}")]
     TransferCode(#[from] nokkel_core::transfer_code::TransferCodeError),
+    /// A push registration this server does not accept (a plain-http endpoint outside a
+    /// test server).
+    #[error("push registration refused: {0}")]
+    PushRegistration(nokkel_core::push::PushError),
     /// Something failed inside; details are logged, never shown.
     #[error("internal error")]
     Internal(#[from] StoreError),
@@ -207,6 +212,7 @@ impl ServiceError {
             ServiceError::SessionExpired => "session_expired",
             ServiceError::UnknownTransfer => "unknown_transfer",
             ServiceError::TransferCode(_) => "invalid_transfer_code",
+            ServiceError::PushRegistration(e) => e.code(),
             ServiceError::Internal(_) => "internal",
         }
     }

@@ -1,8 +1,8 @@
 //! The way out of the server: what it sends to people. Services hand a message to
 //! `deps.outbound` and know nothing of how it travels. [`StoreOutbox`] fills the slot: it
 //! seals each message into the store's outbox, from where the delivery worker
-//! (`services::delivery`) sends it through the configured SMS aggregator, SMTP server or
-//! print house, and where the demo inbox (`/dev/sms`) reads it.
+//! (`services::delivery`) sends it through the configured SMS aggregator, SMTP server,
+//! print house or push service, and where the demo inbox (`/dev/sms`) reads it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -99,6 +99,28 @@ impl fmt::Debug for LetterMessage {
     }
 }
 
+/// A push to one device: the notice to encrypt and the instant after which it is useless
+/// (the login's expiry). The device's registration is looked up when it is sent, so a
+/// registration cleared or replaced meanwhile is honoured.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushMessage {
+    /// The device to wake.
+    pub device_id: String,
+    /// What the device is told (`nokkel_core::wire::PushNotice`).
+    pub notice: nokkel_core::wire::PushNotice,
+    /// Not worth delivering after this instant (Unix seconds): the push's TTL ends here.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for PushMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushMessage")
+            .field("device_id", &self.device_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 mod lang_tag {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -124,6 +146,8 @@ pub trait Outbound: Send + Sync {
     async fn send_email(&self, message: EmailMessage) -> Result<(), StoreError>;
     /// Queues or sends a letter for printing, on the same terms.
     async fn send_letter(&self, message: LetterMessage) -> Result<(), StoreError>;
+    /// Queues or sends a push to a device, on the same terms.
+    async fn send_push(&self, message: PushMessage) -> Result<(), StoreError>;
 }
 
 /// The outbox in the store: messages sealed with the server's key, sent by the delivery
@@ -231,6 +255,20 @@ impl Outbound for StoreOutbox {
             &body,
             "activation_letter".to_owned(),
             message.lang,
+        )
+        .await
+    }
+
+    async fn send_push(&self, message: PushMessage) -> Result<(), StoreError> {
+        let key = self.new_key(Channel::Push);
+        let body = body_json(&message)?;
+        self.queue(
+            Channel::Push,
+            key,
+            message.device_id,
+            &body,
+            "login_waiting".to_owned(),
+            Lang::default(),
         )
         .await
     }

@@ -1,4 +1,4 @@
-//! The outbox: every message the server sends (text messages, e-mail, letters), queued
+//! The outbox: every message the server sends (text messages, e-mail, letters, pushes), queued
 //! here by the services and drained by the delivery worker.
 //!
 //! Bodies are sealed by the service (they may carry one-time or activation codes); the
@@ -26,6 +26,8 @@ text_enum! {
         Email = "email",
         /// A printed letter, through the print house.
         Letter = "letter",
+        /// A push to a device (recipient: the device id), through its push service.
+        Push = "push",
     }
 }
 

@@ -1,4 +1,4 @@
-//! The device API (`/api/v1/challenges`, `/devices`, `/history`, `/account`): every call
+//! The device API (`/api/v1/challenges`, `/devices`, `/history`, `/account`, `/push`): every call
 //! carries a fresh request proof in the `Nokkel-Proof` header, verified by
 //! [`AuthenticatedDevice`] against the device's enrolled key, with a replay cache. Revoking
 //! a device, resuming app logins and changing the contact register also carry an action
@@ -9,12 +9,13 @@ use std::time::Duration;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::Json;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use nokkel_core::wire::{
     ApproveRequest, ChallengeOutcome, ChallengeOutcomeResponse, ContactDetails, DenyRequest,
     DeviceListResponse, HistoryResponse, PendingChallengeResponse, ProtocolVersion,
-    RevokeDeviceResponse, UpdateContactRequest, ACTION_HEADER, REQUEST_PROOF_HEADER,
+    PushStatusResponse, RevokeDeviceResponse, SetPushRequest, UpdateContactRequest, ACTION_HEADER,
+    REQUEST_PROOF_HEADER,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +24,7 @@ use axum::extract::rejection::JsonRejection;
 use super::ApiFailure;
 use crate::http::ApiLang;
 use crate::http::AppState;
-use crate::services::{devices, login, ServiceError};
+use crate::services::{devices, login, push, ServiceError};
 use crate::store::DeviceRecord;
 
 /// The device API routes.
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/account", get(account))
         .route("/api/v1/account/resume", post(resume))
         .route("/api/v1/contact", get(contact).put(update_contact))
+        .route("/api/v1/push", put(set_push).delete(clear_push))
 }
 
 /// A device whose request proof for this very request checked out.
@@ -244,4 +246,30 @@ async fn update_contact(
     )
     .await?;
     Ok(Json(contact_details(Some(record))))
+}
+
+/// `PUT /api/v1/push`: sets or replaces the calling device's push registration.
+async fn set_push(
+    State(state): State<AppState>,
+    AuthenticatedDevice(device): AuthenticatedDevice,
+    body: Result<Json<SetPushRequest>, JsonRejection>,
+) -> Result<Json<PushStatusResponse>, ApiFailure> {
+    let Json(request) = body?;
+    let kind = push::set(&state, &device, &request.registration).await?;
+    Ok(Json(PushStatusResponse {
+        v: ProtocolVersion,
+        kind: Some(kind),
+    }))
+}
+
+/// `DELETE /api/v1/push`: clears it (no error when there was none).
+async fn clear_push(
+    State(state): State<AppState>,
+    AuthenticatedDevice(device): AuthenticatedDevice,
+) -> Result<Json<PushStatusResponse>, ApiFailure> {
+    push::clear(&state, &device).await?;
+    Ok(Json(PushStatusResponse {
+        v: ProtocolVersion,
+        kind: None,
+    }))
 }

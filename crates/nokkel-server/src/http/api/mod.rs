@@ -96,7 +96,9 @@ impl From<ServiceError> for ApiFailure {
             | ServiceError::CodeNotAccepted => StatusCode::FORBIDDEN,
             ServiceError::SessionExpired => StatusCode::GONE,
             ServiceError::TransferCode(_) => StatusCode::BAD_REQUEST,
-            ServiceError::Statement(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Statement(_) | ServiceError::PushRegistration(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ServiceError::DeviceNotAllowed
             | ServiceError::AppLoginBlocked
             | ServiceError::AccountBlocked => StatusCode::FORBIDDEN,

@@ -59,7 +59,7 @@ pub fn mask_recipient(channel: Channel, recipient: &str) -> String {
             }
             None => "***".to_owned(),
         },
-        Channel::Letter => recipient.to_owned(),
+        Channel::Letter | Channel::Push => recipient.to_owned(),
     }
 }
 

@@ -14,7 +14,9 @@
 
 pub mod admin;
 pub mod email;
+pub mod fcm;
 pub mod letters;
+pub mod push;
 pub mod sms;
 
 use std::collections::HashMap;
@@ -78,7 +80,7 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// One way out: SMS aggregator, SMTP server, print house.
+/// One way out: SMS aggregator, SMTP server, print house, push service.
 #[async_trait]
 pub trait Sender: Send + Sync {
     /// The channel it serves.

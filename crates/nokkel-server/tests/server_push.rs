@@ -1,0 +1,835 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Push registrations through the device API, on both backends: a device sets, replaces
+//! and clears its own; the store holds it sealed; a bad registration is refused without
+//! echoing it; and every way of revoking a device removes its registration.
+
+mod support;
+
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
+use nokkel_core::push::web_push;
+use nokkel_core::push::{ApnsEnvironment, PushRegistration};
+use nokkel_server::config::{Config, PushConfig};
+use nokkel_server::i18n::Lang;
+use nokkel_server::services::lifecycle::{self, BlockedBy};
+use nokkel_server::services::login::{self, LoginChannel};
+use nokkel_server::services::{confirmation, push};
+use nokkel_server::store::{Channel, OutboxState};
+use support::*;
+
+server_tests!(
+    a_plain_http_endpoint_needs_a_test_server,
+    a_device_sets_replaces_and_clears_its_registration,
+    a_bad_registration_is_refused_without_echoing_it,
+    revoking_a_device_removes_its_registration,
+    blocking_or_a_suspected_clone_removes_registrations,
+);
+
+server_tests!(mod pushes with crate::with_push;
+    a_login_wakes_the_device_with_one_private_push,
+    a_gone_subscription_is_removed_and_not_tried_again,
+    a_failing_push_service_is_tried_again_while_the_login_lasts,
+);
+
+/// A test server that sends Web Push, to plain-http endpoints on loopback (the peer).
+fn with_push(config: &mut Config) {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let key = std::env::temp_dir().join(format!(
+        "nokkel-test-vapid-{}-{}.key",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    config.push = Some(PushConfig {
+        vapid_subject: "mailto:drift@nokkel.example".into(),
+        vapid_key_file: Some(key),
+        timeout_seconds: 5,
+        danger_allow_http_loopback: true,
+        fcm_service_account_file: None,
+        fcm_url: "https://fcm.googleapis.com/".into(),
+    });
+}
+
+// RFC 8291 appendix A: the user agent's public key and authentication secret.
+const UA_PUBLIC: &str =
+    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
+const UA_PRIVATE: &str = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94";
+const ENDPOINT: &str = "https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV";
+
+fn web_push_body() -> serde_json::Value {
+    serde_json::json!({"v": 1, "registration": {
+        "kind": "web_push", "endpoint": ENDPOINT, "p256dh": UA_PUBLIC, "auth": AUTH}})
+}
+
+async fn register(device: &TestDevice) {
+    let res = device
+        .call("PUT", "/api/v1/push", Some(web_push_body()), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body, r#"{"v":1,"kind":"web_push"}"#);
+}
+
+fn device_id(device: &TestDevice) -> String {
+    device.key.device_id().as_str().to_owned()
+}
+
+async fn a_device_sets_replaces_and_clears_its_registration(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let other = server.enrolled_device(ADULT2, 2).await;
+    let id = device_id(&device);
+    register(&device).await;
+
+    // Sealed in the store: neither the endpoint nor the keys are there in clear.
+    let record = server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.kind, "web_push");
+    let sealed = String::from_utf8_lossy(&record.registration_sealed);
+    assert!(!sealed.contains("push.example") && !sealed.contains(AUTH));
+    assert!(!format!("{record:?}").contains("push.example"));
+    let opened = push::registration(&server.state, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        opened,
+        PushRegistration::web_push(ENDPOINT, UA_PUBLIC, AUTH).unwrap()
+    );
+    // Only the calling device's registration: another device has none.
+    assert!(push::registration(&server.state, &device_id(&other))
+        .await
+        .unwrap()
+        .is_none());
+
+    // Replacing it with an APNs token keeps one registration, of the new kind.
+    server.clock.advance(5);
+    let token = "0f".repeat(32);
+    let body = serde_json::json!({"v": 1, "registration": {
+        "kind": "apns", "device_token": token, "environment": "production"}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START + 5)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body, r#"{"v":1,"kind":"apns"}"#);
+    let record = server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.kind.as_str(), record.updated_at),
+        ("apns", START + 5)
+    );
+    assert_eq!(
+        push::registration(&server.state, &id)
+            .await
+            .unwrap()
+            .unwrap(),
+        PushRegistration::apns(&token, ApnsEnvironment::Production).unwrap()
+    );
+    let pid_regs = server
+        .state
+        .store
+        .push_registrations_for(ADULT)
+        .await
+        .unwrap();
+    assert_eq!(pid_regs.len(), 1);
+
+    // Clearing removes it; clearing again is no error.
+    for _ in 0..2 {
+        let res = device
+            .call("DELETE", "/api/v1/push", None, None, START)
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.body, r#"{"v":1,"kind":null}"#);
+        assert!(server
+            .state
+            .store
+            .push_registration(&id)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    // Without a request proof nothing changes.
+    let res = device
+        .call(
+            "PUT",
+            "/api/v1/push",
+            Some(web_push_body()),
+            Some("x".into()),
+            START,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    assert!(server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let secret_path = "SECRETPATHzzzz";
+    for registration in [
+        serde_json::json!({"kind": "web_push", "endpoint": format!("http://push.example.net/{secret_path}"),
+            "p256dh": UA_PUBLIC, "auth": AUTH}),
+        serde_json::json!({"kind": "web_push", "endpoint": format!("https://push.example.net/{secret_path}"),
+            "p256dh": UA_PUBLIC, "auth": "AAAA"}),
+        serde_json::json!({"kind": "fcm", "token": format!("{secret_path} with spaces")}),
+        serde_json::json!({"kind": "apns", "device_token": secret_path, "environment": "sandbox"}),
+        serde_json::json!({"kind": "carrier_pigeon", "token": secret_path}),
+    ] {
+        let body = serde_json::json!({"v": 1, "registration": registration});
+        let res = device
+            .call("PUT", "/api/v1/push", Some(body), None, START)
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+        assert!(res.body.contains("invalid_request"), "{}", res.body);
+        assert!(!res.body.contains(secret_path), "{}", res.body);
+    }
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn revoking_a_device_removes_its_registration(server: TestServer) {
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    let other = server.enrolled_device(ADULT2, 2).await;
+    register(&device).await;
+    register(&other).await;
+    let id = device_id(&device);
+    let res = device.revoke(&id, START).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .is_none());
+    // Another person's device is still woken.
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&other))
+        .await
+        .unwrap()
+        .is_some());
+    // A revoked device cannot register again, even past the request-proof check.
+    let record = server.state.store.device(&id).await.unwrap().unwrap();
+    let reg = PushRegistration::web_push(ENDPOINT, UA_PUBLIC, AUTH).unwrap();
+    let err = push::set(&server.state, &record, &reg).await.unwrap_err();
+    assert_eq!(err.code(), "device_revoked");
+    assert!(server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn blocking_or_a_suspected_clone_removes_registrations(server: TestServer) {
+    // A suspected clone revokes that device.
+    let cloned = server.enrolled_device(ADULT, 1).await;
+    register(&cloned).await;
+    let id = device_id(&cloned);
+    let record = server.state.store.device(&id).await.unwrap().unwrap();
+    let err = confirmation::clone_suspected(&server.state, &record, "test").await;
+    assert_eq!(err.code(), "device_clone_suspected");
+    assert!(server
+        .state
+        .store
+        .push_registration(&id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // The person blocking their Nøkkel (a lost phone) revokes every device.
+    let lost = server.enrolled_device(ADULT2, 3).await;
+    register(&lost).await;
+    assert_eq!(
+        server
+            .state
+            .store
+            .push_registrations_for(ADULT2)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let revoked = lifecycle::block(
+        &server.state.store,
+        server.state.outbound.as_ref(),
+        ADULT2,
+        BlockedBy::Person,
+        None,
+        START,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(revoked, [device_id(&lost)]);
+    assert!(server
+        .state
+        .store
+        .push_registrations_for(ADULT2)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&lost))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_plain_http_endpoint_needs_a_test_server(server: TestServer) {
+    // A device cannot make a real server post to its own loopback services.
+    let device = server.enrolled_device(ADULT, 1).await;
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "web_push",
+        "endpoint": "http://127.0.0.1:5432/x", "p256dh": UA_PUBLIC, "auth": AUTH}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    assert!(
+        res.body.contains("invalid_push_registration"),
+        "{}",
+        res.body
+    );
+    assert!(!res.body.contains("5432"), "{}", res.body);
+}
+
+/// What reached the Web Push peer.
+#[derive(Debug, Clone)]
+struct Received {
+    at: std::time::Instant,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A Web Push endpoint on loopback: records each request and answers `status`.
+struct Peer {
+    endpoint: String,
+    origin: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Peer {
+    async fn start() -> Peer {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(201));
+        let (log, answer) = (received.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/push/{id}",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let at = std::time::Instant::now();
+                let (log, answer) = (log.clone(), answer.clone());
+                async move {
+                    log.lock().unwrap().push(Received {
+                        at,
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Peer {
+            endpoint: format!("{origin}/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV"),
+            origin,
+            received,
+            status,
+        }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Checks a push as a push service and the browser would: the VAPID JWT for this
+    /// origin, the headers, and the body decrypted with the subscription's private key.
+    fn open(&self, push: &Received, now: i64) -> serde_json::Value {
+        let header = |name: &str| push.headers[name].to_str().unwrap().to_owned();
+        let (claims, _key) =
+            web_push::verify_vapid(&header("authorization"), &self.origin, now).unwrap();
+        assert_eq!(claims.sub, "mailto:drift@nokkel.example");
+        assert_eq!(header("content-encoding"), "aes128gcm");
+        assert_eq!(header("urgency"), "high");
+        let ua = p256::SecretKey::from_slice(&b64(UA_PRIVATE)).unwrap();
+        let auth: [u8; 16] = b64(AUTH).try_into().unwrap();
+        let plain = web_push::decrypt(&push.body, &ua, &auth).unwrap();
+        serde_json::from_slice(&plain).unwrap()
+    }
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+async fn subscribe(device: &TestDevice, endpoint: &str) {
+    let body = serde_json::json!({"v": 1, "registration": {
+        "kind": "web_push", "endpoint": endpoint, "p256dh": UA_PUBLIC, "auth": AUTH}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn start_login(server: &TestServer, pid: &str) -> nokkel_server::store::LoginRecord {
+    let pid = IdNumber::parse(pid, SyntheticPolicy::Accept).unwrap();
+    let channel = LoginChannel::Browser {
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0".into(),
+        ip: "127.0.0.1".into(),
+        lang: Lang::Nb,
+    };
+    login::start_app_login(&server.state, &pid, None, "Skatteetaten", &channel)
+        .await
+        .unwrap()
+}
+
+async fn push_outbox(server: &TestServer) -> Vec<nokkel_server::store::MessageRecord> {
+    server
+        .state
+        .store
+        .messages_page(Channel::Push, 100, 0)
+        .await
+        .unwrap()
+}
+
+async fn a_login_wakes_the_device_with_one_private_push(server: TestServer) {
+    let peer = Peer::start().await;
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    // Another person's subscribed device is not woken by this login.
+    let other = server.enrolled_device(ADULT2, 2).await;
+    subscribe(&other, &format!("{}/push/other", peer.origin)).await;
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let pushes = peer.received();
+    assert_eq!(pushes.len(), 1, "exactly one push");
+    assert!(pushes[0].headers["authorization"]
+        .to_str()
+        .unwrap()
+        .starts_with("vapid t="));
+    assert_eq!(
+        pushes[0].headers["ttl"].to_str().unwrap(),
+        (login.expires_at - START).to_string(),
+        "the push lives as long as the login"
+    );
+    let notice = peer.open(&pushes[0], START);
+    assert_eq!(notice["v"], 1);
+    assert_eq!(notice["type"], "login_waiting");
+    let id = notice["id"].as_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert_eq!(
+        notice.as_object().unwrap().len(),
+        3,
+        "nothing else: {notice}"
+    );
+    let text = notice.to_string();
+    for secret in [ADULT, "Skatteetaten", &login.id, "Firefox"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Nothing readable travels: the body is not the notice in clear.
+    assert!(!String::from_utf8_lossy(&pushes[0].body).contains("login_waiting"));
+
+    // Sent once, not again on the next round.
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].state, OutboxState::Sent);
+
+    // Woken, the device fetches the signed challenge itself and approves it.
+    let challenge = device.pending(START).await.unwrap();
+    let number = u8::try_from(login.number).unwrap();
+    let (challenge_id, jws) = device.approval(challenge, number, START);
+    let res = device.send_approval(&challenge_id, &jws, START).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn a_gone_subscription_is_removed_and_not_tried_again(server: TestServer) {
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    peer.status.store(410, Ordering::SeqCst);
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    let id = device_id(&device);
+    assert!(
+        server
+            .state
+            .store
+            .push_registration(&id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the registration is removed"
+    );
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Dead, "no retry");
+    assert!(outbox[0].last_error.as_deref().unwrap().contains("410"));
+    assert!(!outbox[0].last_error.as_deref().unwrap().contains("JzLQ"));
+
+    // Later rounds and logins try it no more.
+    server.clock.advance(3600);
+    server.state.delivery.round().await.unwrap();
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.received().len(), 1);
+    assert_eq!(push_outbox(&server).await.len(), 1);
+}
+
+async fn a_failing_push_service_is_tried_again_while_the_login_lasts(server: TestServer) {
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    peer.status.store(503, Ordering::SeqCst);
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Queued);
+    // After the backoff the push service is up again: the push arrives, shorter-lived.
+    peer.status.store(201, Ordering::SeqCst);
+    server.clock.advance(20);
+    server.state.delivery.round().await.unwrap();
+    let pushes = peer.received();
+    assert_eq!(pushes.len(), 2);
+    assert_eq!(
+        pushes[1].headers["ttl"].to_str().unwrap(),
+        (login.expires_at - START - 20).to_string()
+    );
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_some());
+}
+
+fn with_push_and_no_login_brakes(config: &mut Config) {
+    with_push(config);
+    config.logins_per_person_and_address_per_10_min = u32::MAX;
+    config.logins_per_address_per_10_min = u32::MAX;
+    config.logins_per_person_per_10_min = u32::MAX;
+}
+
+/// Push latency in process (the service call that starts the login → the push at a
+/// loopback peer, through the running delivery worker), for docs/PERFORMANCE.md:
+/// `cargo test -p nokkel-server --test server_push -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn measure_push_latency_in_process() {
+    let server = TestServer::demo_with(sqlite().await, with_push_and_no_login_brakes, false).await;
+    let peer = Peer::start().await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    subscribe(&device, &peer.endpoint).await;
+    tokio::spawn(server.state.delivery.clone().run());
+    let runs = 500;
+    let mut latencies = Vec::with_capacity(runs);
+    for n in 1..=runs {
+        let started = std::time::Instant::now();
+        start_login(&server, ADULT).await;
+        let arrived = loop {
+            if let Some(push) = peer.received().get(n - 1) {
+                break push.at;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        };
+        latencies.push(arrived.duration_since(started));
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(runs - 1)];
+    println!(
+        "push latency in process over {runs} logins (start_app_login → push at peer): p50 {:?}, p99 {:?}, max {:?}",
+        at(0.50),
+        at(0.99),
+        latencies[runs - 1]
+    );
+}
+
+/// FCM HTTP v1 on loopback: an OAuth2 token endpoint that checks the service account's
+/// RS256 assertion, and `messages:send` that checks the bearer token it issued.
+struct FcmPeer {
+    origin: String,
+    tokens_issued: Arc<Mutex<Vec<serde_json::Value>>>,
+    sends: Arc<Mutex<Vec<serde_json::Value>>>,
+    answer: Arc<Mutex<(u16, String)>>,
+}
+
+const FCM_KEY_PEM: &str = include_str!("fixtures/fcm-test-only-key.pem");
+const FCM_TOKEN: &str = "fcm-registration-token:APA91bTestOnly";
+
+fn fcm_key_der() -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = FCM_KEY_PEM
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+impl FcmPeer {
+    async fn start() -> FcmPeer {
+        use axum::extract::{Form, Path};
+        let tokens_issued = Arc::new(Mutex::new(Vec::new()));
+        let sends = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new((
+            200u16,
+            r#"{"name":"projects/p/messages/1"}"#.to_owned(),
+        )));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let public = ring::signature::RsaKeyPair::from_pkcs8(&fcm_key_der())
+            .unwrap()
+            .public()
+            .as_ref()
+            .to_vec();
+        let (issued, token_uri) = (tokens_issued.clone(), format!("{origin}/token"));
+        let token = axum::routing::post(
+            move |Form(form): Form<std::collections::HashMap<String, String>>| {
+                let (issued, public, token_uri) =
+                    (issued.clone(), public.clone(), token_uri.clone());
+                async move {
+                    assert_eq!(
+                        form["grant_type"],
+                        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+                    );
+                    let jwt = &form["assertion"];
+                    let (input, signature) = jwt.rsplit_once('.').unwrap();
+                    ring::signature::UnparsedPublicKey::new(
+                        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                        &public,
+                    )
+                    .verify(input.as_bytes(), &b64(signature))
+                    .expect("the assertion is signed with the service account's key");
+                    let (header, claims) = input.split_once('.').unwrap();
+                    let header: serde_json::Value = serde_json::from_slice(&b64(header)).unwrap();
+                    assert_eq!(header["alg"], "RS256");
+                    assert_eq!(header["kid"], "test-key-id");
+                    let claims: serde_json::Value = serde_json::from_slice(&b64(claims)).unwrap();
+                    assert_eq!(claims["iss"], "nokkel@test-project.iam.gserviceaccount.com");
+                    assert_eq!(
+                        claims["scope"],
+                        "https://www.googleapis.com/auth/firebase.messaging"
+                    );
+                    assert_eq!(claims["aud"], token_uri.as_str());
+                    let lifetime =
+                        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+                    assert!((1..=3600).contains(&lifetime));
+                    let mut issued = issued.lock().unwrap();
+                    issued.push(claims);
+                    axum::Json(serde_json::json!({
+                        "access_token": format!("bearer-{}", issued.len()),
+                        "expires_in": 3599,
+                        "token_type": "Bearer"
+                    }))
+                }
+            },
+        );
+        let (log, issued, reply) = (sends.clone(), tokens_issued.clone(), answer.clone());
+        let send = axum::routing::post(
+            move |Path((project, method)): Path<(String, String)>,
+                  headers: HeaderMap,
+                  axum::Json(body): axum::Json<serde_json::Value>| {
+                let (log, issued, reply) = (log.clone(), issued.clone(), reply.clone());
+                async move {
+                    assert_eq!(
+                        (project.as_str(), method.as_str()),
+                        ("test-project", "messages:send")
+                    );
+                    let bearer = format!("Bearer bearer-{}", issued.lock().unwrap().len());
+                    if headers["authorization"].to_str().unwrap() != bearer {
+                        return (StatusCode::UNAUTHORIZED, String::new());
+                    }
+                    log.lock().unwrap().push(body);
+                    let (status, text) = reply.lock().unwrap().clone();
+                    (StatusCode::from_u16(status).unwrap(), text)
+                }
+            },
+        );
+        let app = axum::Router::new()
+            .route("/token", token)
+            .route("/v1/projects/{project}/{method}", send);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FcmPeer {
+            origin,
+            tokens_issued,
+            sends,
+            answer,
+        }
+    }
+
+    fn sends(&self) -> Vec<serde_json::Value> {
+        self.sends.lock().unwrap().clone()
+    }
+}
+
+/// A test server pushing through the FCM peer with a service account written to `dir`.
+async fn fcm_server(
+    store: nokkel_server::store::Store,
+    peer: &FcmPeer,
+    dir: &std::path::Path,
+) -> TestServer {
+    let account = dir.join("service-account.json");
+    std::fs::write(
+        &account,
+        serde_json::json!({
+            "type": "service_account",
+            "project_id": "test-project",
+            "private_key_id": "test-key-id",
+            "private_key": FCM_KEY_PEM,
+            "client_email": "nokkel@test-project.iam.gserviceaccount.com",
+            "token_uri": format!("{}/token", peer.origin),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = Config {
+        demo: true,
+        public_url: Some("http://nokkel.test".into()),
+        push: Some(PushConfig {
+            vapid_subject: "mailto:drift@nokkel.example".into(),
+            vapid_key_file: Some(dir.join("vapid.key")),
+            timeout_seconds: 5,
+            danger_allow_http_loopback: true,
+            fcm_service_account_file: Some(account),
+            fcm_url: format!("{}/", peer.origin),
+        }),
+        ..Config::default()
+    };
+    TestServer::with_config(store, config).await
+}
+
+async fn register_fcm(device: &TestDevice) {
+    let body = serde_json::json!({"v": 1, "registration": {"kind": "fcm", "token": FCM_TOKEN}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}
+
+async fn fcm_sends_a_private_data_message_with_a_cached_token(store: nokkel_server::store::Store) {
+    let peer = FcmPeer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = fcm_server(store, &peer, dir.path()).await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_fcm(&device).await;
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let sends = peer.sends();
+    assert_eq!(sends.len(), 1, "exactly one push");
+    let message = &sends[0]["message"];
+    assert_eq!(message["token"], FCM_TOKEN);
+    assert_eq!(message["android"]["priority"], "HIGH");
+    assert_eq!(
+        message["android"]["ttl"],
+        format!("{}s", login.expires_at - START)
+    );
+    let data = message["data"].as_object().unwrap();
+    assert_eq!(data.len(), 3, "{data:?}");
+    assert_eq!(
+        (&data["v"], &data["type"]),
+        (&"1".into(), &"login_waiting".into())
+    );
+    let text = sends[0].to_string();
+    for secret in [ADULT, "Skatteetaten", &login.id, "Firefox"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
+
+    // The next login reuses the access token.
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 2);
+    assert_eq!(peer.tokens_issued.lock().unwrap().len(), 1);
+}
+
+async fn fcm_unregistered_token_is_removed(store: nokkel_server::store::Store) {
+    let peer = FcmPeer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = fcm_server(store, &peer, dir.path()).await;
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_fcm(&device).await;
+    *peer.answer.lock().unwrap() = (
+        404,
+        r#"{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#.to_owned(),
+    );
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 1);
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_none());
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Dead);
+    assert!(!outbox[0].last_error.as_deref().unwrap().contains(FCM_TOKEN));
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.sends().len(), 1, "not tried again");
+}
+
+mod fcm {
+    macro_rules! both_backends {
+        ($($name:ident),*) => {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(crate::support::sqlite().await).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(crate::support::postgres().await).await;
+                    }
+                )*
+            }
+        };
+    }
+    both_backends!(
+        fcm_sends_a_private_data_message_with_a_cached_token,
+        fcm_unregistered_token_is_removed
+    );
+}
