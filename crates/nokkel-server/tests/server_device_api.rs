@@ -443,4 +443,9 @@ async fn housekeeping_expires_unanswered_logins_and_drops_old_windows(server: Te
     );
     let again = housekeeping::sweep(&server.state).await.unwrap();
     assert_eq!(again, housekeeping::Swept::default(), "idempotent");
+    // Decided logins (and the client addresses they keep) last as long as the audit log.
+    server.clock.advance(400 * 86_400);
+    let swept = housekeeping::sweep(&server.state).await.unwrap();
+    assert_eq!(swept.login_rows, 1, "{swept:?}");
+    assert!(server.state.pending.get(&login.id).await.unwrap().is_none());
 }

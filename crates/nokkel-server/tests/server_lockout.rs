@@ -287,6 +287,7 @@ async fn audit_events_past_the_retention_are_purged(server: TestServer) {
     server.clock.advance(2 * 86_400);
     let swept = housekeeping::sweep(&server.state).await.unwrap();
     assert!(swept.audit_rows >= 1, "{swept:?}");
+    assert_eq!(swept.login_rows, 0, "SMS logins keep no login rows");
     assert_eq!(sms_user_events(&server).await, 1, "the newer event is kept");
 }
 

@@ -1,7 +1,7 @@
 //! Periodic housekeeping: what can no longer be used is marked or removed, so tables stay
 //! the size of live traffic — logins nobody answered are recorded as expired, spent OIDC
 //! codes, tokens and requests are deleted, old rate-limit windows and sent messages are
-//! dropped, transfers a day past their expiry and audit events past
+//! dropped, transfers a day past their expiry, and audit events and decided logins past
 //! `audit_retention_days` deleted. The request-proof replay cache and in-memory pending
 //! state are swept too.
 
@@ -39,11 +39,14 @@ pub struct Swept {
     pub audit_rows: u64,
     /// Transfers past their expiry deleted.
     pub transfer_rows: u64,
+    /// Decided logins past the audit retention deleted.
+    pub login_rows: u64,
 }
 
 /// Runs one sweep.
 pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
     let now = state.clock.unix();
+    let retained_from = now - i64::from(state.config.audit_retention_days) * 86_400;
     let logins_expired = state.pending.sweep(now).await?;
     state.caches.requests.sweep(now);
     super::login::ended(crate::store::LoginState::Expired, logins_expired);
@@ -58,10 +61,8 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
             .store
             .purge_outbox(now - KEEP_SENT_MESSAGES_SECONDS)
             .await?,
-        audit_rows: state
-            .store
-            .purge_audit(now - i64::from(state.config.audit_retention_days) * 86_400)
-            .await?,
+        audit_rows: state.store.purge_audit(retained_from).await?,
+        login_rows: state.store.purge_logins(retained_from).await?,
         transfer_rows: state
             .store
             .purge_transfers(now - KEEP_TRANSFERS_SECONDS)

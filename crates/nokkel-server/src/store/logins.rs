@@ -266,6 +266,19 @@ impl Store {
         )
     }
 
+    /// Deletes decided logins started before `before` (unix seconds): the person's login
+    /// history and the client addresses it keeps last as long as the audit log. Returns
+    /// how many.
+    pub async fn purge_logins(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, pool => sqlx::query(
+                "DELETE FROM logins WHERE created_at < $1 AND state <> 'pending'",
+            )
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
     /// The addresses `pid`'s approved logins since `since` came from
     /// (`nokkel_core::admission`: their waiting logins stay when logins crowd).
     pub async fn login_addresses(&self, pid: &str, since: i64) -> Result<Vec<String>, StoreError> {
