@@ -229,10 +229,42 @@ pub struct PushConfig {
     /// FCM's base URL (a test peer's, on test servers).
     #[serde(default = "default_fcm_url")]
     pub fcm_url: String,
+    /// APNs token-based authentication (`[push.apns]`). Unset: APNs device tokens are
+    /// stored but not pushed to.
+    #[serde(default)]
+    pub apns: Option<ApnsConfig>,
 }
 
 fn default_fcm_url() -> String {
     "https://fcm.googleapis.com/".to_owned()
+}
+
+/// APNs (`[push.apns]`): token-based provider authentication with a `.p8` signing key.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApnsConfig {
+    /// The Apple Developer team id (the provider JWT's `iss`).
+    pub team_id: String,
+    /// The id of the APNs signing key (the provider JWT's `kid`).
+    pub key_id: String,
+    /// The signing key Apple issued (`AuthKey_<key id>.p8`, PKCS#8 P-256 PEM). A secret.
+    pub key_file: PathBuf,
+    /// The app's bundle id (`apns-topic`).
+    pub bundle_id: String,
+    /// APNs' production base URL (a test peer's, on test servers).
+    #[serde(default = "default_apns_production_url")]
+    pub production_url: String,
+    /// APNs' sandbox base URL, for development builds' device tokens.
+    #[serde(default = "default_apns_sandbox_url")]
+    pub sandbox_url: String,
+}
+
+fn default_apns_production_url() -> String {
+    "https://api.push.apple.com/".to_owned()
+}
+
+fn default_apns_sandbox_url() -> String {
+    "https://api.sandbox.push.apple.com/".to_owned()
 }
 
 /// The shape of log lines.

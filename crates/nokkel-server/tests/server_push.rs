@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
 use nokkel_core::push::web_push;
 use nokkel_core::push::{ApnsEnvironment, PushRegistration};
-use nokkel_server::config::{Config, PushConfig};
+use nokkel_server::config::{ApnsConfig, Config, PushConfig};
 use nokkel_server::i18n::Lang;
 use nokkel_server::services::lifecycle::{self, BlockedBy};
 use nokkel_server::services::login::{self, LoginChannel};
@@ -34,6 +34,12 @@ server_tests!(mod pushes with crate::with_push;
     a_failing_push_service_is_tried_again_while_the_login_lasts,
 );
 
+server_tests!(mod apns with crate::with_apns;
+    apns_sends_one_private_alert_with_a_reused_provider_token,
+    apns_unregistered_token_is_removed_and_not_tried_again,
+    apns_busy_service_is_tried_again,
+);
+
 /// A test server that sends Web Push, to plain-http endpoints on loopback (the peer).
 fn with_push(config: &mut Config) {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -49,6 +55,7 @@ fn with_push(config: &mut Config) {
         danger_allow_http_loopback: true,
         fcm_service_account_file: None,
         fcm_url: "https://fcm.googleapis.com/".into(),
+        apns: None,
     });
 }
 
@@ -728,6 +735,7 @@ async fn fcm_server(
             danger_allow_http_loopback: true,
             fcm_service_account_file: Some(account),
             fcm_url: format!("{}/", peer.origin),
+            apns: None,
         }),
         ..Config::default()
     };
@@ -832,4 +840,286 @@ mod fcm {
         fcm_sends_a_private_data_message_with_a_cached_token,
         fcm_unregistered_token_is_removed
     );
+}
+
+// --- APNs -------------------------------------------------------------------------------
+
+const APNS_KEY_PEM: &str = include_str!("fixtures/apns-test-only-key.p8");
+const APNS_TEAM_ID: &str = "TEAM123456";
+const APNS_KEY_ID: &str = "KEY7890ABC";
+const APNS_TOPIC: &str = "no.nokkel.app";
+
+/// Listeners bound by [`with_apns`] (which cannot be async), taken by [`ApnsPeer::of`].
+static APNS_LISTENERS: Mutex<Vec<(String, std::net::TcpListener)>> = Mutex::new(Vec::new());
+
+/// A test server that sends APNs pushes to an HTTP/2 peer on loopback (production at
+/// `{origin}/`, sandbox at `{origin}/sandbox/`).
+fn with_apns(config: &mut Config) {
+    with_push(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    config.push.as_mut().unwrap().apns = Some(ApnsConfig {
+        team_id: APNS_TEAM_ID.into(),
+        key_id: APNS_KEY_ID.into(),
+        key_file: concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/apns-test-only-key.p8"
+        )
+        .into(),
+        bundle_id: APNS_TOPIC.into(),
+        production_url: format!("{origin}/"),
+        sandbox_url: format!("{origin}/sandbox/"),
+    });
+    APNS_LISTENERS.lock().unwrap().push((origin, listener));
+}
+
+fn apns_token(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+#[derive(Clone)]
+struct ApnsRequest {
+    path: String,
+    version: http::Version,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+/// An APNs stand-in: an HTTP/2 server (h2c prior knowledge, so an HTTP/1.1 client fails
+/// the handshake) that records each request and answers `answer`.
+struct ApnsPeer {
+    requests: Arc<Mutex<Vec<ApnsRequest>>>,
+    answer: Arc<Mutex<(u16, String)>>,
+}
+
+impl ApnsPeer {
+    /// The peer for `server`'s APNs URL, started on the listener [`with_apns`] bound.
+    fn of(server: &TestServer) -> ApnsPeer {
+        let url = server
+            .state
+            .config
+            .push
+            .as_ref()
+            .unwrap()
+            .apns
+            .as_ref()
+            .unwrap();
+        let origin = url.production_url.trim_end_matches('/').to_owned();
+        let listener = {
+            let mut listeners = APNS_LISTENERS.lock().unwrap();
+            let at = listeners.iter().position(|(o, _)| *o == origin).unwrap();
+            listeners.remove(at).1
+        };
+        listener.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new((200u16, String::new())));
+        let (log, reply) = (requests.clone(), answer.clone());
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let (log, reply) = (log.clone(), reply.clone());
+                tokio::spawn(async move {
+                    let mut conn = h2::server::handshake(socket).await.unwrap();
+                    while let Some(Ok((request, mut respond))) = conn.accept().await {
+                        let (log, reply) = (log.clone(), reply.clone());
+                        tokio::spawn(async move {
+                            let (parts, mut body) = request.into_parts();
+                            let mut data = Vec::new();
+                            while let Some(chunk) = body.data().await {
+                                let chunk = chunk.unwrap();
+                                let _ = body.flow_control().release_capacity(chunk.len());
+                                data.extend_from_slice(&chunk);
+                            }
+                            log.lock().unwrap().push(ApnsRequest {
+                                path: parts.uri.path().to_owned(),
+                                version: parts.version,
+                                headers: parts.headers,
+                                body: data,
+                            });
+                            let (status, text) = reply.lock().unwrap().clone();
+                            let response = http::Response::builder()
+                                .status(status)
+                                .header("apns-id", "EB4D2B0A-5AD1-4C5E-9E44-1B8C3E6F0B21")
+                                .body(())
+                                .unwrap();
+                            if text.is_empty() {
+                                respond.send_response(response, true).unwrap();
+                            } else {
+                                let mut stream = respond.send_response(response, false).unwrap();
+                                stream.send_data(bytes::Bytes::from(text), true).unwrap();
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        ApnsPeer { requests, answer }
+    }
+
+    fn requests(&self) -> Vec<ApnsRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Checks a request as APNs would: HTTP/2, the provider JWT signed by the team's key with
+/// the right `kid`, `iss` and a fresh `iat`, and the headers. Returns the JWT and payload.
+fn apns_check(request: &ApnsRequest, now: i64, expires_at: i64) -> (String, serde_json::Value) {
+    use p256::ecdsa::signature::Verifier as _;
+    use p256::pkcs8::DecodePrivateKey as _;
+    assert_eq!(request.version, http::Version::HTTP_2);
+    let header = |name: &str| request.headers[name].to_str().unwrap().to_owned();
+    let jwt = header("authorization")
+        .strip_prefix("bearer ")
+        .unwrap()
+        .to_owned();
+    let (input, signature) = jwt.rsplit_once('.').unwrap();
+    let public = *p256::ecdsa::SigningKey::from_pkcs8_pem(APNS_KEY_PEM)
+        .unwrap()
+        .verifying_key();
+    let signature = p256::ecdsa::Signature::from_slice(&b64(signature)).unwrap();
+    public
+        .verify(input.as_bytes(), &signature)
+        .expect("the provider JWT is signed with the team's key");
+    let (head, claims) = input.split_once('.').unwrap();
+    let head: serde_json::Value = serde_json::from_slice(&b64(head)).unwrap();
+    assert_eq!(
+        head,
+        serde_json::json!({"alg": "ES256", "kid": APNS_KEY_ID})
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&b64(claims)).unwrap();
+    assert_eq!(claims.as_object().unwrap().len(), 2, "{claims}");
+    assert_eq!(claims["iss"], APNS_TEAM_ID);
+    let age = now - claims["iat"].as_i64().unwrap();
+    assert!((0..3600).contains(&age), "a provider token {age} s old");
+    assert_eq!(header("apns-topic"), APNS_TOPIC);
+    assert_eq!(header("apns-push-type"), "alert");
+    assert_eq!(header("apns-priority"), "10");
+    assert_eq!(header("apns-expiration"), expires_at.to_string());
+    let collapse = header("apns-collapse-id");
+    assert!(!collapse.is_empty() && collapse.len() <= 64);
+    (jwt, serde_json::from_slice(&request.body).unwrap())
+}
+
+async fn register_apns(device: &TestDevice, token: &str, environment: &str) {
+    let body = serde_json::json!({"v": 1, "registration": {
+        "kind": "apns", "device_token": token, "environment": environment}});
+    let res = device
+        .call("PUT", "/api/v1/push", Some(body), None, START)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body, r#"{"v":1,"kind":"apns"}"#);
+}
+
+async fn apns_sends_one_private_alert_with_a_reused_provider_token(server: TestServer) {
+    let peer = ApnsPeer::of(&server);
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_apns(&device, &apns_token(0xab), "production").await;
+    // Another person's device is not woken by this login.
+    let other = server.enrolled_device(ADULT2, 2).await;
+    register_apns(&other, &apns_token(0xcd), "production").await;
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let requests = peer.requests();
+    assert_eq!(requests.len(), 1, "exactly one push");
+    assert_eq!(
+        requests[0].path,
+        format!("/3/device/{}", apns_token(0xab)),
+        "production host"
+    );
+    let (jwt, payload) = apns_check(&requests[0], START, login.expires_at);
+    assert_eq!(payload["aps"]["alert"]["loc-key"], "LOGIN_WAITING");
+    assert_eq!(payload["v"], 1);
+    assert_eq!(payload["type"], "login_waiting");
+    assert_eq!(payload["id"].as_str().unwrap().len(), 32);
+    let mut keys: Vec<&String> = payload.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["aps", "id", "type", "v"], "nothing else: {payload}");
+    let text = payload.to_string();
+    for secret in [ADULT, "Skatteetaten", &login.id, "Firefox", "Nordmann"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.requests().len(), 1, "sent once");
+    assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
+
+    // Twenty minutes on, the next push reuses the provider token (not signed anew).
+    server.clock.advance(20 * 60);
+    let second = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let requests = peer.requests();
+    assert_eq!(requests.len(), 2);
+    let (again, _) = apns_check(&requests[1], START + 20 * 60, second.expires_at);
+    assert_eq!(again, jwt, "the provider token is reused");
+
+    // Before it is an hour old, it is renewed.
+    server.clock.advance(40 * 60);
+    let third = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let requests = peer.requests();
+    assert_eq!(requests.len(), 3);
+    let (renewed, _) = apns_check(&requests[2], START + 60 * 60, third.expires_at);
+    assert_ne!(renewed, jwt, "an hour-old provider token is renewed");
+}
+
+async fn apns_unregistered_token_is_removed_and_not_tried_again(server: TestServer) {
+    let peer = ApnsPeer::of(&server);
+    let device = server.enrolled_device(ADULT, 1).await;
+    let token = apns_token(0x5a);
+    register_apns(&device, &token, "sandbox").await;
+    *peer.answer.lock().unwrap() = (
+        410,
+        r#"{"reason":"Unregistered","timestamp":1795428000000}"#.into(),
+    );
+
+    let login = start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    let requests = peer.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].path,
+        format!("/sandbox/3/device/{token}"),
+        "sandbox host"
+    );
+    apns_check(&requests[0], START, login.expires_at);
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_none());
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Dead);
+    let error = outbox[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("410") && error.contains("Unregistered"),
+        "{error}"
+    );
+    assert!(!error.contains(&token), "{error}");
+
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.requests().len(), 1, "not tried again");
+}
+
+async fn apns_busy_service_is_tried_again(server: TestServer) {
+    let peer = ApnsPeer::of(&server);
+    let device = server.enrolled_device(ADULT, 1).await;
+    register_apns(&device, &apns_token(0x77), "production").await;
+    *peer.answer.lock().unwrap() = (429, r#"{"reason":"TooManyRequests"}"#.into());
+    start_login(&server, ADULT).await;
+    server.state.delivery.round().await.unwrap();
+    assert_eq!(peer.requests().len(), 1);
+    let outbox = push_outbox(&server).await;
+    assert_eq!(outbox[0].state, OutboxState::Queued, "kept for a retry");
+    assert!(server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap()
+        .is_some());
 }

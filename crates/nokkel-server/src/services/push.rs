@@ -83,7 +83,8 @@ pub async fn registration(
 }
 
 /// Queues one push to each of `pid`'s devices that the running server can wake (a Web
-/// Push subscription when `[push]` is configured, an FCM token when FCM is too): a login
+/// Push subscription when `[push]` is configured, an FCM token or APNs device token when
+/// FCM or APNs is too): a login
 /// waits until `expires_at`. The push says nothing else ([`PushNotice`]). A failure to
 /// queue is logged, not returned: the app still learns of the login when it asks.
 pub async fn login_waiting(deps: &Deps, pid: &str, expires_at: i64) {
@@ -100,14 +101,13 @@ async fn queue_login_waiting(
     pid: &str,
     expires_at: i64,
 ) -> Result<(), crate::store::StoreError> {
-    let fcm = deps
-        .config
-        .push
-        .as_ref()
-        .is_some_and(|push| push.fcm_service_account_file.is_some());
+    let push = deps.config.push.as_ref();
+    let fcm = push.is_some_and(|push| push.fcm_service_account_file.is_some());
+    let apns = push.is_some_and(|push| push.apns.is_some());
     for record in deps.store.push_registrations_for(pid).await? {
         let sendable = record.kind == PushKind::WebPush.as_str()
-            || (fcm && record.kind == PushKind::Fcm.as_str());
+            || (fcm && record.kind == PushKind::Fcm.as_str())
+            || (apns && record.kind == PushKind::Apns.as_str());
         if !sendable {
             continue;
         }

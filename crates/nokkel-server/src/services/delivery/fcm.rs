@@ -69,7 +69,11 @@ pub struct Fcm {
     token: Mutex<Option<(String, i64)>>,
 }
 
-fn checked_url(url: &str, what: &str, allow_http_loopback: bool) -> Result<reqwest::Url, String> {
+pub(super) fn checked_url(
+    url: &str,
+    what: &str,
+    allow_http_loopback: bool,
+) -> Result<reqwest::Url, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("{what} is not a URL: {e}"))?;
     match parsed.scheme() {
         "https" => Ok(parsed),

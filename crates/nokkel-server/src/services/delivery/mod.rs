@@ -13,6 +13,7 @@
 //! discard the copy. Bodies are opened only here, just before sending, and never logged.
 
 pub mod admin;
+pub mod apns;
 pub mod email;
 pub mod fcm;
 pub mod letters;

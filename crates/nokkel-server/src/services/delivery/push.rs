@@ -1,5 +1,6 @@
 //! Pushes: through Web Push (RFC 8030), one encrypted POST per message to the device's
-//! subscription endpoint; or through FCM ([`super::fcm`]) to an FCM token.
+//! subscription endpoint; through FCM ([`super::fcm`]) to an FCM token; or through APNs
+//! ([`super::apns`]) to an APNs device token.
 //!
 //! ```text
 //! POST {endpoint}
@@ -26,6 +27,7 @@ use nokkel_core::push::{PushRegistration, WebPushSubscription};
 use nokkel_core::random::{Random, RandomRng};
 use nokkel_core::wire::PushNotice;
 
+use super::apns::Apns;
 use super::fcm::{Fcm, FcmOutcome};
 use super::{Outgoing, SendError, Sender};
 use crate::config::PushConfig;
@@ -47,6 +49,7 @@ pub struct WebPushSender {
     allow_http_loopback: bool,
     client: reqwest::Client,
     fcm: Option<Fcm>,
+    apns: Option<Apns>,
 }
 
 impl WebPushSender {
@@ -82,8 +85,18 @@ impl WebPushSender {
             )?),
             None => None,
         };
+        let apns = match &config.apns {
+            Some(apns) => Some(Apns::new(
+                apns,
+                Duration::from_secs(config.timeout_seconds.max(1)),
+                clock.clone(),
+                config.danger_allow_http_loopback,
+            )?),
+            None => None,
+        };
         Ok(Self {
             fcm,
+            apns,
             store,
             secrets,
             clock,
@@ -138,11 +151,20 @@ impl WebPushSender {
                     ))
                 }
             },
-            PushRegistration::Apns { .. } => {
-                return Err(SendError::Permanent(
-                    "APNs pushes are not sent yet".to_owned(),
-                ))
-            }
+            PushRegistration::Apns {
+                device_token,
+                environment,
+            } => match &self.apns {
+                Some(apns) => {
+                    apns.send(&device_token, environment, &push.notice, push.expires_at)
+                        .await?
+                }
+                None => {
+                    return Err(SendError::Permanent(
+                        "APNs is not configured on this server".to_owned(),
+                    ))
+                }
+            },
         };
         match outcome {
             FcmOutcome::Sent => Ok(()),
