@@ -9,7 +9,7 @@ use nokkel_core::transfer_code::{self, TransferCode};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 use crate::authenticator::{
     AccountStatus, Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem,
@@ -17,6 +17,7 @@ use crate::authenticator::{
     Verification,
 };
 use crate::error::AppError;
+use crate::notify::{self, LoginNotifier};
 use crate::prompts::Lang;
 use crate::{passcode, verification};
 
@@ -251,16 +252,36 @@ pub async fn save_contact(
         .await
 }
 
-/// The pending login, waiting up to `wait` seconds (at most 30) for one.
+/// The pending login, waiting up to `wait` seconds (at most 30) for one. A new one while
+/// the window is out of sight also shows a system notification ([`notify`]).
 #[tauri::command]
-pub async fn pending_request(
+pub async fn pending_request<R: Runtime>(
+    window: WebviewWindow<R>,
     state: State<'_, AppState>,
+    notifier: State<'_, LoginNotifier>,
     wait: Option<u32>,
 ) -> Result<Option<LoginRequest>, AppError> {
-    state
+    let request = state
         .authenticator
         .pending_request(wait.unwrap_or(0).min(30))
-        .await
+        .await?;
+    if let Some(request) = &request {
+        let view = notify::WindowView {
+            visible: window.is_visible().unwrap_or(false),
+            minimized: window.is_minimized().unwrap_or(false),
+            focused: window.is_focused().unwrap_or(false),
+        };
+        let bring_forward = Box::new(move || {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        });
+        // No notification server, or a refusal, is no error for the page.
+        let _ = notifier
+            .request_seen(&request.challenge_id, view, bring_forward)
+            .await;
+    }
+    Ok(request)
 }
 
 /// Approves a login with the picked number. Never signs without user verification: the
@@ -321,8 +342,9 @@ pub async fn resume_logins(
 
 /// The page's language (`nb`, `nn`, `en`), so the phone's face/finger prompt speaks it.
 #[tauri::command]
-pub fn set_language(state: State<'_, AppState>, lang: Lang) {
+pub fn set_language(state: State<'_, AppState>, notifier: State<'_, LoginNotifier>, lang: Lang) {
     state.authenticator.set_language(lang);
+    notifier.set_language(lang);
 }
 
 /// Starts over on this phone after `key_invalidated`: deletes the local state and key

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod device;
 pub mod error;
 pub mod mock;
+pub mod notify;
 pub mod passcode;
 pub mod prompts;
 pub mod verification;
@@ -35,7 +36,7 @@ pub const DEFAULT_DEV_SERVER: &str = "http://127.0.0.1:8080";
 pub const PRODUCTION_SERVER: &str = "https://id.nokkel.no";
 
 /// Adds the app's plugins and commands to a builder (the tests use it with Tauri's mock
-/// runtime and `manage` their own [`AppState`]).
+/// runtime and `manage` their own [`AppState`] and [`notify::LoginNotifier`]).
 pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     let builder = builder.plugin(tauri_plugin_biometric::init());
     #[cfg(mobile)]
@@ -156,6 +157,7 @@ fn platform_authenticator<R: Runtime>(
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let app = setup(tauri::Builder::default())
+        .manage(notify::LoginNotifier::for_platform())
         .setup(|app| {
             let state = app_state(app.handle())?;
             app.manage(state);

@@ -66,7 +66,8 @@ fn message<'s>(source: &'s str, id: &str) -> Option<&'s str> {
     })
 }
 
-fn text(lang: Lang, id: &str) -> String {
+/// The single-line message `id` in `lang` (English, then the id, when missing).
+pub(crate) fn text(lang: Lang, id: &str) -> String {
     message(source(lang), id)
         .or_else(|| message(EN, id))
         .unwrap_or(id)

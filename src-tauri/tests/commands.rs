@@ -9,6 +9,8 @@ use nokkel_app_lib::mock::{
     MockAuthenticator, CHOICES, NEW_PHONE, NUMBER, TRANSFER_CODE, TRANSFER_DECIDED_AFTER,
     TRANSFER_SECONDS, UNKNOWN_TRANSFER_CODE,
 };
+use nokkel_app_lib::notify::{login_waiting_text, LoginNotifier, NotificationSink, OnClick};
+use nokkel_app_lib::prompts::Lang;
 use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::clock::FixedClock;
 use rand::{rngs::StdRng, SeedableRng};
@@ -32,6 +34,22 @@ struct TestApp {
     _app: App<tauri::test::MockRuntime>,
     window: WebviewWindow<tauri::test::MockRuntime>,
     clock: Arc<FixedClock>,
+    notifications: Arc<Notifications>,
+}
+
+/// The system notifications the app asked for (title, body).
+#[derive(Default)]
+struct Notifications(Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl NotificationSink for Notifications {
+    async fn show(&self, title: &str, body: &str, _on_click: OnClick) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((title.to_owned(), body.to_owned()));
+        Ok(())
+    }
 }
 
 fn app(developer: bool) -> TestApp {
@@ -42,8 +60,10 @@ fn app(developer: bool) -> TestApp {
         mock: true,
         server_url: Mutex::new("http://127.0.0.1:8080".into()),
     };
+    let notifications = Arc::new(Notifications::default());
     let app = nokkel_app_lib::setup(mock_builder())
         .manage(state)
+        .manage(LoginNotifier::new(notifications.clone()))
         .build(mock_context(noop_assets()))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -53,6 +73,7 @@ fn app(developer: bool) -> TestApp {
         _app: app,
         window,
         clock,
+        notifications,
     }
 }
 
@@ -248,6 +269,26 @@ fn enrol_then_approve_the_pending_login_with_the_right_number_and_passcode() {
     let history = t.call("history", json!({})).unwrap();
     assert_eq!(history[0]["outcome"], "approved");
     assert_eq!(history[0]["service"], "Skatteetaten");
+}
+
+/// Tauri's mock window is shown but not focused: out of sight, as behind the browser.
+#[test]
+fn a_waiting_login_notifies_once_without_naming_it() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    t.call("set_language", json!({"lang": "nn"})).unwrap();
+    let first = t.call("pending_request", json!({"wait": 0})).unwrap();
+    let again = t.call("pending_request", json!({"wait": 0})).unwrap();
+    assert_eq!(first["challengeId"], again["challengeId"]);
+    let shown = t.notifications.0.lock().unwrap().clone();
+    assert_eq!(shown, vec![login_waiting_text(Lang::Nn)], "one per request");
+    let (title, body) = &shown[0];
+    for text in [title, body] {
+        assert!(!text.contains("Skatteetaten"), "{text}");
+        for number in CHOICES {
+            assert!(!text.contains(&number.to_string()), "{text}");
+        }
+    }
 }
 
 #[test]

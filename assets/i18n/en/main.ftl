@@ -347,6 +347,9 @@ app-prompt-reason-approve = Confirm the login to { $service }
 app-prompt-reason-contact = Confirm your contact details
 app-prompt-reason-deactivate = Confirm that you want to deactivate this device
 app-prompt-reason-resume = Confirm that you want to resume logins with the app
+# The system notification while the app is out of sight: nothing about the login (lock screen).
+app-notify-login-title = Nøkkel: a login is waiting
+app-notify-login-body = Open the app to answer.
 app-error-biometry_not_recognised = Your face or fingerprint was not recognised. Try again.
 app-error-biometry_lockout = Face and fingerprint are blocked after too many attempts. Lock the phone and unlock it with its PIN, pattern or password, then try again.
 app-error-biometry_not_enrolled = No face or fingerprint is set up on this phone. Add one in the phone's settings, then try again.

@@ -347,6 +347,9 @@ app-prompt-reason-approve = Bekreft innloggingen til { $service }
 app-prompt-reason-contact = Bekreft kontaktopplysningene dine
 app-prompt-reason-deactivate = Bekreft at du vil deaktivere denne enheten
 app-prompt-reason-resume = Bekreft at du vil gjenoppta innlogging med appen
+# The system notification while the app is out of sight: nothing about the login (lock screen).
+app-notify-login-title = Nøkkel: en innlogging venter
+app-notify-login-body = Åpne appen for å svare.
 app-error-biometry_not_recognised = Ansiktet eller fingeravtrykket ble ikke gjenkjent. Prøv igjen.
 app-error-biometry_lockout = Ansikt og fingeravtrykk er sperret etter for mange forsøk. Lås telefonen og lås den opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Ingen ansikt eller fingeravtrykk er lagt inn på denne telefonen. Legg til et i telefonens innstillinger, og prøv igjen.

@@ -347,6 +347,9 @@ app-prompt-reason-approve = Stadfest innlogginga til { $service }
 app-prompt-reason-contact = Stadfest kontaktopplysingane dine
 app-prompt-reason-deactivate = Stadfest at du vil deaktivere denne eininga
 app-prompt-reason-resume = Stadfest at du vil ta opp att innlogging med appen
+# The system notification while the app is out of sight: nothing about the login (lock screen).
+app-notify-login-title = Nøkkel: ei innlogging ventar
+app-notify-login-body = Opne appen for å svare.
 app-error-biometry_not_recognised = Andletet eller fingeravtrykket vart ikkje kjent att. Prøv igjen.
 app-error-biometry_lockout = Andlet og fingeravtrykk er sperra etter for mange forsøk. Lås telefonen og lås han opp med PIN-kode, mønster eller passord, og prøv igjen.
 app-error-biometry_not_enrolled = Det er ikkje lagt inn andlet eller fingeravtrykk på denne telefonen. Legg til eitt i innstillingane på telefonen, og prøv igjen.
