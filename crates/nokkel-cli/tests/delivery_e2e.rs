@@ -268,7 +268,7 @@ impl World {
         let Ok(entries) = std::fs::read_dir(&self.spool) else {
             return found;
         };
-        let mut batches: Vec<PathBuf> = entries
+        let batches: Vec<PathBuf> = entries
             .map(|e| e.unwrap().path())
             .filter(|p| {
                 p.file_name()
@@ -278,12 +278,24 @@ impl World {
                     .starts_with("batch-")
             })
             .collect();
-        batches.sort();
-        for batch in batches {
-            // A batch is renamed into place whole, manifest included.
-            let manifest: Value =
-                serde_json::from_slice(&std::fs::read(batch.join("manifest.json")).unwrap())
-                    .unwrap();
+        // A batch is renamed into place whole, manifest included. Oldest first by the
+        // manifest's time: two batches of one second have names in random order.
+        let mut manifests: Vec<(time::OffsetDateTime, PathBuf, Value)> = batches
+            .into_iter()
+            .map(|batch| {
+                let manifest: Value =
+                    serde_json::from_slice(&std::fs::read(batch.join("manifest.json")).unwrap())
+                        .unwrap();
+                let created = time::OffsetDateTime::parse(
+                    manifest["created_at"].as_str().unwrap(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap();
+                (created, batch, manifest)
+            })
+            .collect();
+        manifests.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (_, batch, manifest) in manifests {
             for entry in manifest["letters"].as_array().unwrap() {
                 let pdf = batch.join(entry["file"].as_str().unwrap());
                 let text = self
