@@ -3,14 +3,14 @@
 //! and clears its own; the store holds it sealed; a bad registration is refused without
 //! echoing it; and every way of revoking a device removes its registration.
 
+mod push_peers;
 mod support;
 
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use nokkel_core::id_number::{IdNumber, SyntheticPolicy};
-use nokkel_core::push::web_push;
 use nokkel_core::push::{ApnsEnvironment, PushRegistration};
 use nokkel_server::config::{ApnsConfig, Config, PushConfig};
 use nokkel_server::i18n::Lang;
@@ -18,6 +18,7 @@ use nokkel_server::services::lifecycle::{self, BlockedBy};
 use nokkel_server::services::login::{self, LoginChannel};
 use nokkel_server::services::{confirmation, push};
 use nokkel_server::store::{Channel, OutboxState};
+use push_peers::*;
 use support::*;
 
 server_tests!(
@@ -49,7 +50,7 @@ fn with_push(config: &mut Config) {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     config.push = Some(PushConfig {
-        vapid_subject: "mailto:drift@nokkel.example".into(),
+        vapid_subject: VAPID_SUBJECT.into(),
         vapid_key_file: Some(key),
         timeout_seconds: 5,
         danger_allow_http_loopback: true,
@@ -59,11 +60,6 @@ fn with_push(config: &mut Config) {
     });
 }
 
-// RFC 8291 appendix A: the user agent's public key and authentication secret.
-const UA_PUBLIC: &str =
-    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
-const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
-const UA_PRIVATE: &str = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94";
 const ENDPOINT: &str = "https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV";
 
 fn web_push_body() -> serde_json::Value {
@@ -327,80 +323,6 @@ async fn a_plain_http_endpoint_needs_a_test_server(server: TestServer) {
     assert!(!res.body.contains("5432"), "{}", res.body);
 }
 
-/// What reached the Web Push peer.
-#[derive(Debug, Clone)]
-struct Received {
-    at: std::time::Instant,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-/// A Web Push endpoint on loopback: records each request and answers `status`.
-struct Peer {
-    endpoint: String,
-    origin: String,
-    received: Arc<Mutex<Vec<Received>>>,
-    status: Arc<AtomicU16>,
-}
-
-impl Peer {
-    async fn start() -> Peer {
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(AtomicU16::new(201));
-        let (log, answer) = (received.clone(), status.clone());
-        let app = axum::Router::new().route(
-            "/push/{id}",
-            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                let at = std::time::Instant::now();
-                let (log, answer) = (log.clone(), answer.clone());
-                async move {
-                    log.lock().unwrap().push(Received {
-                        at,
-                        headers,
-                        body: body.to_vec(),
-                    });
-                    StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Peer {
-            endpoint: format!("{origin}/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV"),
-            origin,
-            received,
-            status,
-        }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// Checks a push as a push service and the browser would: the VAPID JWT for this
-    /// origin, the headers, and the body decrypted with the subscription's private key.
-    fn open(&self, push: &Received, now: i64) -> serde_json::Value {
-        let header = |name: &str| push.headers[name].to_str().unwrap().to_owned();
-        let (claims, _key) =
-            web_push::verify_vapid(&header("authorization"), &self.origin, now).unwrap();
-        assert_eq!(claims.sub, "mailto:drift@nokkel.example");
-        assert_eq!(header("content-encoding"), "aes128gcm");
-        assert_eq!(header("urgency"), "high");
-        let ua = p256::SecretKey::from_slice(&b64(UA_PRIVATE)).unwrap();
-        let auth: [u8; 16] = b64(AUTH).try_into().unwrap();
-        let plain = web_push::decrypt(&push.body, &ua, &auth).unwrap();
-        serde_json::from_slice(&plain).unwrap()
-    }
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .unwrap()
-}
-
 async fn subscribe(device: &TestDevice, endpoint: &str) {
     let body = serde_json::json!({"v": 1, "registration": {
         "kind": "web_push", "endpoint": endpoint, "p256dh": UA_PUBLIC, "auth": AUTH}});
@@ -432,7 +354,7 @@ async fn push_outbox(server: &TestServer) -> Vec<nokkel_server::store::MessageRe
 }
 
 async fn a_login_wakes_the_device_with_one_private_push(server: TestServer) {
-    let peer = Peer::start().await;
+    let peer = WebPushPeer::start().await;
     let mut device = server.enrolled_device(ADULT, 1).await;
     subscribe(&device, &peer.endpoint).await;
     // Another person's subscribed device is not woken by this login.
@@ -485,7 +407,7 @@ async fn a_login_wakes_the_device_with_one_private_push(server: TestServer) {
 }
 
 async fn a_gone_subscription_is_removed_and_not_tried_again(server: TestServer) {
-    let peer = Peer::start().await;
+    let peer = WebPushPeer::start().await;
     let device = server.enrolled_device(ADULT, 1).await;
     subscribe(&device, &peer.endpoint).await;
     peer.status.store(410, Ordering::SeqCst);
@@ -518,7 +440,7 @@ async fn a_gone_subscription_is_removed_and_not_tried_again(server: TestServer) 
 }
 
 async fn a_failing_push_service_is_tried_again_while_the_login_lasts(server: TestServer) {
-    let peer = Peer::start().await;
+    let peer = WebPushPeer::start().await;
     let device = server.enrolled_device(ADULT, 1).await;
     subscribe(&device, &peer.endpoint).await;
     peer.status.store(503, Ordering::SeqCst);
@@ -559,7 +481,7 @@ fn with_push_and_no_login_brakes(config: &mut Config) {
 #[ignore = "a measurement, run by hand"]
 async fn measure_push_latency_in_process() {
     let server = TestServer::demo_with(sqlite().await, with_push_and_no_login_brakes, false).await;
-    let peer = Peer::start().await;
+    let peer = WebPushPeer::start().await;
     let device = server.enrolled_device(ADULT, 1).await;
     subscribe(&device, &peer.endpoint).await;
     tokio::spawn(server.state.delivery.clone().run());
@@ -586,124 +508,7 @@ async fn measure_push_latency_in_process() {
     );
 }
 
-/// FCM HTTP v1 on loopback: an OAuth2 token endpoint that checks the service account's
-/// RS256 assertion, and `messages:send` that checks the bearer token it issued.
-struct FcmPeer {
-    origin: String,
-    tokens_issued: Arc<Mutex<Vec<serde_json::Value>>>,
-    sends: Arc<Mutex<Vec<serde_json::Value>>>,
-    answer: Arc<Mutex<(u16, String)>>,
-}
-
-const FCM_KEY_PEM: &str = include_str!("fixtures/fcm-test-only-key.pem");
 const FCM_TOKEN: &str = "fcm-registration-token:APA91bTestOnly";
-
-fn fcm_key_der() -> Vec<u8> {
-    use base64::Engine as _;
-    let body: String = FCM_KEY_PEM
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
-}
-
-impl FcmPeer {
-    async fn start() -> FcmPeer {
-        use axum::extract::{Form, Path};
-        let tokens_issued = Arc::new(Mutex::new(Vec::new()));
-        let sends = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new((
-            200u16,
-            r#"{"name":"projects/p/messages/1"}"#.to_owned(),
-        )));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        let public = ring::signature::RsaKeyPair::from_pkcs8(&fcm_key_der())
-            .unwrap()
-            .public()
-            .as_ref()
-            .to_vec();
-        let (issued, token_uri) = (tokens_issued.clone(), format!("{origin}/token"));
-        let token = axum::routing::post(
-            move |Form(form): Form<std::collections::HashMap<String, String>>| {
-                let (issued, public, token_uri) =
-                    (issued.clone(), public.clone(), token_uri.clone());
-                async move {
-                    assert_eq!(
-                        form["grant_type"],
-                        "urn:ietf:params:oauth:grant-type:jwt-bearer"
-                    );
-                    let jwt = &form["assertion"];
-                    let (input, signature) = jwt.rsplit_once('.').unwrap();
-                    ring::signature::UnparsedPublicKey::new(
-                        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-                        &public,
-                    )
-                    .verify(input.as_bytes(), &b64(signature))
-                    .expect("the assertion is signed with the service account's key");
-                    let (header, claims) = input.split_once('.').unwrap();
-                    let header: serde_json::Value = serde_json::from_slice(&b64(header)).unwrap();
-                    assert_eq!(header["alg"], "RS256");
-                    assert_eq!(header["kid"], "test-key-id");
-                    let claims: serde_json::Value = serde_json::from_slice(&b64(claims)).unwrap();
-                    assert_eq!(claims["iss"], "nokkel@test-project.iam.gserviceaccount.com");
-                    assert_eq!(
-                        claims["scope"],
-                        "https://www.googleapis.com/auth/firebase.messaging"
-                    );
-                    assert_eq!(claims["aud"], token_uri.as_str());
-                    let lifetime =
-                        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
-                    assert!((1..=3600).contains(&lifetime));
-                    let mut issued = issued.lock().unwrap();
-                    issued.push(claims);
-                    axum::Json(serde_json::json!({
-                        "access_token": format!("bearer-{}", issued.len()),
-                        "expires_in": 3599,
-                        "token_type": "Bearer"
-                    }))
-                }
-            },
-        );
-        let (log, issued, reply) = (sends.clone(), tokens_issued.clone(), answer.clone());
-        let send = axum::routing::post(
-            move |Path((project, method)): Path<(String, String)>,
-                  headers: HeaderMap,
-                  axum::Json(body): axum::Json<serde_json::Value>| {
-                let (log, issued, reply) = (log.clone(), issued.clone(), reply.clone());
-                async move {
-                    assert_eq!(
-                        (project.as_str(), method.as_str()),
-                        ("test-project", "messages:send")
-                    );
-                    let bearer = format!("Bearer bearer-{}", issued.lock().unwrap().len());
-                    if headers["authorization"].to_str().unwrap() != bearer {
-                        return (StatusCode::UNAUTHORIZED, String::new());
-                    }
-                    log.lock().unwrap().push(body);
-                    let (status, text) = reply.lock().unwrap().clone();
-                    (StatusCode::from_u16(status).unwrap(), text)
-                }
-            },
-        );
-        let app = axum::Router::new()
-            .route("/token", token)
-            .route("/v1/projects/{project}/{method}", send);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FcmPeer {
-            origin,
-            tokens_issued,
-            sends,
-            answer,
-        }
-    }
-
-    fn sends(&self) -> Vec<serde_json::Value> {
-        self.sends.lock().unwrap().clone()
-    }
-}
 
 /// A test server pushing through the FCM peer with a service account written to `dir`.
 async fn fcm_server(
@@ -711,25 +516,12 @@ async fn fcm_server(
     peer: &FcmPeer,
     dir: &std::path::Path,
 ) -> TestServer {
-    let account = dir.join("service-account.json");
-    std::fs::write(
-        &account,
-        serde_json::json!({
-            "type": "service_account",
-            "project_id": "test-project",
-            "private_key_id": "test-key-id",
-            "private_key": FCM_KEY_PEM,
-            "client_email": "nokkel@test-project.iam.gserviceaccount.com",
-            "token_uri": format!("{}/token", peer.origin),
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let account = peer.write_service_account(dir);
     let config = Config {
         demo: true,
         public_url: Some("http://nokkel.test".into()),
         push: Some(PushConfig {
-            vapid_subject: "mailto:drift@nokkel.example".into(),
+            vapid_subject: VAPID_SUBJECT.into(),
             vapid_key_file: Some(dir.join("vapid.key")),
             timeout_seconds: 5,
             danger_allow_http_loopback: true,
@@ -844,12 +636,7 @@ mod fcm {
 
 // --- APNs -------------------------------------------------------------------------------
 
-const APNS_KEY_PEM: &str = include_str!("fixtures/apns-test-only-key.p8");
-const APNS_TEAM_ID: &str = "TEAM123456";
-const APNS_KEY_ID: &str = "KEY7890ABC";
-const APNS_TOPIC: &str = "no.nokkel.app";
-
-/// Listeners bound by [`with_apns`] (which cannot be async), taken by [`ApnsPeer::of`].
+/// Listeners bound by [`with_apns`] (which cannot be async), taken by [`apns_peer_of`].
 static APNS_LISTENERS: Mutex<Vec<(String, std::net::TcpListener)>> = Mutex::new(Vec::new());
 
 /// A test server that sends APNs pushes to an HTTP/2 peer on loopback (production at
@@ -861,11 +648,7 @@ fn with_apns(config: &mut Config) {
     config.push.as_mut().unwrap().apns = Some(ApnsConfig {
         team_id: APNS_TEAM_ID.into(),
         key_id: APNS_KEY_ID.into(),
-        key_file: concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/apns-test-only-key.p8"
-        )
-        .into(),
+        key_file: APNS_KEY_FILE.into(),
         bundle_id: APNS_TOPIC.into(),
         production_url: format!("{origin}/"),
         sandbox_url: format!("{origin}/sandbox/"),
@@ -873,132 +656,24 @@ fn with_apns(config: &mut Config) {
     APNS_LISTENERS.lock().unwrap().push((origin, listener));
 }
 
-fn apns_token(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
-}
-
-#[derive(Clone)]
-struct ApnsRequest {
-    path: String,
-    version: http::Version,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-/// An APNs stand-in: an HTTP/2 server (h2c prior knowledge, so an HTTP/1.1 client fails
-/// the handshake) that records each request and answers `answer`.
-struct ApnsPeer {
-    requests: Arc<Mutex<Vec<ApnsRequest>>>,
-    answer: Arc<Mutex<(u16, String)>>,
-}
-
-impl ApnsPeer {
-    /// The peer for `server`'s APNs URL, started on the listener [`with_apns`] bound.
-    fn of(server: &TestServer) -> ApnsPeer {
-        let url = server
-            .state
-            .config
-            .push
-            .as_ref()
-            .unwrap()
-            .apns
-            .as_ref()
-            .unwrap();
-        let origin = url.production_url.trim_end_matches('/').to_owned();
-        let listener = {
-            let mut listeners = APNS_LISTENERS.lock().unwrap();
-            let at = listeners.iter().position(|(o, _)| *o == origin).unwrap();
-            listeners.remove(at).1
-        };
-        listener.set_nonblocking(true).unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let answer = Arc::new(Mutex::new((200u16, String::new())));
-        let (log, reply) = (requests.clone(), answer.clone());
-        tokio::spawn(async move {
-            loop {
-                let (socket, _) = listener.accept().await.unwrap();
-                let (log, reply) = (log.clone(), reply.clone());
-                tokio::spawn(async move {
-                    let mut conn = h2::server::handshake(socket).await.unwrap();
-                    while let Some(Ok((request, mut respond))) = conn.accept().await {
-                        let (log, reply) = (log.clone(), reply.clone());
-                        tokio::spawn(async move {
-                            let (parts, mut body) = request.into_parts();
-                            let mut data = Vec::new();
-                            while let Some(chunk) = body.data().await {
-                                let chunk = chunk.unwrap();
-                                let _ = body.flow_control().release_capacity(chunk.len());
-                                data.extend_from_slice(&chunk);
-                            }
-                            log.lock().unwrap().push(ApnsRequest {
-                                path: parts.uri.path().to_owned(),
-                                version: parts.version,
-                                headers: parts.headers,
-                                body: data,
-                            });
-                            let (status, text) = reply.lock().unwrap().clone();
-                            let response = http::Response::builder()
-                                .status(status)
-                                .header("apns-id", "EB4D2B0A-5AD1-4C5E-9E44-1B8C3E6F0B21")
-                                .body(())
-                                .unwrap();
-                            if text.is_empty() {
-                                respond.send_response(response, true).unwrap();
-                            } else {
-                                let mut stream = respond.send_response(response, false).unwrap();
-                                stream.send_data(bytes::Bytes::from(text), true).unwrap();
-                            }
-                        });
-                    }
-                });
-            }
-        });
-        ApnsPeer { requests, answer }
-    }
-
-    fn requests(&self) -> Vec<ApnsRequest> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-/// Checks a request as APNs would: HTTP/2, the provider JWT signed by the team's key with
-/// the right `kid`, `iss` and a fresh `iat`, and the headers. Returns the JWT and payload.
-fn apns_check(request: &ApnsRequest, now: i64, expires_at: i64) -> (String, serde_json::Value) {
-    use p256::ecdsa::signature::Verifier as _;
-    use p256::pkcs8::DecodePrivateKey as _;
-    assert_eq!(request.version, http::Version::HTTP_2);
-    let header = |name: &str| request.headers[name].to_str().unwrap().to_owned();
-    let jwt = header("authorization")
-        .strip_prefix("bearer ")
+/// The APNs peer for `server`'s APNs URL, serving on the listener [`with_apns`] bound.
+fn apns_peer_of(server: &TestServer) -> ApnsPeer {
+    let apns = server
+        .state
+        .config
+        .push
+        .as_ref()
         .unwrap()
-        .to_owned();
-    let (input, signature) = jwt.rsplit_once('.').unwrap();
-    let public = *p256::ecdsa::SigningKey::from_pkcs8_pem(APNS_KEY_PEM)
-        .unwrap()
-        .verifying_key();
-    let signature = p256::ecdsa::Signature::from_slice(&b64(signature)).unwrap();
-    public
-        .verify(input.as_bytes(), &signature)
-        .expect("the provider JWT is signed with the team's key");
-    let (head, claims) = input.split_once('.').unwrap();
-    let head: serde_json::Value = serde_json::from_slice(&b64(head)).unwrap();
-    assert_eq!(
-        head,
-        serde_json::json!({"alg": "ES256", "kid": APNS_KEY_ID})
-    );
-    let claims: serde_json::Value = serde_json::from_slice(&b64(claims)).unwrap();
-    assert_eq!(claims.as_object().unwrap().len(), 2, "{claims}");
-    assert_eq!(claims["iss"], APNS_TEAM_ID);
-    let age = now - claims["iat"].as_i64().unwrap();
-    assert!((0..3600).contains(&age), "a provider token {age} s old");
-    assert_eq!(header("apns-topic"), APNS_TOPIC);
-    assert_eq!(header("apns-push-type"), "alert");
-    assert_eq!(header("apns-priority"), "10");
-    assert_eq!(header("apns-expiration"), expires_at.to_string());
-    let collapse = header("apns-collapse-id");
-    assert!(!collapse.is_empty() && collapse.len() <= 64);
-    (jwt, serde_json::from_slice(&request.body).unwrap())
+        .apns
+        .as_ref()
+        .unwrap();
+    let origin = apns.production_url.trim_end_matches('/').to_owned();
+    let listener = {
+        let mut listeners = APNS_LISTENERS.lock().unwrap();
+        let at = listeners.iter().position(|(o, _)| *o == origin).unwrap();
+        listeners.remove(at).1
+    };
+    ApnsPeer::serve(listener)
 }
 
 async fn register_apns(device: &TestDevice, token: &str, environment: &str) {
@@ -1012,7 +687,7 @@ async fn register_apns(device: &TestDevice, token: &str, environment: &str) {
 }
 
 async fn apns_sends_one_private_alert_with_a_reused_provider_token(server: TestServer) {
-    let peer = ApnsPeer::of(&server);
+    let peer = apns_peer_of(&server);
     let device = server.enrolled_device(ADULT, 1).await;
     register_apns(&device, &apns_token(0xab), "production").await;
     // Another person's device is not woken by this login.
@@ -1064,7 +739,7 @@ async fn apns_sends_one_private_alert_with_a_reused_provider_token(server: TestS
 }
 
 async fn apns_unregistered_token_is_removed_and_not_tried_again(server: TestServer) {
-    let peer = ApnsPeer::of(&server);
+    let peer = apns_peer_of(&server);
     let device = server.enrolled_device(ADULT, 1).await;
     let token = apns_token(0x5a);
     register_apns(&device, &token, "sandbox").await;
@@ -1106,7 +781,7 @@ async fn apns_unregistered_token_is_removed_and_not_tried_again(server: TestServ
 }
 
 async fn apns_busy_service_is_tried_again(server: TestServer) {
-    let peer = ApnsPeer::of(&server);
+    let peer = apns_peer_of(&server);
     let device = server.enrolled_device(ADULT, 1).await;
     register_apns(&device, &apns_token(0x77), "production").await;
     *peer.answer.lock().unwrap() = (429, r#"{"reason":"TooManyRequests"}"#.into());
