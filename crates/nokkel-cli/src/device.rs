@@ -22,7 +22,7 @@ use nokkel_client::{
     Authenticator, ClientError, Device, EnrolmentForm, FileVault, HttpOptions, PendingRequest,
     Platform, TestVerifier, TransferOutcome,
 };
-use nokkel_core::push::PushRegistration;
+use nokkel_core::push::{ApnsEnvironment, PushRegistration};
 use serde_json::json;
 
 /// Options of `nokkel device`.
@@ -142,13 +142,16 @@ enum DeviceCommand {
         #[arg(long)]
         email: Option<String>,
     },
-    /// Have the server wake this device through Web Push when a login waits, or stop it.
+    /// Have the server wake this device through a push service when a login waits, or stop it.
     ///
-    /// Give the three parts of a browser's or UnifiedPush distributor's `PushSubscription`
-    /// (`--web-push ENDPOINT --p256dh KEY --auth SECRET`), or `--clear`.
+    /// Web Push: give the three parts of a browser's or UnifiedPush distributor's
+    /// `PushSubscription` (`--web-push ENDPOINT --p256dh KEY --auth SECRET`). To try the
+    /// server's FCM or APNs sender with a test phone's token: `--fcm TOKEN`
+    /// or `--apns TOKEN [--apns-environment sandbox]`. `--clear` stops push wake-ups.
+    #[command(group(clap::ArgGroup::new("service").required(true).args(["web_push", "fcm", "apns", "clear"])))]
     Push {
         /// The subscription's endpoint URL (https://).
-        #[arg(long, requires_all = ["p256dh", "auth"], conflicts_with = "clear")]
+        #[arg(long, requires_all = ["p256dh", "auth"])]
         web_push: Option<String>,
         /// The subscription's `p256dh` key (base64url).
         #[arg(long, requires = "web_push")]
@@ -156,8 +159,18 @@ enum DeviceCommand {
         /// The subscription's `auth` secret (base64url).
         #[arg(long, requires = "web_push")]
         auth: Option<String>,
+        /// An FCM registration token (what an Android app gets from Firebase Messaging).
+        #[arg(long)]
+        fcm: Option<String>,
+        /// An APNs device token in hexadecimal (what an iOS app gets from Apple).
+        #[arg(long)]
+        apns: Option<String>,
+        /// The APNs environment of `--apns`: `production` (App Store, TestFlight) or
+        /// `sandbox` (development builds).
+        #[arg(long, requires = "apns", value_parser = ["production", "sandbox"], default_value = "production")]
+        apns_environment: String,
         /// Stop push wake-ups for this device.
-        #[arg(long, required_unless_present = "web_push")]
+        #[arg(long)]
         clear: bool,
     },
     /// Revoke this device on the server and delete its key here.
@@ -528,20 +541,36 @@ async fn execute(args: DeviceArgs) -> Result<(), Failure> {
             web_push,
             p256dh,
             auth,
-            clear,
+            fcm,
+            apns,
+            apns_environment,
+            clear: _,
         } => {
             let device = authenticator.unlock(&verifier)?;
-            let kind = match (web_push, clear) {
-                (Some(endpoint), false) => {
-                    let registration = PushRegistration::web_push(
-                        &endpoint,
-                        p256dh.as_deref().unwrap_or_default(),
-                        auth.as_deref().unwrap_or_default(),
-                    )
-                    .map_err(|e| Failure::from(ClientError::InvalidInput(e.to_string())))?;
+            let registration = match (web_push, fcm, apns) {
+                (Some(endpoint), _, _) => Some(PushRegistration::web_push(
+                    &endpoint,
+                    p256dh.as_deref().unwrap_or_default(),
+                    auth.as_deref().unwrap_or_default(),
+                )),
+                (_, Some(token), _) => Some(PushRegistration::fcm(&token)),
+                (_, _, Some(token)) => {
+                    let environment = if apns_environment == "sandbox" {
+                        ApnsEnvironment::Sandbox
+                    } else {
+                        ApnsEnvironment::Production
+                    };
+                    Some(PushRegistration::apns(&token, environment))
+                }
+                _ => None,
+            };
+            let kind = match registration {
+                Some(registration) => {
+                    let registration = registration
+                        .map_err(|e| Failure::from(ClientError::InvalidInput(e.to_string())))?;
                     Some(device.set_push(registration).await?)
                 }
-                _ => {
+                None => {
                     device.clear_push().await?;
                     None
                 }
