@@ -22,13 +22,14 @@ mod delivery_support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use delivery_support::device_support::{location, shown_number};
-use delivery_support::{nokkel, run_ok, wait_for, Peers, Server, SmsPeer, SmtpPeer};
+use delivery_support::{
+    nokkel, pdftotext, require_pdftotext, run_ok, wait_for, Peers, Server, SmsPeer, SmtpPeer,
+};
 use serde_json::Value;
 
 /// How long any one delivery may take to show up at a peer or in the spool.
@@ -265,52 +266,15 @@ impl World {
     /// The letters printed for `name`, oldest batch first.
     fn find_letters(&self, name: &str) -> Vec<Letter> {
         let mut found = Vec::new();
-        let Ok(entries) = std::fs::read_dir(&self.spool) else {
-            return found;
-        };
-        let batches: Vec<PathBuf> = entries
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .starts_with("batch-")
-            })
-            .collect();
-        // A batch is renamed into place whole, manifest included. Oldest first by the
-        // manifest's time: two batches of one second have names in random order.
-        let mut manifests: Vec<(time::OffsetDateTime, PathBuf, Value)> = batches
-            .into_iter()
-            .map(|batch| {
-                let manifest: Value =
-                    serde_json::from_slice(&std::fs::read(batch.join("manifest.json")).unwrap())
-                        .unwrap();
-                let created = time::OffsetDateTime::parse(
-                    manifest["created_at"].as_str().unwrap(),
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .unwrap();
-                (created, batch, manifest)
-            })
-            .collect();
-        manifests.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        for (_, batch, manifest) in manifests {
-            for entry in manifest["letters"].as_array().unwrap() {
-                let pdf = batch.join(entry["file"].as_str().unwrap());
-                let text = self
-                    .pdfs
-                    .borrow_mut()
-                    .entry(pdf.clone())
-                    .or_insert_with(|| pdftotext(&pdf))
-                    .clone();
-                if text.lines().any(|line| line.contains(name)) {
-                    found.push(Letter {
-                        text,
-                        entry: entry.clone(),
-                        pdf,
-                    });
-                }
+        for (pdf, entry) in delivery_support::printed_letters(&self.spool) {
+            let text = self
+                .pdfs
+                .borrow_mut()
+                .entry(pdf.clone())
+                .or_insert_with(|| pdftotext(&pdf))
+                .clone();
+            if text.lines().any(|line| line.contains(name)) {
+                found.push(Letter { text, entry, pdf });
             }
         }
         found
@@ -426,37 +390,6 @@ impl World {
 
 // ---------------------------------------------------------------- letters
 
-fn require_pdftotext() {
-    let probe = Command::new("pdftotext").arg("-v").output();
-    assert!(
-        probe.is_ok(),
-        "pdftotext is needed to read the printed letters: install poppler-utils \
-         (scripts/setup.sh does)"
-    );
-}
-
-/// `pdftotext -layout`, with runs of spaces squeezed to one (the layout pads columns).
-fn pdftotext(pdf: &Path) -> String {
-    let output = Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .unwrap_or_else(|e| panic!("pdftotext: {e}"));
-    assert!(
-        output.status.success(),
-        "pdftotext {}: {}",
-        pdf.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// A letter found in the spool.
 struct Letter {
     text: String,
@@ -495,26 +428,7 @@ impl Letter {
 
     /// The activation code printed in the letter: three groups of five symbols.
     fn code(&self) -> String {
-        const SYMBOLS: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-        let is_code = |word: &&str| {
-            word.len() == 17
-                && word.char_indices().all(|(i, c)| {
-                    if i == 5 || i == 11 {
-                        c == '-'
-                    } else {
-                        SYMBOLS.contains(c)
-                    }
-                })
-        };
-        let codes: Vec<&str> = self.text.split_whitespace().filter(is_code).collect();
-        assert_eq!(
-            codes.len(),
-            1,
-            "one activation code in {}:\n{}",
-            self.pdf.display(),
-            self.text
-        );
-        codes[0].to_owned()
+        delivery_support::activation_code_in(&self.text, &self.pdf)
     }
 }
 

@@ -348,3 +348,100 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// ---------------------------------------------------------------- letters
+
+pub fn require_pdftotext() {
+    let probe = Command::new("pdftotext").arg("-v").output();
+    assert!(
+        probe.is_ok(),
+        "pdftotext is needed to read the printed letters: install poppler-utils \
+         (scripts/setup.sh does)"
+    );
+}
+
+/// `pdftotext -layout`, with runs of spaces squeezed to one (the layout pads columns).
+pub fn pdftotext(pdf: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext: {e}"));
+    assert!(
+        output.status.success(),
+        "pdftotext {}: {}",
+        pdf.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The one activation code (three groups of five symbols) in `text`, the text of the
+/// letter `pdf`.
+pub fn activation_code_in(text: &str, pdf: &Path) -> String {
+    const SYMBOLS: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let is_code = |word: &&str| {
+        word.len() == 17
+            && word.char_indices().all(|(i, c)| {
+                if i == 5 || i == 11 {
+                    c == '-'
+                } else {
+                    SYMBOLS.contains(c)
+                }
+            })
+    };
+    let codes: Vec<&str> = text.split_whitespace().filter(is_code).collect();
+    assert_eq!(
+        codes.len(),
+        1,
+        "one activation code in {}:\n{}",
+        pdf.display(),
+        text
+    );
+    codes[0].to_owned()
+}
+
+/// Every letter in the spool's `batch-*` directories as (its PDF, its manifest entry),
+/// oldest first. A batch is renamed into place whole, manifest included; batches are
+/// ordered by the manifest's time, because two batches of one second have names in random
+/// order.
+pub fn printed_letters(spool: &Path) -> Vec<(PathBuf, Value)> {
+    let Ok(entries) = std::fs::read_dir(spool) else {
+        return Vec::new();
+    };
+    let mut manifests: Vec<(time::OffsetDateTime, PathBuf, Value)> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("batch-")
+        })
+        .map(|batch| {
+            let manifest: Value =
+                serde_json::from_slice(&std::fs::read(batch.join("manifest.json")).unwrap())
+                    .unwrap();
+            let created = time::OffsetDateTime::parse(
+                manifest["created_at"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap();
+            (created, batch, manifest)
+        })
+        .collect();
+    manifests.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut letters = Vec::new();
+    for (_, batch, manifest) in manifests {
+        for entry in manifest["letters"].as_array().unwrap() {
+            letters.push((batch.join(entry["file"].as_str().unwrap()), entry.clone()));
+        }
+    }
+    letters
+}

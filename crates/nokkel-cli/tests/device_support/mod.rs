@@ -303,29 +303,43 @@ pub const NO_LOGIN_BRAKES: [(&str, &str); 6] = [
 pub const RP_REDIRECT: &str = "http://127.0.0.1:9/callback";
 const RP_VERIFIER: &str = "e2e-verifier-0123456789-0123456789-0123456789";
 
-/// A browser logging in at the demo relying party (`demo-rp`), with its own cookies.
-pub struct RpLogin<'a> {
-    server: &'a DemoServer,
+/// A browser logging in at a relying party (the demo's `demo-rp`, or one registered with
+/// `nokkel admin client add` and [`RP_REDIRECT`]), with its own cookies.
+pub struct RpLogin {
+    url: String,
+    client_id: String,
+    client_secret: String,
     pub browser: reqwest::blocking::Client,
 }
 
-impl<'a> RpLogin<'a> {
-    /// A fresh browser (its own cookie jar) for `server`.
-    pub fn new(server: &'a DemoServer) -> Self {
+impl RpLogin {
+    /// A fresh browser (its own cookie jar) for the demo relying party of `server`.
+    pub fn new(server: &DemoServer) -> Self {
+        Self::at(&server.url, "demo-rp", "demo-secret")
+    }
+
+    /// A fresh browser for relying party `client_id` (with `client_secret`) of the server
+    /// at `url`.
+    pub fn at(url: &str, client_id: &str, client_secret: &str) -> Self {
         let browser = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self { server, browser }
+        Self {
+            url: url.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            browser,
+        }
     }
 
     fn absolute(&self, to: &str) -> String {
         if to.starts_with("http") {
             to.to_owned()
         } else {
-            format!("{}{to}", self.server.url)
+            format!("{}{to}", self.url)
         }
     }
 
@@ -339,7 +353,7 @@ impl<'a> RpLogin<'a> {
         );
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("response_type", "code")
-            .append_pair("client_id", "demo-rp")
+            .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", RP_REDIRECT)
             .append_pair("scope", "openid pid")
             .append_pair("state", state)
@@ -347,7 +361,7 @@ impl<'a> RpLogin<'a> {
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256")
             .finish();
-        let url = &self.server.url;
+        let url = &self.url;
         let res = self
             .browser
             .get(format!("{url}/oauth/authorize?{query}"))
@@ -396,7 +410,7 @@ impl<'a> RpLogin<'a> {
     pub fn finish(&self) -> std::collections::HashMap<String, String> {
         let res = self
             .browser
-            .get(format!("{}/login/finish", self.server.url))
+            .get(format!("{}/login/finish", self.url))
             .send()
             .unwrap();
         let back = location(&res);
@@ -413,10 +427,10 @@ impl<'a> RpLogin<'a> {
     pub fn id_token_claims(&self, code: &str) -> Value {
         use nokkel_core::jws::UnverifiedJws;
         use nokkel_core::keys::{PublicJwk, PublicKey};
-        let url = &self.server.url;
+        let url = &self.url;
         let tokens: Value = reqwest::blocking::Client::new()
             .post(format!("{url}/oauth/token"))
-            .basic_auth("demo-rp", Some("demo-secret"))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
