@@ -1,251 +1,461 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Issue 11 through real sockets: `nokkel serve` with `[push]` set (as environment), a
-//! Web Push endpoint on loopback started here, and `nokkel device`. The device registers
-//! a subscription (`nokkel device push --web-push …`); a relying party's login makes
-//! exactly one push arrive, which the peer checks as a push service would (the VAPID JWT)
-//! and decrypts as the browser would (the subscription's private key): it holds only
-//! "login waiting" and a random id. The device then fetches and approves the challenge
-//! and the relying party gets its ID token. A 410 from the peer removes the registration:
-//! the next login pushes nothing.
+//! Issue 11 through real sockets: `nokkel serve` WITHOUT `--demo`, configured from a file
+//! with `[push]` pointed at the three push services' stand-ins on loopback (tests in
+//! nokkel-server share them: crates/nokkel-server/tests/push_peers), letters printed to a
+//! spool, and `nokkel device` as the phones.
 //!
-//! The server runs with `--demo` because a software authenticator can enrol only with a
-//! letter code, which outside demo mode exists only in the print-house PDF (the path
-//! tests/delivery_e2e.rs walks with Python peers and pdftotext); push delivery itself does
-//! not depend on demo mode.
+//! Three people each order a letter through the API, enrol a software authenticator with
+//! the code read from the printed PDF, and register one kind of push each (Web Push, FCM,
+//! APNs) as their phone app would. A relying party's login for each makes exactly one push
+//! arrive at that person's push service within 1 s, which the peer checks as that service
+//! would (the VAPID JWT and the decrypted RFC 8291 payload; the FCM OAuth2 assertion and
+//! bearer token; the APNs provider JWT and headers over HTTP/2): it holds only "login
+//! waiting" and a random id, no identity number, name or service. The device then fetches
+//! and approves the challenge and the relying party gets its ID token. Each service's
+//! "gone" answer (Web Push 410, FCM UNREGISTERED, APNs 410) removes the registration: the
+//! next login pushes nothing.
+//!
+//! Needs `pdftotext` (poppler-utils; scripts/setup.sh installs it) to read the letters.
 
-mod device_support;
+mod delivery_support;
+#[path = "../../nokkel-server/tests/push_peers/mod.rs"]
+mod push_peers;
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
-use device_support::*;
+use delivery_support::device_support::{device, RpLogin, RP_REDIRECT};
+use delivery_support::{
+    activation_code_in, pdftotext, printed_letters, require_pdftotext, run_ok, wait_for, Server,
+};
 use nokkel_core::clock::{Clock as _, SystemClock};
-use nokkel_core::push::web_push;
+use push_peers::*;
+use serde_json::Value;
 
-// RFC 8291 appendix A: the user agent's (the subscribed browser's) keys.
-const UA_PUBLIC: &str =
-    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
-const UA_PRIVATE: &str = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94";
-const AUTH: &str = "BTBZMqHH6r4Tts7J_aSIgg";
-const SUBJECT: &str = "mailto:drift@nokkel.example";
+const RP_ID: &str = "push-e2e-rp";
+const RP_NAME: &str = "Statens vegvesen";
+const RP_SECRET: &str = "relying-party-secret-0123456789-abcdefghij";
+const FCM_TOKEN: &str = "fcm-registration-token:APA91bPushEndToEnd";
 
-struct Push {
-    at: Instant,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-/// A Web Push endpoint on loopback, in its own runtime thread.
-struct Peer {
-    origin: String,
-    pushes: Arc<Mutex<Vec<Push>>>,
-    status: Arc<AtomicU16>,
+/// The three push services' stand-ins, on a runtime of their own.
+struct Peers {
+    web_push: WebPushPeer,
+    fcm: FcmPeer,
+    apns: ApnsPeer,
+    apns_origin: String,
     _runtime: tokio::runtime::Runtime,
 }
 
-impl Peer {
-    fn start() -> Peer {
+impl Peers {
+    fn start() -> Peers {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let pushes = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(AtomicU16::new(201));
-        let (log, answer) = (pushes.clone(), status.clone());
-        let app = axum::Router::new().route(
-            "/push/{id}",
-            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                let at = Instant::now();
-                let (log, answer) = (log.clone(), answer.clone());
-                async move {
-                    log.lock().unwrap().push(Push {
-                        at,
-                        headers,
-                        body: body.to_vec(),
-                    });
-                    StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
-                }
-            }),
-        );
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Peer {
-            origin,
-            pushes,
-            status,
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let apns_origin = format!("http://{}", listener.local_addr().unwrap());
+        let (web_push, fcm, apns) = runtime.block_on(async {
+            (
+                WebPushPeer::start().await,
+                FcmPeer::start().await,
+                ApnsPeer::serve(listener),
+            )
+        });
+        Peers {
+            web_push,
+            fcm,
+            apns,
+            apns_origin,
             _runtime: runtime,
         }
     }
 
-    fn count(&self) -> usize {
-        self.pushes.lock().unwrap().len()
+    /// How many pushes reached each service: (Web Push, FCM, APNs).
+    fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.web_push.received().len(),
+            self.fcm.sends().len(),
+            self.apns.requests().len(),
+        )
     }
+}
 
-    /// Waits for push number `n` (1-based) and returns when it arrived and its notice,
-    /// after checking the VAPID JWT and decrypting the body.
-    fn wait_for(&self, n: usize) -> (Instant, serde_json::Value) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            {
-                let pushes = self.pushes.lock().unwrap();
-                if let Some(push) = pushes.get(n - 1) {
-                    return (push.at, self.open(push));
-                }
-            }
-            assert!(Instant::now() < deadline, "push {n} did not arrive");
-            std::thread::sleep(Duration::from_millis(5));
+/// A person in the imported population register.
+struct Person {
+    pid: String,
+    given: String,
+    family: String,
+}
+
+/// Peers, spool and a server without `--demo`, all in one temporary directory.
+struct World {
+    peers: Peers,
+    spool: PathBuf,
+    server: Server,
+    people: Vec<Person>,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    /// `settings` go at the top of the configuration file.
+    fn start(settings: &str) -> World {
+        require_pdftotext();
+        let peers = Peers::start();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let spool = dir.path().join("spool");
+        let account = peers.fcm.write_service_account(dir.path());
+        let config = dir.path().join("nokkel.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "{settings}accept_synthetic_ids = true\n\
+                 accept_software_devices = true\n\
+                 [delivery]\n\
+                 max_attempts = 5\n\
+                 retry_base_ms = 100\n\
+                 retry_max_ms = 400\n\
+                 poll_interval_ms = 100\n\
+                 [letters]\n\
+                 spool_dir = {spool:?}\n\
+                 [push]\n\
+                 vapid_subject = {VAPID_SUBJECT:?}\n\
+                 vapid_key_file = {vapid:?}\n\
+                 danger_allow_http_loopback = true\n\
+                 fcm_service_account_file = {account:?}\n\
+                 fcm_url = \"{fcm}/\"\n\
+                 [push.apns]\n\
+                 team_id = {APNS_TEAM_ID:?}\n\
+                 key_id = {APNS_KEY_ID:?}\n\
+                 key_file = {APNS_KEY_FILE:?}\n\
+                 bundle_id = {APNS_TOPIC:?}\n\
+                 production_url = \"{apns}/\"\n\
+                 sandbox_url = \"{apns}/sandbox/\"\n",
+                vapid = dir.path().join("vapid.key"),
+                fcm = peers.fcm.origin,
+                apns = peers.apns_origin,
+            ),
+        )
+        .unwrap();
+        let people = import_adults(dir.path(), &config, &data);
+        run_ok(&[
+            "admin",
+            "client",
+            "add",
+            "--id",
+            RP_ID,
+            "--name",
+            RP_NAME,
+            "--redirect-uri",
+            RP_REDIRECT,
+            "--scope",
+            "pid",
+            "--secret",
+            RP_SECRET,
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        let server = Server::start(&config, &data, "127.0.0.1:0", None);
+        World {
+            peers,
+            spool,
+            server,
+            people,
+            dir,
         }
     }
 
-    fn open(&self, push: &Push) -> serde_json::Value {
-        let header = |name: &str| push.headers[name].to_str().unwrap().to_owned();
-        let now = SystemClock.unix();
-        let (claims, _) = web_push::verify_vapid(&header("authorization"), &self.origin, now)
-            .unwrap_or_else(|e| panic!("VAPID refused: {e}"));
-        assert_eq!(claims.sub, SUBJECT);
-        assert_eq!(header("content-encoding"), "aes128gcm");
-        let ttl: i64 = header("ttl").parse().unwrap();
-        assert!((1..=120).contains(&ttl), "TTL {ttl} is the login's life");
-        let ua = p256::SecretKey::from_slice(&b64(UA_PRIVATE)).unwrap();
-        let auth: [u8; 16] = b64(AUTH).try_into().unwrap();
-        let plain = web_push::decrypt(&push.body, &ua, &auth).unwrap();
-        serde_json::from_slice(&plain).unwrap()
+    /// Orders a letter for `person` through the API, reads its code from the printed PDF,
+    /// and enrols a software authenticator with it. Returns its state directory.
+    fn enrolled_device(&self, person: &Person) -> PathBuf {
+        let before = printed_letters(&self.spool).len();
+        let res = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/orders", self.server.url))
+            .json(&serde_json::json!({"v": 1, "pid": person.pid}))
+            .send()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 202, "{}", res.text().unwrap());
+        let (pdf, _) = wait_for(
+            &format!("{}'s letter in the spool", person.given),
+            Duration::from_secs(20),
+            || printed_letters(&self.spool).into_iter().nth(before),
+        );
+        let text = pdftotext(&pdf);
+        assert!(
+            text.contains(&format!("{} {}", person.given, person.family)),
+            "{text}"
+        );
+        let code = activation_code_in(&text, &pdf);
+        let state = self.dir.path().join(format!("device-{}", person.pid));
+        let out = device(
+            &state,
+            &[
+                "enrol",
+                "--server",
+                &self.server.url,
+                "--pid",
+                &person.pid,
+                "--code",
+                &code,
+                "--json",
+            ],
+        );
+        assert_eq!(out.exit, 0, "{out}");
+        state
+    }
+
+    fn login(&self) -> RpLogin {
+        RpLogin::at(&self.server.url, RP_ID, RP_SECRET)
     }
 }
 
-fn b64(s: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .unwrap()
+/// Generates synthetic people, imports them, and returns three adults living in Norway
+/// (a letter is sent only to adults).
+fn import_adults(dir: &Path, config: &Path, data: &Path) -> Vec<Person> {
+    let csv = run_ok(&[
+        "admin",
+        "population",
+        "generate",
+        "--count",
+        "30",
+        "--seed",
+        "1101",
+    ]);
+    let file = dir.join("people.csv");
+    std::fs::write(&file, &csv).unwrap();
+    run_ok(&[
+        "admin",
+        "population",
+        "import",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let people: Vec<Person> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|row| row.len() == 10 && row[3] < "2000-01-01" && row[4] == "domestic")
+        .take(3)
+        .map(|row| Person {
+            pid: row[0].to_owned(),
+            given: row[1].to_owned(),
+            family: row[2].to_owned(),
+        })
+        .collect();
+    assert_eq!(people.len(), 3, "three adults at home in\n{csv}");
+    people
 }
 
-fn push_server() -> DemoServer {
-    DemoServer::start_with(&[
-        ("NOKKEL_PUSH__VAPID_SUBJECT", SUBJECT),
-        ("NOKKEL_PUSH__DANGER_ALLOW_HTTP_LOOPBACK", "true"),
-    ])
-}
-
-fn enrol(server: &DemoServer, state: &tempfile::TempDir) {
-    let code = server.order_letter(ADULT);
-    let out = device(
-        state,
-        &[
-            "enrol",
-            "--server",
-            &server.url,
-            "--pid",
-            ADULT,
-            "--code",
-            &code,
-            "--json",
-        ],
-    );
+/// Runs `nokkel device push ARGS` for the device at `state`; returns the kind registered.
+fn register(state: &Path, args: &[&str]) -> String {
+    let out = device(&state, &[&["push"], args, &["--json"]].concat());
     assert_eq!(out.exit, 0, "{out}");
+    let answer: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    answer["push"].as_str().unwrap().to_owned()
 }
 
-fn subscribe(state: &tempfile::TempDir, endpoint: &str) {
-    let out = device(
-        state,
-        &[
-            "push",
-            "--web-push",
-            endpoint,
-            "--p256dh",
-            UA_PUBLIC,
-            "--auth",
-            AUTH,
-            "--json",
-        ],
-    );
+/// Waits until `count()` reaches `n`; returns when.
+fn arrived(what: &str, count: impl Fn() -> usize, n: usize) -> Instant {
+    wait_for(what, Duration::from_secs(10), || {
+        (count() >= n).then(Instant::now)
+    })
+}
+
+/// Nothing in a push may tell who logs in where. `id` (random) is left out of the check so
+/// that a short name cannot turn up in it by chance.
+fn assert_private(text: &str, id: &str, person: &Person) {
+    assert_eq!(id.len(), 32, "{id}");
+    let text = text.replace(id, "");
+    for secret in [
+        person.pid.as_str(),
+        person.given.as_str(),
+        person.family.as_str(),
+        RP_NAME,
+        RP_ID,
+    ] {
+        assert!(!text.contains(secret), "{secret:?} in the push: {text}");
+    }
+}
+
+/// The device at `state` approves the login showing `number`; the relying party gets an
+/// ID token for `person`.
+fn approve_and_finish(rp: &RpLogin, state: &Path, number: &str, person: &Person) {
+    let out = device(&state, &["approve", "--number", number, "--json"]);
     assert_eq!(out.exit, 0, "{out}");
-    assert_eq!(out.stdout.trim(), r#"{"push":"web_push"}"#, "{out}");
+    let params = rp.finish();
+    assert_eq!(rp.id_token_claims(&params["code"])["pid"], person.pid);
 }
 
 #[test]
-fn a_login_pushes_once_and_the_device_approves_what_it_fetches() {
-    let peer = Peer::start();
-    let server = push_server();
-    let state = tempfile::tempdir().unwrap();
-    enrol(&server, &state);
-    subscribe(&state, &format!("{}/push/e2e-subscription", peer.origin));
-    assert_eq!(peer.count(), 0);
+fn each_push_service_wakes_its_device_once_and_the_login_completes() {
+    let world = World::start("");
+    let peers = &world.peers;
+    let [web, android, iphone] = [0, 1, 2].map(|n| &world.people[n]);
+    let web_state = world.enrolled_device(web);
+    let android_state = world.enrolled_device(android);
+    let iphone_state = world.enrolled_device(iphone);
+    let subscription = format!("{}/push/e2e-subscription", peers.web_push.origin);
+    let apns = apns_token(0x42);
+    assert_eq!(
+        register(
+            &web_state,
+            &[
+                "--web-push",
+                &subscription,
+                "--p256dh",
+                UA_PUBLIC,
+                "--auth",
+                AUTH
+            ]
+        ),
+        "web_push"
+    );
+    assert_eq!(register(&android_state, &["--fcm", FCM_TOKEN]), "fcm");
+    assert_eq!(
+        register(
+            &iphone_state,
+            &["--apns", &apns, "--apns-environment", "sandbox"]
+        ),
+        "apns"
+    );
+    assert_eq!(peers.counts(), (0, 0, 0));
 
-    let rp = RpLogin::new(&server);
+    // Web Push: one push, VAPID-signed, that decrypts to the private notice only.
+    let rp = world.login();
     let started = Instant::now();
-    let number = rp.start(ADULT, "push-state", "push-nonce");
-    let (arrived, notice) = peer.wait_for(1);
-    let latency = arrived.duration_since(started);
-    assert!(latency < Duration::from_secs(1), "push took {latency:?}");
-    assert_eq!(notice["v"], 1);
-    assert_eq!(notice["type"], "login_waiting");
+    let number = rp.start(&web.pid, "s-web", "n-web");
+    let at = arrived("a Web Push", || peers.web_push.received().len(), 1);
+    let latency = at.duration_since(started);
+    assert!(
+        latency < Duration::from_secs(1),
+        "Web Push took {latency:?}"
+    );
+    let push = &peers.web_push.received()[0];
+    assert!(push.at.duration_since(started) < Duration::from_secs(1));
+    let notice = peers.web_push.open(push, SystemClock.unix());
+    let ttl: i64 = push.headers["ttl"].to_str().unwrap().parse().unwrap();
+    assert!((1..=120).contains(&ttl), "TTL {ttl} is the login's life");
+    assert_eq!(
+        (&notice["v"], &notice["type"]),
+        (&1.into(), &"login_waiting".into())
+    );
     assert_eq!(notice.as_object().unwrap().len(), 3, "{notice}");
-    let text = notice.to_string();
-    for secret in [ADULT, "Demo", "demo-rp", "Nøkkel"] {
-        assert!(!text.contains(secret), "{secret} in {text}");
+    assert_private(&notice.to_string(), notice["id"].as_str().unwrap(), web);
+    approve_and_finish(&rp, &web_state, &number, web);
+
+    // FCM: one high-priority data message to the token, sent with the bearer token the
+    // peer issued for the service account's assertion.
+    let rp = world.login();
+    let started = Instant::now();
+    let number = rp.start(&android.pid, "s-fcm", "n-fcm");
+    let at = arrived("an FCM message", || peers.fcm.sends().len(), 1);
+    assert!(at.duration_since(started) < Duration::from_secs(1));
+    let send = &peers.fcm.sends()[0];
+    let message = &send["message"];
+    assert_eq!(message["token"], FCM_TOKEN);
+    assert_eq!(message["android"]["priority"], "HIGH");
+    let data = message["data"].as_object().unwrap();
+    assert_eq!(data.len(), 3, "{data:?}");
+    assert_eq!(data["type"], "login_waiting");
+    assert_private(&send.to_string(), data["id"].as_str().unwrap(), android);
+    approve_and_finish(&rp, &android_state, &number, android);
+
+    // APNs: one alert over HTTP/2 to the sandbox host, with a valid provider token.
+    let rp = world.login();
+    let started = Instant::now();
+    let number = rp.start(&iphone.pid, "s-apns", "n-apns");
+    let at = arrived("an APNs request", || peers.apns.requests().len(), 1);
+    assert!(at.duration_since(started) < Duration::from_secs(1));
+    let request = &peers.apns.requests()[0];
+    assert_eq!(request.path, format!("/sandbox/3/device/{apns}"));
+    let expiration: i64 = request.headers["apns-expiration"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, payload) = apns_check(request, SystemClock.unix(), expiration);
+    assert!((1..=120).contains(&(expiration - SystemClock.unix())));
+    assert_eq!(payload["type"], "login_waiting");
+    assert_eq!(payload["aps"]["alert"]["loc-key"], "LOGIN_WAITING");
+    assert_private(
+        &payload.to_string(),
+        payload["id"].as_str().unwrap(),
+        iphone,
+    );
+    approve_and_finish(&rp, &iphone_state, &number, iphone);
+
+    // Exactly one push per login, each at its own person's service.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(peers.counts(), (1, 1, 1));
+
+    // Each service says the token is gone: tried once, removed, never tried again.
+    peers.web_push.status.store(410, Ordering::SeqCst);
+    *peers.fcm.answer.lock().unwrap() = (
+        404,
+        r#"{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#.to_owned(),
+    );
+    *peers.apns.answer.lock().unwrap() = (410, r#"{"reason":"Unregistered"}"#.to_owned());
+    for (n, person) in [web, android, iphone].into_iter().enumerate() {
+        world
+            .login()
+            .start(&person.pid, &format!("gone-{n}"), "nonce");
     }
-
-    // Woken, the device fetches the signed challenge and approves it; the relying party
-    // gets its ID token.
-    let out = device(&state, &["approve", "--number", &number, "--json"]);
-    assert_eq!(out.exit, 0, "{out}");
-    let params = rp.finish();
-    let claims = rp.id_token_claims(&params["code"]);
-    assert_eq!(claims["pid"], ADULT);
-    // Exactly one push for the one login.
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(peer.count(), 1);
-
-    // The push service says the subscription is gone: it is removed, the next login
-    // pushes nothing.
-    peer.status.store(410, Ordering::SeqCst);
-    let second = RpLogin::new(&server);
-    second.start(ADULT, "s2", "n2");
-    peer.wait_for(2);
-    let third = RpLogin::new(&server);
-    third.start(ADULT, "s3", "n3");
+    wait_for("the three gone answers", Duration::from_secs(10), || {
+        (peers.counts() == (2, 2, 2)).then_some(())
+    });
+    for (n, person) in [web, android, iphone].into_iter().enumerate() {
+        world
+            .login()
+            .start(&person.pid, &format!("after-{n}"), "nonce");
+    }
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(peer.count(), 2, "no push after the 410");
-
-    // A tester clears the registration explicitly the same way.
-    let out = device(&state, &["push", "--clear", "--json"]);
-    assert_eq!(out.exit, 0, "{out}");
-    assert_eq!(out.stdout.trim(), r#"{"push":null}"#);
+    assert_eq!(peers.counts(), (2, 2, 2), "no push after a gone answer");
 }
 
-/// Push latency through real sockets (login page posted → push at the peer), for
+/// Push latency through real sockets (login page posted → push at the Web Push peer), for
 /// docs/PERFORMANCE.md: `cargo test -p nokkel-cli --test push_e2e -- --ignored
 /// --nocapture`.
 #[test]
 #[ignore = "a measurement, run by hand"]
 fn measure_push_latency_through_sockets() {
-    let peer = Peer::start();
-    let server = DemoServer::start_with(&[
-        ("NOKKEL_PUSH__VAPID_SUBJECT", SUBJECT),
-        ("NOKKEL_PUSH__DANGER_ALLOW_HTTP_LOOPBACK", "true"),
-        ("NOKKEL_LOGINS_PER_PERSON_AND_ADDRESS_PER_10_MIN", "100000"),
-        ("NOKKEL_LOGINS_PER_ADDRESS_PER_10_MIN", "100000"),
-        ("NOKKEL_LOGINS_PER_PERSON_PER_10_MIN", "100000"),
-        ("NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN", "100000"),
-    ]);
-    let state = tempfile::tempdir().unwrap();
-    enrol(&server, &state);
-    subscribe(&state, &format!("{}/push/latency", peer.origin));
+    let world = World::start(
+        "logins_per_person_and_address_per_10_min = 100000\n\
+         logins_per_address_per_10_min = 100000\n\
+         logins_per_person_per_10_min = 100000\n\
+         login_ids_per_address_per_10_min = 100000\n",
+    );
+    let person = &world.people[0];
+    let state = world.enrolled_device(person);
+    let subscription = format!("{}/push/latency", world.peers.web_push.origin);
+    register(
+        &state,
+        &[
+            "--web-push",
+            &subscription,
+            "--p256dh",
+            UA_PUBLIC,
+            "--auth",
+            AUTH,
+        ],
+    );
     let runs = 200;
     let mut latencies = Vec::with_capacity(runs);
     for n in 1..=runs {
-        let rp = RpLogin::new(&server);
+        let rp = world.login();
         let started = Instant::now();
-        rp.start(ADULT, "s", "n");
-        let (arrived, _) = peer.wait_for(n);
-        latencies.push(arrived.duration_since(started));
+        rp.start(&person.pid, "s", "n");
+        let received = || world.peers.web_push.received();
+        wait_for("a push", Duration::from_secs(10), || {
+            (received().len() >= n).then_some(())
+        });
+        latencies.push(received()[n - 1].at.duration_since(started));
     }
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
