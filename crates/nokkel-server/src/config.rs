@@ -222,6 +222,14 @@ pub struct PushConfig {
     /// this machine). Never on a server real people use.
     #[serde(default)]
     pub danger_allow_http_loopback: bool,
+    /// The hosts Web Push endpoints may be at: a host name, `*.` and a domain (any name
+    /// under it), or `*` (any host). Defaults to the browsers' push services and ntfy.sh
+    /// (`nokkel_core::push::KNOWN_WEB_PUSH_HOSTS`); add a self-hosted UnifiedPush
+    /// distributor here. A subscription elsewhere is refused, and one registered before
+    /// its host left the list is not pushed to: the server never POSTs to hosts the
+    /// operator did not choose (an intranet address, say).
+    #[serde(default = "default_web_push_hosts")]
+    pub web_push_hosts: Vec<String>,
     /// A Google service-account key file (JSON) for FCM HTTP v1. Unset: FCM tokens are
     /// stored but not pushed to.
     #[serde(default)]
@@ -233,6 +241,26 @@ pub struct PushConfig {
     /// stored but not pushed to.
     #[serde(default)]
     pub apns: Option<ApnsConfig>,
+}
+
+fn default_web_push_hosts() -> Vec<String> {
+    nokkel_core::push::KNOWN_WEB_PUSH_HOSTS
+        .iter()
+        .map(|host| (*host).to_owned())
+        .collect()
+}
+
+impl PushConfig {
+    /// Whether this server may push to `subscription`'s endpoint: an https endpoint at one
+    /// of [`Self::web_push_hosts`], or plain http on loopback with
+    /// [`Self::danger_allow_http_loopback`].
+    pub fn allows_endpoint(&self, subscription: &nokkel_core::push::WebPushSubscription) -> bool {
+        if subscription.is_plain_http() {
+            self.danger_allow_http_loopback
+        } else {
+            nokkel_core::push::host_matches(subscription.host(), &self.web_push_hosts)
+        }
+    }
 }
 
 fn default_fcm_url() -> String {

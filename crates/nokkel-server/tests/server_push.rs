@@ -29,6 +29,10 @@ server_tests!(
     blocking_or_a_suspected_clone_removes_registrations,
 );
 
+server_tests!(mod listed_hosts with crate::with_listed_push_hosts;
+    the_operator_lists_the_hosts_pushed_to,
+);
+
 server_tests!(mod pushes with crate::with_push;
     a_login_wakes_the_device_with_one_private_push,
     a_gone_subscription_is_removed_and_not_tried_again,
@@ -54,13 +58,23 @@ fn with_push(config: &mut Config) {
         vapid_key_file: Some(key),
         timeout_seconds: 5,
         danger_allow_http_loopback: true,
+        web_push_hosts: Vec::new(),
         fcm_service_account_file: None,
         fcm_url: "https://fcm.googleapis.com/".into(),
         apns: None,
     });
 }
 
-const ENDPOINT: &str = "https://push.example.net/push/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV";
+/// A server whose operator allows Web Push only to `push.example.net` and its subdomains.
+fn with_listed_push_hosts(config: &mut Config) {
+    with_push(config);
+    let push = config.push.as_mut().unwrap();
+    push.danger_allow_http_loopback = false;
+    push.web_push_hosts = vec!["push.example.net".into(), "*.push.example.net".into()];
+}
+
+const ENDPOINT: &str =
+    "https://updates.push.services.mozilla.com/wpush/v2/JzLQ3raZJfFBR0aqvOMsLrt54w4rJUsV";
 
 fn web_push_body() -> serde_json::Value {
     serde_json::json!({"v": 1, "registration": {
@@ -95,8 +109,8 @@ async fn a_device_sets_replaces_and_clears_its_registration(server: TestServer) 
         .unwrap();
     assert_eq!(record.kind, "web_push");
     let sealed = String::from_utf8_lossy(&record.registration_sealed);
-    assert!(!sealed.contains("push.example") && !sealed.contains(AUTH));
-    assert!(!format!("{record:?}").contains("push.example"));
+    assert!(!sealed.contains("mozilla") && !sealed.contains(AUTH));
+    assert!(!format!("{record:?}").contains("mozilla"));
     let opened = push::registration(&server.state, &id)
         .await
         .unwrap()
@@ -191,6 +205,9 @@ async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
             "p256dh": UA_PUBLIC, "auth": AUTH}),
         serde_json::json!({"kind": "web_push", "endpoint": format!("https://push.example.net/{secret_path}"),
             "p256dh": UA_PUBLIC, "auth": "AAAA"}),
+        // Well formed, but not at a push service: the server would POST into an intranet.
+        serde_json::json!({"kind": "web_push", "endpoint": format!("https://intranet.example/{secret_path}"),
+            "p256dh": UA_PUBLIC, "auth": AUTH}),
         serde_json::json!({"kind": "fcm", "token": format!("{secret_path} with spaces")}),
         serde_json::json!({"kind": "apns", "device_token": secret_path, "environment": "sandbox"}),
         serde_json::json!({"kind": "carrier_pigeon", "token": secret_path}),
@@ -200,7 +217,13 @@ async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
             .call("PUT", "/api/v1/push", Some(body), None, START)
             .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-        assert!(res.body.contains("invalid_request"), "{}", res.body);
+        // Malformed is `invalid_request`; well formed but not allowed, a registration refused.
+        assert!(
+            res.body.contains("\"invalid_request\"")
+                || res.body.contains("\"invalid_push_registration\""),
+            "{}",
+            res.body
+        );
         assert!(!res.body.contains(secret_path), "{}", res.body);
     }
     assert!(server
@@ -210,6 +233,52 @@ async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn the_operator_lists_the_hosts_pushed_to(server: TestServer) {
+    let device = server.enrolled_device(ADULT, 1).await;
+    let put = |endpoint: String| {
+        let body = serde_json::json!({"v": 1, "registration": {
+            "kind": "web_push", "endpoint": endpoint, "p256dh": UA_PUBLIC, "auth": AUTH}});
+        device.call("PUT", "/api/v1/push", Some(body), None, START)
+    };
+    for listed in [
+        "https://push.example.net/p/1",
+        "https://eu.push.example.net:8443/p/2",
+    ] {
+        let res = put(listed.to_owned()).await;
+        assert_eq!(res.status, StatusCode::OK, "{listed}: {}", res.body);
+    }
+    // Not listed here, though a browser's own push service: the operator chose.
+    for unlisted in [
+        ENDPOINT,
+        "https://push.example.net.evil.example/p",
+        "http://127.0.0.1:9/p",
+    ] {
+        let res = put(unlisted.to_owned()).await;
+        assert_eq!(
+            res.status,
+            StatusCode::BAD_REQUEST,
+            "{unlisted}: {}",
+            res.body
+        );
+        assert!(!res.body.contains("/p"), "{}", res.body);
+    }
+    let res = put("https://intranet.example/p".to_owned()).await;
+    assert!(
+        res.body
+            .contains("not at a push service this server sends to"),
+        "{}",
+        res.body
+    );
+    // The last good registration stays.
+    let stored = server
+        .state
+        .store
+        .push_registration(&device_id(&device))
+        .await
+        .unwrap();
+    assert!(stored.is_some());
 }
 
 async fn revoking_a_device_removes_its_registration(server: TestServer) {
@@ -525,6 +594,7 @@ async fn fcm_server(
             vapid_key_file: Some(dir.join("vapid.key")),
             timeout_seconds: 5,
             danger_allow_http_loopback: true,
+            web_push_hosts: Vec::new(),
             fcm_service_account_file: Some(account),
             fcm_url: format!("{}/", peer.origin),
             apns: None,

@@ -36,6 +36,9 @@ pub enum PushError {
     /// The endpoint is not an `https://` URL with a host, of at most 2048 characters.
     #[error("the Web Push endpoint must be an https URL of at most 2048 characters")]
     Endpoint,
+    /// The endpoint's host is not one of the push services this server sends to.
+    #[error("the Web Push endpoint is not at a push service this server sends to")]
+    EndpointHost,
     /// `p256dh` is not the base64url of an uncompressed P-256 public key.
     #[error("p256dh must be the base64url of an uncompressed P-256 public key (65 bytes)")]
     P256dh,
@@ -142,6 +145,20 @@ impl WebPushSubscription {
         })
     }
 
+    /// The endpoint's host name (or address), without userinfo or port.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .endpoint
+            .split_once("://")
+            .map_or(self.endpoint.as_str(), |(_, rest)| rest);
+        let authority = host_of(rest);
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        }
+    }
+
     /// Whether the endpoint is plain `http://` (to a loopback address: a test peer).
     pub fn is_plain_http(&self) -> bool {
         self.endpoint.starts_with("http://")
@@ -161,6 +178,35 @@ impl WebPushSubscription {
     pub fn auth(&self) -> &[u8; 16] {
         &self.auth
     }
+}
+
+/// The Web Push services a server sends to unless its operator says otherwise: Chrome's
+/// (FCM), Firefox's (Mozilla autopush), Safari's (Apple), Edge's (Windows Push
+/// Notification Services) and the public UnifiedPush distributor ntfy.sh. A pattern is a
+/// host name, `*.` and a domain (any name under it), or `*` (any host).
+pub const KNOWN_WEB_PUSH_HOSTS: &[&str] = &[
+    "fcm.googleapis.com",
+    "*.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.notify.windows.com",
+    "ntfy.sh",
+];
+
+/// Whether `host` (a host name, any case, without port) matches one of `patterns` (see
+/// [`KNOWN_WEB_PUSH_HOSTS`]). `*.example.net` matches `a.example.net` and
+/// `a.b.example.net`, not `example.net` itself or `badexample.net`.
+pub fn host_matches<S: AsRef<str>>(host: &str, patterns: &[S]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.as_ref().trim_end_matches('.').to_ascii_lowercase();
+        match pattern.strip_prefix("*.") {
+            _ if pattern == "*" => true,
+            Some(domain) => host
+                .strip_suffix(domain)
+                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+            None => host == pattern,
+        }
+    })
 }
 
 /// The host (and port) part of a URL after its scheme.
@@ -339,6 +385,53 @@ mod tests {
             !debug.contains("push.example") && !debug.contains("BCVx"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn endpoint_hosts_match_names_and_subdomains_only() {
+        let host = |endpoint: &str| {
+            let PushRegistration::WebPush(sub) =
+                PushRegistration::web_push(endpoint, UA_PUBLIC, AUTH).unwrap()
+            else {
+                panic!("not web push")
+            };
+            sub.host().to_owned()
+        };
+        assert_eq!(
+            host("https://fcm.googleapis.com/fcm/send/abc"),
+            "fcm.googleapis.com"
+        );
+        assert_eq!(
+            host("https://Updates.Push.Services.Mozilla.com:443/wpush/v2/x"),
+            "Updates.Push.Services.Mozilla.com"
+        );
+        assert_eq!(host("https://user@ntfy.sh/up?x=1"), "ntfy.sh");
+        assert_eq!(host("http://[::1]:9/p"), "::1");
+        assert_eq!(host("http://127.0.0.1:8080/push/1"), "127.0.0.1");
+        let known = KNOWN_WEB_PUSH_HOSTS;
+        for allowed in [
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            "Updates.Push.Services.Mozilla.com.",
+            "web.push.apple.com",
+            "wns2-db5p.notify.windows.com",
+            "ntfy.sh",
+        ] {
+            assert!(host_matches(allowed, known), "{allowed}");
+        }
+        for refused in [
+            "push.services.mozilla.com",
+            "evilpush.services.mozilla.com",
+            "fcm.googleapis.com.evil.example",
+            "ntfy.sh.evil.example",
+            "intranet.local",
+            "10.0.0.1",
+            "",
+        ] {
+            assert!(!host_matches(refused, known), "{refused}");
+        }
+        assert!(host_matches("anything.example", &["*"]));
+        assert!(!host_matches("anything.example", &[] as &[&str]));
     }
 
     #[test]

@@ -21,13 +21,25 @@ pub async fn set(
 ) -> Result<PushKind, ServiceError> {
     let kind = registration.kind();
     if let PushRegistration::WebPush(sub) = registration {
-        let allowed = deps
-            .config
-            .push
-            .as_ref()
-            .is_some_and(|push| push.danger_allow_http_loopback);
-        if sub.is_plain_http() && !allowed {
-            return Err(ServiceError::PushRegistration(PushError::Endpoint));
+        // Without `[push]` nothing is sent, but the registration is judged by the same
+        // rules a configured server would apply.
+        let allowed = match &deps.config.push {
+            Some(push) => push.allows_endpoint(sub),
+            None => {
+                !sub.is_plain_http()
+                    && nokkel_core::push::host_matches(
+                        sub.host(),
+                        nokkel_core::push::KNOWN_WEB_PUSH_HOSTS,
+                    )
+            }
+        };
+        if !allowed {
+            let error = if sub.is_plain_http() {
+                PushError::Endpoint
+            } else {
+                PushError::EndpointHost
+            };
+            return Err(ServiceError::PushRegistration(error));
         }
     }
     // Plain data always serialises; the JSON is what the sender reads back.

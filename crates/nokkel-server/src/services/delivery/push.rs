@@ -46,7 +46,8 @@ pub struct WebPushSender {
     random: Arc<dyn Random>,
     vapid: p256::ecdsa::SigningKey,
     subject: String,
-    allow_http_loopback: bool,
+    /// Which endpoints may be pushed to (`web_push_hosts`, `danger_allow_http_loopback`).
+    config: PushConfig,
     client: reqwest::Client,
     fcm: Option<Fcm>,
     apns: Option<Apns>,
@@ -103,7 +104,7 @@ impl WebPushSender {
             random,
             vapid,
             subject: subject.to_owned(),
-            allow_http_loopback: config.danger_allow_http_loopback,
+            config: config.clone(),
             client,
         })
     }
@@ -188,9 +189,10 @@ impl WebPushSender {
         notice: &PushNotice,
         ttl: i64,
     ) -> Result<FcmOutcome, SendError> {
-        if subscription.is_plain_http() && !self.allow_http_loopback {
+        if !self.config.allows_endpoint(subscription) {
             return Err(SendError::Permanent(
-                "plain-http push endpoints are refused".to_owned(),
+                "the endpoint is not at a push service this server sends to (push.web_push_hosts)"
+                    .to_owned(),
             ));
         }
         let notice = serde_json::to_vec(notice)
