@@ -466,6 +466,44 @@ mod tests {
     }
 
     #[test]
+    fn web_push_goes_only_to_listed_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nokkel.toml");
+        std::fs::write(
+            &path,
+            "[push]\nvapid_subject = \"mailto:drift@nokkel.example\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), env(&[])).unwrap();
+        let mut push = config.push.unwrap();
+        let sub = |endpoint: &str| {
+            match nokkel_core::push::PushRegistration::web_push(
+                endpoint,
+                "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                "BTBZMqHH6r4Tts7J_aSIgg",
+            ) {
+                Ok(nokkel_core::push::PushRegistration::WebPush(sub)) => sub,
+                other => panic!("{endpoint}: {other:?}"),
+            }
+        };
+        let mozilla = sub("https://updates.push.services.mozilla.com/wpush/v2/x");
+        let own = sub("https://up.example.org/UPx");
+        let loopback = sub("http://127.0.0.1:9/p");
+        // The default: the browsers' push services and ntfy.sh; no plain http.
+        assert!(push.allows_endpoint(&mozilla));
+        assert!(!push.allows_endpoint(&own));
+        assert!(!push.allows_endpoint(&loopback));
+        // The operator's list replaces it (the sender checks again before each push).
+        push.web_push_hosts = vec!["up.example.org".into()];
+        assert!(push.allows_endpoint(&own));
+        assert!(!push.allows_endpoint(&mozilla));
+        push.danger_allow_http_loopback = true;
+        assert!(push.allows_endpoint(&loopback));
+        push.web_push_hosts = vec!["*".into()];
+        assert!(push.allows_endpoint(&mozilla) && push.allows_endpoint(&own));
+    }
+
+    #[test]
     fn defaults_without_file_or_environment() {
         let config = Config::load(None, env(&[("PATH", "/bin")])).unwrap();
         assert_eq!(config, Config::default());
