@@ -36,7 +36,7 @@ use serde_json::Value;
 const DELIVERY: Duration = Duration::from_secs(20);
 /// The loopback redirect URI of the test relying parties; nothing listens there, the
 /// test reads the `Location` header.
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const REDIRECT: &str = delivery_support::device_support::RP_REDIRECT;
 const RP_SECRET: &str = "relying-party-secret-0123456789-abcdefghij";
 const PKCE_VERIFIER: &str = "delivery-e2e-verifier-0123456789-0123456789-0123";
 const PASSWORD: &str = "Tre-gule-trekkspill-i-tåka-1987";
@@ -138,18 +138,7 @@ fn import_people(
             address,
         });
     }
-    let file = dir.join("people.csv");
-    std::fs::write(&file, csv).unwrap();
-    run_ok(&[
-        "admin",
-        "population",
-        "import",
-        file.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    delivery_support::import_people_csv(dir, config, data, &csv);
     people
 }
 
@@ -192,25 +181,7 @@ impl World {
         );
         let people = import_people(dir.path(), &config, &data, wanted);
         for rp in clients {
-            run_ok(&[
-                "admin",
-                "client",
-                "add",
-                "--id",
-                rp.id,
-                "--name",
-                rp.name,
-                "--redirect-uri",
-                REDIRECT,
-                "--scope",
-                "pid",
-                "--secret",
-                RP_SECRET,
-                "--config",
-                config.to_str().unwrap(),
-                "--data-dir",
-                data.to_str().unwrap(),
-            ]);
+            delivery_support::add_relying_party(&config, &data, rp.id, rp.name, RP_SECRET);
         }
         let server = Server::start(&config, &data, "127.0.0.1:0", None);
         Self {

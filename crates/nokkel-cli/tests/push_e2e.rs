@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use delivery_support::device_support::{device, RpLogin, RP_REDIRECT};
+use delivery_support::device_support::{device, RpLogin};
 use delivery_support::{
-    activation_code_in, pdftotext, printed_letters, require_pdftotext, run_ok, wait_for, Server,
+    activation_code_in, add_relying_party, import_people_csv, pdftotext, printed_letters,
+    require_pdftotext, run_ok, wait_for, Server,
 };
 use nokkel_core::clock::{Clock as _, SystemClock};
 use push_peers::*;
@@ -140,25 +141,7 @@ impl World {
         )
         .unwrap();
         let people = import_adults(dir.path(), &config, &data);
-        run_ok(&[
-            "admin",
-            "client",
-            "add",
-            "--id",
-            RP_ID,
-            "--name",
-            RP_NAME,
-            "--redirect-uri",
-            RP_REDIRECT,
-            "--scope",
-            "pid",
-            "--secret",
-            RP_SECRET,
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ]);
+        add_relying_party(&config, &data, RP_ID, RP_NAME, RP_SECRET);
         let server = Server::start(&config, &data, "127.0.0.1:0", None);
         World {
             peers,
@@ -225,18 +208,7 @@ fn import_adults(dir: &Path, config: &Path, data: &Path) -> Vec<Person> {
         "--seed",
         "1101",
     ]);
-    let file = dir.join("people.csv");
-    std::fs::write(&file, &csv).unwrap();
-    run_ok(&[
-        "admin",
-        "population",
-        "import",
-        file.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    import_people_csv(dir, config, data, &csv);
     let people: Vec<Person> = csv
         .lines()
         .skip(1)
@@ -261,11 +233,24 @@ fn register(state: &Path, args: &[&str]) -> String {
     answer["push"].as_str().unwrap().to_owned()
 }
 
-/// Waits until `count()` reaches `n`; returns when.
-fn arrived(what: &str, count: impl Fn() -> usize, n: usize) -> Instant {
-    wait_for(what, Duration::from_secs(10), || {
-        (count() >= n).then(Instant::now)
-    })
+/// A relying party's login for `person`: `what` (counted by `count`, none before) arrives
+/// at the push service within 1 s. Returns the login and the number its page shows.
+fn login_pushes_once(
+    world: &World,
+    person: &Person,
+    what: &str,
+    count: impl Fn() -> usize,
+) -> (RpLogin, String) {
+    assert_eq!(count(), 0);
+    let rp = world.login();
+    let started = Instant::now();
+    let number = rp.start(&person.pid, "state", "nonce");
+    let arrived = wait_for(what, Duration::from_secs(10), || {
+        (count() >= 1).then(Instant::now)
+    });
+    let latency = arrived.duration_since(started);
+    assert!(latency < Duration::from_secs(1), "{what} took {latency:?}");
+    (rp, number)
 }
 
 /// Nothing in a push may tell who logs in where. `id` (random) is left out of the check so
@@ -328,17 +313,10 @@ fn each_push_service_wakes_its_device_once_and_the_login_completes() {
     assert_eq!(peers.counts(), (0, 0, 0));
 
     // Web Push: one push, VAPID-signed, that decrypts to the private notice only.
-    let rp = world.login();
-    let started = Instant::now();
-    let number = rp.start(&web.pid, "s-web", "n-web");
-    let at = arrived("a Web Push", || peers.web_push.received().len(), 1);
-    let latency = at.duration_since(started);
-    assert!(
-        latency < Duration::from_secs(1),
-        "Web Push took {latency:?}"
-    );
+    let (rp, number) = login_pushes_once(&world, web, "a Web Push", || {
+        peers.web_push.received().len()
+    });
     let push = &peers.web_push.received()[0];
-    assert!(push.at.duration_since(started) < Duration::from_secs(1));
     let notice = peers.web_push.open(push, SystemClock.unix());
     let ttl: i64 = push.headers["ttl"].to_str().unwrap().parse().unwrap();
     assert!((1..=120).contains(&ttl), "TTL {ttl} is the login's life");
@@ -352,11 +330,9 @@ fn each_push_service_wakes_its_device_once_and_the_login_completes() {
 
     // FCM: one high-priority data message to the token, sent with the bearer token the
     // peer issued for the service account's assertion.
-    let rp = world.login();
-    let started = Instant::now();
-    let number = rp.start(&android.pid, "s-fcm", "n-fcm");
-    let at = arrived("an FCM message", || peers.fcm.sends().len(), 1);
-    assert!(at.duration_since(started) < Duration::from_secs(1));
+    let (rp, number) = login_pushes_once(&world, android, "an FCM message", || {
+        peers.fcm.sends().len()
+    });
     let send = &peers.fcm.sends()[0];
     let message = &send["message"];
     assert_eq!(message["token"], FCM_TOKEN);
@@ -368,11 +344,9 @@ fn each_push_service_wakes_its_device_once_and_the_login_completes() {
     approve_and_finish(&rp, &android_state, &number, android);
 
     // APNs: one alert over HTTP/2 to the sandbox host, with a valid provider token.
-    let rp = world.login();
-    let started = Instant::now();
-    let number = rp.start(&iphone.pid, "s-apns", "n-apns");
-    let at = arrived("an APNs request", || peers.apns.requests().len(), 1);
-    assert!(at.duration_since(started) < Duration::from_secs(1));
+    let (rp, number) = login_pushes_once(&world, iphone, "an APNs request", || {
+        peers.apns.requests().len()
+    });
     let request = &peers.apns.requests()[0];
     assert_eq!(request.path, format!("/sandbox/3/device/{apns}"));
     let expiration: i64 = request.headers["apns-expiration"]

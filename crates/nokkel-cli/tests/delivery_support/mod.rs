@@ -325,6 +325,47 @@ impl Drop for Server {
     }
 }
 
+/// Writes `csv` (the population register's import format) to `dir`/people.csv and imports
+/// it with `nokkel admin population import` into the server's data directory.
+pub fn import_people_csv(dir: &Path, config: &Path, data: &Path, csv: &str) {
+    let file = dir.join("people.csv");
+    std::fs::write(&file, csv).unwrap();
+    run_ok(&[
+        "admin",
+        "population",
+        "import",
+        file.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+}
+
+/// Registers relying party `id` (`name`, `secret`, scope `pid`, redirect URI
+/// [`device_support::RP_REDIRECT`]) with `nokkel admin client add`.
+pub fn add_relying_party(config: &Path, data: &Path, id: &str, name: &str, secret: &str) {
+    run_ok(&[
+        "admin",
+        "client",
+        "add",
+        "--id",
+        id,
+        "--name",
+        name,
+        "--redirect-uri",
+        device_support::RP_REDIRECT,
+        "--scope",
+        "pid",
+        "--secret",
+        secret,
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+}
+
 /// Runs `nokkel ARGS` to completion; panics with its output unless it succeeds.
 pub fn run_ok(args: &[&str]) -> String {
     let output = nokkel().args(args).output().unwrap();
