@@ -9,7 +9,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 # Debian packages: build tools, the Tauri/WebKit stack, browsers and drivers for the
 # end-to-end tests, PostgreSQL for the second store backend, a D-Bus session and
 # gnome-keyring for the Secret Service vault test, poppler-utils (pdftotext, pdftoppm)
-# for the letter tests.
+# for the letter tests, dunst (a notification server) and xdotool (X input focus) for the
+# app's notification test.
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates git
   python3 python3-venv python3-pip
@@ -18,6 +19,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   webkit2gtk-driver xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
   chromium chromium-driver imagemagick poppler-utils
+  dunst xdotool
 )
 
 missing=()

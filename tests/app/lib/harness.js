@@ -80,7 +80,8 @@ async function waitForPort(port, child, log, seconds = 30) {
   throw new Error(`nothing listens on port ${port} after ${seconds} s:\n${log()}`);
 }
 
-async function stopChild(child) {
+/** Ends a child process: SIGTERM, then SIGKILL if it is still there after 5 s. */
+export async function stopChild(child) {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
