@@ -5,6 +5,7 @@
 //   xvfb-run -a npm test --prefix tests/app
 // Missing tools make the tests fail with the command that installs them.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -236,4 +237,58 @@ export async function field(app, label) {
 /** The button whose text is `text`. */
 export function button(app, text) {
   return app.$(`//button[normalize-space()="${text}"]`);
+}
+
+/** Orders a letter for `pid` at the demo server `url` and returns its code from the demo inbox. */
+export async function orderLetterCode(url, pid) {
+  const response = await fetch(`${url}/api/v1/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ v: 1, pid }),
+  });
+  assert.equal(response.status, 202, await response.text());
+  const letters = await (await fetch(`${url}/dev/letters?format=json`)).json();
+  const mine = letters.filter((l) => l.pid === pid);
+  assert.ok(mine.length > 0, 'the demo inbox has the letter');
+  return mine[0].code;
+}
+
+/**
+ * Activates the app in Bokmål as a person would: identity number and the letter's `code`,
+ * a passcode, then a mobile number saved with the passcode again. Ends on the home screen.
+ */
+export async function activateApp(app, { pid, code, passcode, mobile = '412 34 567' }) {
+  await (await app.$('#lang-nb')).waitForExist({ timeout: 30_000 });
+  await (await app.$('#lang-nb')).click();
+  await (await button(app, 'Aktiver appen')).click();
+  await heading(app, 'Aktiver appen');
+  await (await field(app, 'Fødselsnummer eller D-nummer')).setValue(pid);
+  await (await field(app, 'Aktiveringskode')).addValue(code);
+  await (await button(app, 'Fortsett')).click();
+  await heading(app, 'Hvordan vil du bekrefte innlogginger?');
+  await (await field(app, 'Kode')).setValue(passcode);
+  await (await field(app, 'Gjenta koden')).setValue(passcode);
+  await (await button(app, 'Lagre koden')).click();
+  await heading(app, 'Hvordan kan vi nå deg?', 60_000);
+  // Changing the contact register asks for the passcode afresh (an action statement).
+  await (await field(app, 'Mobilnummer')).setValue(mobile);
+  await (await field(app, 'Kode')).setValue(passcode);
+  await (await button(app, 'Lagre')).click();
+  await heading(app, 'Nøkkel er klar', 30_000);
+}
+
+/**
+ * Starts a login for `pid` at the demo relying party of the server at `url` in a new page of
+ * `browser` (Bokmål); returns the page and the two-digit number it shows.
+ */
+export async function startDemoLogin(browser, url, pid) {
+  const page = await browser.newPage();
+  await page.goto(`${url}/demo?lang=nb`);
+  await page.getByRole('button', { name: 'Logg inn med Nøkkel' }).click();
+  await page.getByLabel('Fødselsnummer eller D-nummer').fill(pid);
+  await page.getByRole('button', { name: 'Fortsett' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Bekreft i Nøkkel-appen' }).waitFor({ timeout: 15_000 });
+  const number = (await page.locator('.number').textContent()).trim();
+  assert.match(number, /^\d{2}$/);
+  return { page, number };
 }

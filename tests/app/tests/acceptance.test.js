@@ -4,7 +4,18 @@
 // relying party, app, nokkel-client, the passcode-wrapped key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { button, field, heading, launchBrowser, openApp, screenshot, startServer } from '../lib/harness.js';
+import {
+  activateApp,
+  button,
+  field,
+  heading,
+  launchBrowser,
+  openApp,
+  orderLetterCode,
+  screenshot,
+  startDemoLogin,
+  startServer,
+} from '../lib/harness.js';
 
 // A demo person (assets/demo/population.csv) with an address and no account yet.
 const PID = '02877213709';
@@ -24,51 +35,15 @@ after(async () => {
   await server?.stop();
 });
 
-async function orderLetter() {
-  const response = await fetch(`${server.url}/api/v1/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, pid: PID }),
-  });
-  assert.equal(response.status, 202, await response.text());
-  const letters = await (await fetch(`${server.url}/dev/letters?format=json`)).json();
-  const mine = letters.filter((l) => l.pid === PID);
-  assert.ok(mine.length > 0, 'the demo inbox has the letter');
-  return mine[0].code;
-}
-
 test('activate the app with the letter, then approve a relying party login with the right number', async () => {
   const { app } = session;
-  const code = await orderLetter();
+  const code = await orderLetterCode(server.url, PID);
 
   // Activation in the app.
-  await (await app.$('#lang-nb')).waitForExist({ timeout: 30_000 });
-  await (await app.$('#lang-nb')).click();
-  await (await button(app, 'Aktiver appen')).click();
-  await heading(app, 'Aktiver appen');
-  await (await field(app, 'Fødselsnummer eller D-nummer')).setValue(PID);
-  await (await field(app, 'Aktiveringskode')).addValue(code);
-  await (await button(app, 'Fortsett')).click();
-  await heading(app, 'Hvordan vil du bekrefte innlogginger?');
-  await (await field(app, 'Kode')).setValue(PASSCODE);
-  await (await field(app, 'Gjenta koden')).setValue(PASSCODE);
-  await (await button(app, 'Lagre koden')).click();
-  await heading(app, 'Hvordan kan vi nå deg?', 60_000);
-  // Changing the contact register asks for the passcode afresh (an action statement).
-  await (await field(app, 'Mobilnummer')).setValue('412 34 567');
-  await (await field(app, 'Kode')).setValue(PASSCODE);
-  await (await button(app, 'Lagre')).click();
-  await heading(app, 'Nøkkel er klar', 30_000);
+  await activateApp(app, { pid: PID, code, passcode: PASSCODE });
 
   // The relying party starts a login in the browser.
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/demo?lang=nb`);
-  await page.getByRole('button', { name: 'Logg inn med Nøkkel' }).click();
-  await page.getByLabel('Fødselsnummer eller D-nummer').fill(PID);
-  await page.getByRole('button', { name: 'Fortsett' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Bekreft i Nøkkel-appen' }).waitFor({ timeout: 15_000 });
-  const number = (await page.locator('.number').textContent()).trim();
-  assert.match(number, /^\d{2}$/);
+  const { page, number } = await startDemoLogin(browser, server.url, PID);
 
   // The app shows the request; pick the number the browser shows, confirm with the passcode.
   await app.waitUntil(async () => (await app.$$('ul.numbers button')).length === 3, {

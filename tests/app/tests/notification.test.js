@@ -20,7 +20,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO, button, field, heading, launchBrowser, openApp, startServer } from '../lib/harness.js';
+import {
+  REPO,
+  activateApp,
+  button,
+  field,
+  heading,
+  launchBrowser,
+  openApp,
+  orderLetterCode,
+  startDemoLogin,
+  startServer,
+} from '../lib/harness.js';
 import { startNotificationDaemon } from '../lib/notification-daemon.js';
 
 // A demo person (assets/demo/population.csv) with an address and no account yet.
@@ -51,47 +62,6 @@ after(async () => {
   await daemon?.stop();
   await server?.stop();
 });
-
-async function activate(app) {
-  const response = await fetch(`${server.url}/api/v1/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ v: 1, pid: PID }),
-  });
-  assert.equal(response.status, 202, await response.text());
-  const letters = await (await fetch(`${server.url}/dev/letters?format=json`)).json();
-  const code = letters.find((l) => l.pid === PID).code;
-
-  await (await app.$('#lang-nb')).waitForExist({ timeout: 30_000 });
-  await (await app.$('#lang-nb')).click();
-  await (await button(app, 'Aktiver appen')).click();
-  await heading(app, 'Aktiver appen');
-  await (await field(app, 'Fødselsnummer eller D-nummer')).setValue(PID);
-  await (await field(app, 'Aktiveringskode')).addValue(code);
-  await (await button(app, 'Fortsett')).click();
-  await heading(app, 'Hvordan vil du bekrefte innlogginger?');
-  await (await field(app, 'Kode')).setValue(PASSCODE);
-  await (await field(app, 'Gjenta koden')).setValue(PASSCODE);
-  await (await button(app, 'Lagre koden')).click();
-  await heading(app, 'Hvordan kan vi nå deg?', 60_000);
-  await (await field(app, 'Mobilnummer')).setValue('412 34 567');
-  await (await field(app, 'Kode')).setValue(PASSCODE);
-  await (await button(app, 'Lagre')).click();
-  await heading(app, 'Nøkkel er klar', 30_000);
-}
-
-/** Starts a login at the demo relying party; returns its page and the number it shows. */
-async function startLogin() {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/demo?lang=nb`);
-  await page.getByRole('button', { name: 'Logg inn med Nøkkel' }).click();
-  await page.getByLabel('Fødselsnummer eller D-nummer').fill(PID);
-  await page.getByRole('button', { name: 'Fortsett' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Bekreft i Nøkkel-appen' }).waitFor({ timeout: 15_000 });
-  const number = (await page.locator('.number').textContent()).trim();
-  assert.match(number, /^\d{2}$/);
-  return { page, number };
-}
 
 /** The page's own view of its window (WebKit's): hidden, and focused. */
 const windowState = (app) =>
@@ -138,7 +108,7 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('a login out of sight gets one notification, none in sight; clicking it brings the request back', async () => {
   const { app } = session;
-  await activate(app);
+  await activateApp(app, { pid: PID, code: await orderLetterCode(server.url, PID), passcode: PASSCODE });
   assert.deepEqual(daemon.notifications(), [], 'nothing was notified before a login');
   const [appWindow] = appWindows();
   assert.ok(appWindow, 'the app has an X window named Nøkkel');
@@ -148,7 +118,7 @@ test('a login out of sight gets one notification, none in sight; clicking it bri
   // xdotool does (XSetInputFocus), as a person clicking into it would.
   xdotool('windowfocus', '--sync', appWindow);
   await waitFor('the window focused', async () => (await windowState(app)).focused);
-  const inSight = await startLogin();
+  const inSight = await startDemoLogin(browser, server.url, PID);
   await requestShown(app);
   // The notification would have been sent before the page got the request; give dunst
   // ample time to display it anyway.
@@ -162,7 +132,7 @@ test('a login out of sight gets one notification, none in sight; clicking it bri
   xdotool('windowfocus', '--sync', root);
   await waitFor('the window unfocused', async () => !(await windowState(app)).focused);
   assert.deepEqual(appWindows('--onlyvisible'), [appWindow]);
-  const behind = await startLogin();
+  const behind = await startDemoLogin(browser, server.url, PID);
   await waitFor('a notification for a window without focus', async () => daemon.notifications().length === 1, 5_000);
   await requestShown(app);
   await denyInApp(app);
@@ -177,7 +147,7 @@ test('a login out of sight gets one notification, none in sight; clicking it bri
   assert.deepEqual(await windowState(app), { hidden: true, focused: false });
   assert.deepEqual(appWindows('--onlyvisible'), [], 'the minimised window is still mapped');
 
-  const { page, number } = await startLogin();
+  const { page, number } = await startDemoLogin(browser, server.url, PID);
   await waitFor('a notification for a hidden window', async () => daemon.notifications().length === 2, 5_000);
   // The page has the request (its long poll returned it) while the window stays hidden.
   await requestShown(app);
