@@ -292,3 +292,18 @@ export async function startDemoLogin(browser, url, pid) {
   assert.match(number, /^\d{2}$/);
   return { page, number };
 }
+
+/**
+ * On the request screen: checks the app offers `number` among its choices, picks it and
+ * confirms with `passcode`. Ends on the app's "logged in" screen.
+ */
+export async function approveWithNumber(app, number, passcode) {
+  const choices = [];
+  for (const b of await app.$$('ul.numbers button')) choices.push(await b.getText());
+  assert.ok(choices.includes(number), `the app offers ${choices} and one of them is ${number}`);
+  await (await button(app, number)).click();
+  await heading(app, 'Bekreft at det er deg');
+  await (await field(app, 'Kode')).setValue(passcode);
+  await (await button(app, 'Bekreft innlogging')).click();
+  await heading(app, 'Du er logget inn', 30_000);
+}
