@@ -42,6 +42,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     let builder = builder.plugin(tauri_plugin_biometric::init());
     #[cfg(mobile)]
     let builder = mobile::qr_scan::register(builder);
+    #[cfg(mobile)]
+    let builder = mobile::push_token::register(builder);
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
         commands::set_server_url,
@@ -119,7 +121,8 @@ fn state_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, AppError> {
     Ok(dir)
 }
 
-/// Push registration for this process: no push service yet; its record in the state folder (in
+/// Push registration for this process: the phone's push service through the notifications
+/// plugin on Android and iOS, none on the desktop; its record in the state folder (in
 /// memory under the scripted authenticator).
 pub fn push_registrar<R: Runtime>(
     app: &AppHandle<R>,
@@ -130,6 +133,9 @@ pub fn push_registrar<R: Runtime>(
     } else {
         Some(state_dir(app)?.join("push.json"))
     };
+    #[cfg(mobile)]
+    let tokens = mobile::push_token::tokens(app.clone());
+    #[cfg(not(mobile))]
     let tokens: Arc<dyn push::PushTokens> = Arc::new(push::NoPushTokens);
     Ok(push::PushRegistrar::new(file, tokens))
 }
