@@ -305,6 +305,11 @@ impl PushRegistrar {
     }
 }
 
+/// What `build.rs` writes into the phone projects (tested here; build scripts have no tests).
+#[cfg(test)]
+#[path = "../build/push_alert.rs"]
+mod push_alert;
+
 #[cfg(test)]
 mod tests {
     use nokkel_core::push::ApnsEnvironment;
@@ -447,5 +452,81 @@ mod tests {
                 .status()
                 .enabled
         );
+    }
+
+    mod phone_texts {
+        use super::super::push_alert::*;
+
+        fn texts() -> Vec<AlertText> {
+            [
+                ("en", include_str!("../../assets/i18n/en/main.ftl")),
+                ("nb", include_str!("../../assets/i18n/nb/main.ftl")),
+                ("nn", include_str!("../../assets/i18n/nn/main.ftl")),
+            ]
+            .into_iter()
+            .map(|(lang, ftl)| from_ftl(lang, ftl).unwrap())
+            .collect()
+        }
+
+        #[test]
+        fn every_language_has_the_alert_text_and_it_names_no_login() {
+            let texts = texts();
+            assert_eq!(texts[1].title, "Nøkkel: en innlogging venter");
+            for text in &texts {
+                for s in [&text.title, &text.body] {
+                    assert!(!s.is_empty() && !s.contains('{'), "{s}");
+                    assert!(!s.chars().any(|c| c.is_ascii_digit()), "{s}");
+                }
+            }
+        }
+
+        #[test]
+        fn ios_looks_up_the_servers_loc_key_in_each_language() {
+            for text in texts() {
+                let strings = localizable_strings(&text);
+                let line = format!("\"LOGIN_WAITING\" = \"{}. {}\";", text.title, text.body);
+                assert!(strings.contains(&line), "{strings}");
+            }
+            assert_eq!(lproj("nb"), "nb.lproj");
+            let quoted = AlertText {
+                lang: "en",
+                title: r#"Say "hi""#.into(),
+                body: r"back\slash".into(),
+            };
+            assert!(localizable_strings(&quoted).contains(r#""Say \"hi\". back\\slash";"#));
+        }
+
+        #[test]
+        fn android_gets_escaped_string_resources_with_english_as_the_default() {
+            let en = &texts()[0];
+            let xml = android_strings(en);
+            assert!(xml.contains(&format!(
+                "<string name=\"nokkel_login_waiting_title\">{}</string>",
+                en.title
+            )));
+            assert_eq!(android_values("en"), "values");
+            assert_eq!(android_values("nn"), "values-nn");
+            let tricky = AlertText {
+                lang: "en",
+                title: "Kari's <b> & co".into(),
+                body: "x".into(),
+            };
+            assert!(android_strings(&tricky).contains(r"Kari\'s &lt;b&gt; &amp; co"));
+        }
+
+        #[test]
+        fn the_entitlement_is_added_once() {
+            let generated = "<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<dict/>\n</plist>\n";
+            let patched = with_aps_environment(generated).unwrap();
+            assert!(patched.contains(
+                "<dict>\n\t<key>aps-environment</key>\n\t<string>development</string>\n</dict>"
+            ));
+            assert_eq!(with_aps_environment(&patched), None);
+            let full = "<plist>\n<dict>\n\t<key>a</key>\n\t<true/>\n</dict>\n</plist>\n";
+            let patched = with_aps_environment(full).unwrap();
+            assert!(patched.contains("<true/>\n\t<key>aps-environment</key>"));
+            assert!(patched.ends_with("</dict>\n</plist>\n"));
+            assert_eq!(with_aps_environment("<plist></plist>"), None);
+        }
     }
 }
