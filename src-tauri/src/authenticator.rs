@@ -5,6 +5,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use nokkel_core::push::PushRegistration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -298,6 +299,11 @@ pub trait Authenticator: Send + Sync {
     ) -> Result<TransferApproved, AppError>;
     /// Old phone: refuses a looked-up transfer (the person does not know the new phone).
     async fn refuse_transfer(&self, transfer_id: &str) -> Result<(), AppError>;
+    /// Sets or replaces where the server wakes this device when a login waits
+    /// (`PUT /api/v1/push`). Needs the device opened.
+    async fn set_push(&self, registration: PushRegistration) -> Result<(), AppError>;
+    /// Stops push wake-ups for this device (`DELETE /api/v1/push`). Needs the device opened.
+    async fn clear_push(&self) -> Result<(), AppError>;
     /// The page's language, for the texts of the platform's face/finger prompt.
     fn set_language(&self, _lang: Lang) {}
     /// Starts over on this device when its key can no longer be opened (`key_invalidated`

@@ -19,6 +19,7 @@ use crate::authenticator::{
 use crate::error::AppError;
 use crate::notify::{self, LoginNotifier};
 use crate::prompts::Lang;
+use crate::push::{PushRegistrar, PushStatus, Trigger};
 use crate::{passcode, verification};
 
 /// What the commands share: the device side and the build's settings.
@@ -315,13 +316,17 @@ pub async fn history(state: State<'_, AppState>) -> Result<Vec<HistoryItem>, App
     state.authenticator.history().await
 }
 
-/// Revokes this device, after user verification, and deletes its key.
+/// Revokes this device, after user verification, and deletes its key. The server drops
+/// its push registration with it.
 #[tauri::command]
 pub async fn deactivate(
     state: State<'_, AppState>,
+    push: State<'_, PushRegistrar>,
     passcode: Option<Passcode>,
 ) -> Result<DeviceStatus, AppError> {
-    state.authenticator.deactivate(proof(passcode)).await
+    let status = state.authenticator.deactivate(proof(passcode)).await?;
+    push.forget();
+    Ok(status)
 }
 
 /// Whether logging in with the app is paused (asks the server; needs the app opened).
@@ -350,8 +355,42 @@ pub fn set_language(state: State<'_, AppState>, notifier: State<'_, LoginNotifie
 /// Starts over on this phone after `key_invalidated`: deletes the local state and key
 /// (the server cannot be told without the key); the app then offers activation.
 #[tauri::command]
-pub async fn reset_device(state: State<'_, AppState>) -> Result<DeviceStatus, AppError> {
-    state.authenticator.reset_here().await
+pub async fn reset_device(
+    state: State<'_, AppState>,
+    push: State<'_, PushRegistrar>,
+) -> Result<DeviceStatus, AppError> {
+    let status = state.authenticator.reset_here().await?;
+    push.forget();
+    Ok(status)
+}
+
+/// Whether the server wakes this phone when a login waits, and the person's setting.
+#[tauri::command]
+pub fn push_status(push: State<'_, PushRegistrar>) -> PushStatus {
+    push.status()
+}
+
+/// Registers this phone for push wake-ups, or clears its registration, as the rule in
+/// [`crate::push`] says: after the device is opened (`start`) and when the platform says
+/// the token changed (`token_changed`). Asks for permission to notify the first time.
+#[tauri::command]
+pub async fn push_sync(
+    state: State<'_, AppState>,
+    push: State<'_, PushRegistrar>,
+    trigger: Trigger,
+) -> Result<PushStatus, AppError> {
+    push.sync(state.authenticator.as_ref(), trigger).await
+}
+
+/// Turns push wake-ups on or off (the Settings screen) and tells the server at once.
+#[tauri::command]
+pub async fn set_push_enabled(
+    state: State<'_, AppState>,
+    push: State<'_, PushRegistrar>,
+    enabled: bool,
+) -> Result<PushStatus, AppError> {
+    push.set_enabled(state.authenticator.as_ref(), enabled)
+        .await
 }
 
 /// Groups a partly typed transfer code as the person types (`7kqm` → `7KQ-M`).
@@ -412,14 +451,19 @@ pub async fn transfer_lookup(
 #[tauri::command]
 pub async fn transfer_approve(
     state: State<'_, AppState>,
+    push: State<'_, PushRegistrar>,
     transfer_id: String,
     retire: bool,
     passcode: Option<Passcode>,
 ) -> Result<TransferApproved, AppError> {
-    state
+    let approved = state
         .authenticator
         .approve_transfer(&transfer_id, retire, proof(passcode))
-        .await
+        .await?;
+    if approved.retired {
+        push.forget();
+    }
+    Ok(approved)
 }
 
 /// Old phone: refuses the move (the person does not recognise the new phone).

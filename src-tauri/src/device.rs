@@ -19,6 +19,7 @@ use nokkel_client::{
     ClientError, Device, EnrolmentForm, KeyVault, PendingRequest, Platform, TransferOutcome,
     TransferRequest, TransferStarted, UserVerification, UserVerifier,
 };
+use nokkel_core::push::PushRegistration;
 use serde::{Deserialize, Serialize};
 
 use crate::authenticator::{
@@ -544,6 +545,15 @@ impl Authenticator for ClientAuthenticator {
         }
         answer?;
         Ok(())
+    }
+
+    async fn set_push(&self, registration: PushRegistration) -> Result<(), AppError> {
+        self.device()?.set_push(registration).await?;
+        Ok(())
+    }
+
+    async fn clear_push(&self) -> Result<(), AppError> {
+        Ok(self.device()?.clear_push().await?)
     }
 
     fn set_language(&self, lang: Lang) {

@@ -15,12 +15,13 @@ pub mod mock;
 pub mod notify;
 pub mod passcode;
 pub mod prompts;
+pub mod push;
 pub mod verification;
 
 #[cfg(any(mobile, nokkel_mobile_check = "android", nokkel_mobile_check = "ios"))]
 pub mod mobile;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use nokkel_core::clock::SystemClock;
@@ -41,6 +42,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     let builder = builder.plugin(tauri_plugin_biometric::init());
     #[cfg(mobile)]
     let builder = mobile::qr_scan::register(builder);
+    #[cfg(mobile)]
+    let builder = mobile::push_token::register(builder);
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
         commands::set_server_url,
@@ -67,6 +70,9 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         commands::transfer_lookup,
         commands::transfer_approve,
         commands::transfer_refuse,
+        commands::push_status,
+        commands::push_sync,
+        commands::set_push_enabled,
     ])
 }
 
@@ -90,16 +96,7 @@ pub fn app_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, AppError> {
     let authenticator: Arc<dyn Authenticator> = if mock {
         Arc::new(mock::MockAuthenticator::new(Arc::new(SystemClock)))
     } else {
-        let dir = match std::env::var_os("NOKKEL_TEST_STATE_DIR") {
-            Some(dir) if developer => dir.into(),
-            _ => app
-                .path()
-                .app_data_dir()
-                .map_err(|e| AppError::new("state", format!("no data folder: {e}")))?,
-        };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| AppError::new("state", format!("cannot create {}: {e}", dir.display())))?;
-        Arc::new(platform_authenticator(app, &dir)?)
+        Arc::new(platform_authenticator(app, &state_dir(app)?)?)
     };
     Ok(AppState {
         authenticator,
@@ -107,6 +104,40 @@ pub fn app_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, AppError> {
         mock,
         server_url: Mutex::new(server_url),
     })
+}
+
+/// The folder of the device state (created if missing): the app's data folder, or
+/// `NOKKEL_TEST_STATE_DIR` in developer builds.
+fn state_dir<R: Runtime>(app: &AppHandle<R>) -> Result<PathBuf, AppError> {
+    let dir = match std::env::var_os("NOKKEL_TEST_STATE_DIR") {
+        Some(dir) if cfg!(debug_assertions) => dir.into(),
+        _ => app
+            .path()
+            .app_data_dir()
+            .map_err(|e| AppError::new("state", format!("no data folder: {e}")))?,
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| AppError::new("state", format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Push registration for this process: the phone's push service through the notifications
+/// plugin on Android and iOS, none on the desktop; its record in the state folder (in
+/// memory under the scripted authenticator).
+pub fn push_registrar<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+) -> Result<push::PushRegistrar, AppError> {
+    let file = if state.mock {
+        None
+    } else {
+        Some(state_dir(app)?.join("push.json"))
+    };
+    #[cfg(mobile)]
+    let tokens = mobile::push_token::tokens(app.clone());
+    #[cfg(not(mobile))]
+    let tokens: Arc<dyn push::PushTokens> = Arc::new(push::NoPushTokens);
+    Ok(push::PushRegistrar::new(file, tokens))
 }
 
 /// Desktop: the OS keyring where there is one (Linux Secret Service), else a file; the key
@@ -160,6 +191,7 @@ pub fn run() {
         .manage(notify::LoginNotifier::for_platform())
         .setup(|app| {
             let state = app_state(app.handle())?;
+            app.manage(push_registrar(app.handle(), &state)?);
             app.manage(state);
             Ok(())
         })

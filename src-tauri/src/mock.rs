@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use nokkel_core::clock::Clock;
+use nokkel_core::push::PushRegistration;
 
 use crate::authenticator::{
     AccountStatus, Activation, Authenticator, ContactDetails, DeviceStatus, HistoryItem,
@@ -68,6 +69,10 @@ struct State {
     transfer: Option<StartedTransfer>,
     /// Old phone: a transfer was looked up and not yet answered.
     offer_open: bool,
+    /// Where the scripted server would wake this device.
+    push: Option<PushRegistration>,
+    /// How many times a registration was sent (`PUT /api/v1/push`).
+    push_sent: usize,
 }
 
 /// The scripted authenticator.
@@ -95,6 +100,16 @@ impl MockAuthenticator {
             clock,
             state: Mutex::new(state),
         }
+    }
+
+    /// The push registration the scripted server holds for this device.
+    pub fn push_registration(&self) -> Option<PushRegistration> {
+        self.lock().push.clone()
+    }
+
+    /// How many registrations were sent since the device was activated.
+    pub fn pushes_sent(&self) -> usize {
+        self.lock().push_sent
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -443,6 +458,25 @@ impl Authenticator for MockAuthenticator {
             return Err(AppError::new("unknown_transfer", "no such transfer"));
         }
         state.offer_open = false;
+        Ok(())
+    }
+
+    async fn set_push(&self, registration: PushRegistration) -> Result<(), AppError> {
+        let mut state = self.lock();
+        if !state.unlocked {
+            return Err(AppError::new("locked", "open the app first"));
+        }
+        state.push = Some(registration);
+        state.push_sent += 1;
+        Ok(())
+    }
+
+    async fn clear_push(&self) -> Result<(), AppError> {
+        let mut state = self.lock();
+        if !state.unlocked {
+            return Err(AppError::new("locked", "open the app first"));
+        }
+        state.push = None;
         Ok(())
     }
 

@@ -11,8 +11,10 @@ use nokkel_app_lib::mock::{
 };
 use nokkel_app_lib::notify::{login_waiting_text, LoginNotifier, NotificationSink, OnClick};
 use nokkel_app_lib::prompts::Lang;
+use nokkel_app_lib::push::{NoPushTokens, PushRegistrar, PushTokens, TokenAnswer};
 use nokkel_core::activation_code::ActivationCode;
 use nokkel_core::clock::FixedClock;
+use nokkel_core::push::PushRegistration;
 use rand::{rngs::StdRng, SeedableRng};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -35,6 +37,27 @@ struct TestApp {
     window: WebviewWindow<tauri::test::MockRuntime>,
     clock: Arc<FixedClock>,
     notifications: Arc<Notifications>,
+    device: Arc<MockAuthenticator>,
+}
+
+/// The phone's push service as the notifications plugin reports it: the answer to give.
+struct PhonePush(Mutex<TokenAnswer>);
+
+impl PhonePush {
+    fn answer(&self, answer: TokenAnswer) {
+        *self.0.lock().unwrap() = answer;
+    }
+}
+
+#[async_trait::async_trait]
+impl PushTokens for PhonePush {
+    async fn token(&self) -> TokenAnswer {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn fcm(token: &str) -> PushRegistration {
+    PushRegistration::fcm(token).unwrap()
 }
 
 /// The system notifications the app asked for (title, body).
@@ -53,9 +76,14 @@ impl NotificationSink for Notifications {
 }
 
 fn app(developer: bool) -> TestApp {
+    app_with_push(developer, Arc::new(NoPushTokens))
+}
+
+fn app_with_push(developer: bool, push: Arc<dyn PushTokens>) -> TestApp {
     let clock = Arc::new(FixedClock::at_unix(1_790_000_000));
+    let device = Arc::new(MockAuthenticator::new(clock.clone()));
     let state = AppState {
-        authenticator: Arc::new(MockAuthenticator::new(clock.clone())),
+        authenticator: device.clone(),
         developer,
         mock: true,
         server_url: Mutex::new("http://127.0.0.1:8080".into()),
@@ -64,6 +92,7 @@ fn app(developer: bool) -> TestApp {
     let app = nokkel_app_lib::setup(mock_builder())
         .manage(state)
         .manage(LoginNotifier::new(notifications.clone()))
+        .manage(PushRegistrar::new(None, push))
         .build(mock_context(noop_assets()))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -74,6 +103,7 @@ fn app(developer: bool) -> TestApp {
         window,
         clock,
         notifications,
+        device,
     }
 }
 
@@ -562,4 +592,110 @@ fn retiring_the_old_phone_leaves_it_unregistered_and_refusing_changes_nothing() 
         t.error_code("unlock", json!({"passcode": PASSCODE})),
         "not_enrolled"
     );
+}
+
+/// A phone: opening the app sends its token; turning pushes off in Settings clears it at
+/// the server, and turning them on sends it again.
+#[test]
+fn the_phone_registers_its_token_and_the_setting_turns_it_off_and_on() {
+    let phone = Arc::new(PhonePush(Mutex::new(TokenAnswer::Token(fcm("fcm-1")))));
+    let t = app_with_push(true, phone.clone());
+    assert_eq!(
+        t.call("push_status", json!({})).unwrap(),
+        json!({"enabled": true, "state": "unknown"})
+    );
+    t.enrol(PASSCODE).unwrap();
+    let status = t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(status, json!({"enabled": true, "state": "on"}));
+    assert_eq!(t.device.push_registration(), Some(fcm("fcm-1")));
+
+    let off = t
+        .call("set_push_enabled", json!({"enabled": false}))
+        .unwrap();
+    assert_eq!(off, json!({"enabled": false, "state": "off"}));
+    assert_eq!(t.device.push_registration(), None);
+    // While off, opening the app again sends nothing.
+    t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(t.device.push_registration(), None);
+    assert_eq!(t.device.pushes_sent(), 1);
+
+    let on = t
+        .call("set_push_enabled", json!({"enabled": true}))
+        .unwrap();
+    assert_eq!(on, json!({"enabled": true, "state": "on"}));
+    assert_eq!(t.device.push_registration(), Some(fcm("fcm-1")));
+}
+
+#[test]
+fn a_changed_token_is_sent_and_an_unchanged_one_is_not() {
+    let phone = Arc::new(PhonePush(Mutex::new(TokenAnswer::Token(fcm("fcm-1")))));
+    let t = app_with_push(true, phone.clone());
+    t.enrol(PASSCODE).unwrap();
+    t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    t.call("push_sync", json!({"trigger": "token_changed"}))
+        .unwrap();
+    assert_eq!(
+        t.device.pushes_sent(),
+        1,
+        "the same token is not sent again"
+    );
+    phone.answer(TokenAnswer::Token(fcm("fcm-2")));
+    t.call("push_sync", json!({"trigger": "token_changed"}))
+        .unwrap();
+    assert_eq!(t.device.pushes_sent(), 2);
+    assert_eq!(t.device.push_registration(), Some(fcm("fcm-2")));
+    // Each start sends it again: the server may have dropped it meanwhile.
+    t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(t.device.pushes_sent(), 3);
+}
+
+/// Refusing notifications is no error: Settings says pushes are off, the server drops the
+/// token it had, and the app keeps long-polling.
+#[test]
+fn refused_notifications_are_a_state_not_an_error() {
+    let phone = Arc::new(PhonePush(Mutex::new(TokenAnswer::Token(fcm("fcm-1")))));
+    let t = app_with_push(true, phone.clone());
+    t.enrol(PASSCODE).unwrap();
+    t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    phone.answer(TokenAnswer::Refused);
+    let status = t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(status, json!({"enabled": true, "state": "refused"}));
+    assert_eq!(t.device.push_registration(), None);
+    assert!(t.call("pending_request", json!({"wait": 0})).unwrap()["challengeId"].is_string());
+    // A platform without a token now (no Google services) changes nothing either.
+    phone.answer(TokenAnswer::Failed("SERVICE_NOT_AVAILABLE".into()));
+    let status = t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(status, json!({"enabled": true, "state": "unavailable"}));
+}
+
+#[test]
+fn a_locked_app_cannot_register_and_a_removed_device_starts_afresh() {
+    let phone = Arc::new(PhonePush(Mutex::new(TokenAnswer::Token(fcm("fcm-1")))));
+    let t = app_with_push(true, phone);
+    assert_eq!(
+        t.error_code("push_sync", json!({"trigger": "start"})),
+        "locked"
+    );
+    t.enrol(PASSCODE).unwrap();
+    t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    t.call("deactivate", json!({"passcode": PASSCODE})).unwrap();
+    // The server dropped the registration with the device; the setting stays on.
+    assert_eq!(t.device.push_registration(), None);
+    assert_eq!(
+        t.call("push_status", json!({})).unwrap(),
+        json!({"enabled": true, "state": "unknown"})
+    );
+    t.enrol(PASSCODE).unwrap();
+    t.call("push_sync", json!({"trigger": "token_changed"}))
+        .unwrap();
+    assert_eq!(t.device.push_registration(), Some(fcm("fcm-1")));
+}
+
+#[test]
+fn the_desktop_has_no_push_and_sends_nothing() {
+    let t = app(true);
+    t.enrol(PASSCODE).unwrap();
+    let status = t.call("push_sync", json!({"trigger": "start"})).unwrap();
+    assert_eq!(status, json!({"enabled": true, "state": "unavailable"}));
+    assert_eq!(t.device.push_registration(), None);
 }

@@ -4,7 +4,8 @@
 //! or `ios`; scripts/mobile-check.sh runs `cargo check` and `clippy -D warnings` for both):
 //! against the real crates where they build on Linux, and against `plugin_shim` for what
 //! exists only in a phone build (the biometric plugin's `biometric_cipher`, tauri's
-//! `plugin::mobile` errors, the barcode scanner's `init`). The key handling itself lives in
+//! `plugin::mobile` errors, the barcode scanner's `init`, the notifications plugin's push
+//! registration). The key handling itself lives in
 //! `nokkel_client::mobile` behind the same `KeyVault` and `UserVerifier` traits as the
 //! desktop code; these modules only connect it to Tauri.
 
@@ -14,6 +15,7 @@ pub mod biometric_cipher;
 mod plugin_shim;
 #[cfg(any(target_os = "ios", nokkel_mobile_check = "ios"))]
 pub mod protected_keychain;
+pub mod push_token;
 pub mod qr_scan;
 #[cfg(any(target_os = "android", nokkel_mobile_check = "android"))]
 pub mod strong_biometrics;

@@ -108,6 +108,69 @@ pub mod barcode_scanner {
     }
 }
 
+/// tauri-plugin-notifications 0.4.6 as compiled for a phone with `default-features = false,
+/// features = ["push-notifications"]` (without `notify-rust` its Linux build has no
+/// `Notifications` at all: `src/lib.rs` defines it only for mobile, macOS or `notify-rust`).
+pub mod notifications {
+    use std::marker::PhantomData;
+
+    use tauri::plugin::{Builder, PermissionState, TauriPlugin};
+    use tauri::{Manager, Runtime};
+
+    use super::plugin_mobile::PluginInvokeError;
+
+    /// `src/error.rs`: `pub enum Error` with its mobile variants.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        /// An I/O error (also "Push notifications feature is not enabled").
+        #[error(transparent)]
+        Io(#[from] std::io::Error),
+        /// `#[cfg(mobile)]`: the invocation of the Android or iOS plugin failed.
+        #[error(transparent)]
+        PluginInvoke(#[from] PluginInvokeError),
+    }
+
+    /// `src/error.rs`: `pub type Result<T> = std::result::Result<T, Error>;`
+    pub type Result<T> = std::result::Result<T, Error>;
+
+    /// `src/mobile.rs`: `pub struct Notifications<R: Runtime>(PluginHandle<R>);`
+    pub struct Notifications<R: Runtime>(PhantomData<fn() -> R>);
+
+    impl<R: Runtime> Notifications<R> {
+        /// `src/mobile.rs`: `pub async fn register_for_push_notifications(&self) ->
+        /// crate::Result<String>` (native `registerForPushNotifications`, answer
+        /// `{"deviceToken": …}`).
+        pub async fn register_for_push_notifications(&self) -> Result<String> {
+            Err(Error::PluginInvoke(PluginInvokeError::UnreachableWebview))
+        }
+
+        /// `src/mobile.rs`: `pub async fn permission_state(&self) ->
+        /// crate::Result<PermissionState>` (native `checkPermissions`).
+        pub async fn permission_state(&self) -> Result<PermissionState> {
+            Err(Error::PluginInvoke(PluginInvokeError::UnreachableWebview))
+        }
+    }
+
+    /// `src/lib.rs`: `pub trait NotificationsExt<R: Runtime>` and its blanket impl over
+    /// `Manager<R>`.
+    pub trait NotificationsExt<R: Runtime> {
+        /// Returns the [`Notifications`] instance managed by the app.
+        fn notifications(&self) -> &Notifications<R>;
+    }
+
+    impl<R: Runtime, T: Manager<R>> NotificationsExt<R> for T {
+        fn notifications(&self) -> &Notifications<R> {
+            self.state::<Notifications<R>>().inner()
+        }
+    }
+
+    /// `src/lib.rs`: `pub fn init<R: Runtime>() -> TauriPlugin<R>` (plugin name
+    /// `notifications`).
+    pub fn init<R: Runtime>() -> TauriPlugin<R> {
+        Builder::new("notifications").build()
+    }
+}
+
 /// The Android webview's JNI handle (`#[cfg(target_os = "android")]` in tauri and wry).
 #[cfg(nokkel_mobile_check = "android")]
 pub mod webview {

@@ -93,6 +93,15 @@ export interface TransferApproved {
   device: DeviceStatus;
 }
 
+/** Push wake-ups: the person's setting, and where they stand (src-tauri/src/push.rs). */
+export interface PushStatus {
+  enabled: boolean;
+  state: 'on' | 'off' | 'refused' | 'unavailable' | 'unknown';
+}
+
+/** Why the app registers for pushes: opened (`start`) or the token rotated. */
+export type PushTrigger = 'start' | 'token_changed';
+
 /** Turns anything a command threw into an AppError (a broken bridge counts as internal). */
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === 'object' && 'code' in e && typeof (e as AppError).code === 'string') {
@@ -141,6 +150,9 @@ export const api = {
   transferApprove: (transferId: string, retire: boolean, passcode?: string) =>
     call<TransferApproved>('transfer_approve', { transferId, retire, passcode: passcode ?? null }),
   transferRefuse: (transferId: string) => call<null>('transfer_refuse', { transferId }),
+  pushStatus: () => call<PushStatus>('push_status'),
+  pushSync: (trigger: PushTrigger) => call<PushStatus>('push_sync', { trigger }),
+  setPushEnabled: (enabled: boolean) => call<PushStatus>('set_push_enabled', { enabled }),
 };
 
 /** Failures the person can fix by trying again later: shown with a "Try again" button. */

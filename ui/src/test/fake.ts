@@ -169,6 +169,9 @@ export function installFake(start: Partial<DeviceStatus> = {}): Fake {
       return { retired: Boolean(retire), device: fake.status };
     },
     transfer_refuse: () => null,
+    push_status: () => ({ enabled: true, state: 'unknown' }),
+    push_sync: () => ({ enabled: true, state: 'on' }),
+    set_push_enabled: ({ enabled }) => ({ enabled: Boolean(enabled), state: enabled ? 'on' : 'off' }),
     reset_device: () => {
       fake.status = { enrolled: false, deviceName: null, verification: null, contactDone: false, unlocked: false };
       return fake.status;
