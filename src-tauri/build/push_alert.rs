@@ -8,7 +8,11 @@
 //! notification's (`app-notify-login-title` / `-body` in `assets/i18n/*/main.ftl`), so all
 //! platforms say the same and nothing about the login.
 
-/// The APNs alert's `loc-key` (the server's `apns::ALERT_LOC_KEY`).
+// A build script cannot use nokkel-core cheaply; `src/push.rs` tests that these equal
+// `nokkel_core::push::{APNS_ALERT_LOC_KEY, ANDROID_TITLE_KEY, ANDROID_BODY_KEY}`, which the
+// server sends.
+
+/// The APNs alert's `loc-key`.
 pub const APNS_LOC_KEY: &str = "LOGIN_WAITING";
 /// The Android string resource for the title.
 pub const ANDROID_TITLE: &str = "nokkel_login_waiting_title";

@@ -457,6 +457,13 @@ mod tests {
     mod phone_texts {
         use super::super::push_alert::*;
 
+        #[test]
+        fn the_keys_are_the_ones_the_server_names() {
+            assert_eq!(APNS_LOC_KEY, nokkel_core::push::APNS_ALERT_LOC_KEY);
+            assert_eq!(ANDROID_TITLE, nokkel_core::push::ANDROID_TITLE_KEY);
+            assert_eq!(ANDROID_BODY, nokkel_core::push::ANDROID_BODY_KEY);
+        }
+
         fn texts() -> Vec<AlertText> {
             [
                 ("en", include_str!("../../assets/i18n/en/main.ftl")),

@@ -337,6 +337,10 @@ fn each_push_service_wakes_its_device_once_and_the_login_completes() {
     let message = &send["message"];
     assert_eq!(message["token"], FCM_TOKEN);
     assert_eq!(message["android"]["priority"], "HIGH");
+    assert_eq!(
+        message["android"]["notification"]["title_loc_key"],
+        "nokkel_login_waiting_title"
+    );
     let data = message["data"].as_object().unwrap();
     assert_eq!(data.len(), 3, "{data:?}");
     assert_eq!(data["type"], "login_waiting");

@@ -626,6 +626,17 @@ async fn fcm_sends_a_private_data_message_with_a_cached_token(store: nokkel_serv
     let message = &sends[0]["message"];
     assert_eq!(message["token"], FCM_TOKEN);
     assert_eq!(message["android"]["priority"], "HIGH");
+    // Shown by Android itself while the app is not running, with the app's own strings:
+    // nothing about the login.
+    assert_eq!(
+        message["android"]["notification"],
+        serde_json::json!({"title_loc_key": "nokkel_login_waiting_title",
+            "body_loc_key": "nokkel_login_waiting_body", "tag": "login-waiting"})
+    );
+    assert!(
+        message.get("notification").is_none(),
+        "no cross-platform text"
+    );
     assert_eq!(
         message["android"]["ttl"],
         format!("{}s", login.expires_at - START)

@@ -180,6 +180,15 @@ impl WebPushSubscription {
     }
 }
 
+/// The key of the alert text an APNs push asks iOS to show (`aps.alert.loc-key`): the app
+/// ships it in `Localizable.strings` in nb, nn and en, so the push carries no text.
+pub const APNS_ALERT_LOC_KEY: &str = "LOGIN_WAITING";
+/// The app's Android string resource an FCM push names as its notification's title
+/// (`android.notification.title_loc_key`), shipped in nb, nn and en.
+pub const ANDROID_TITLE_KEY: &str = "nokkel_login_waiting_title";
+/// The app's Android string resource for the notification's body (`body_loc_key`).
+pub const ANDROID_BODY_KEY: &str = "nokkel_login_waiting_body";
+
 /// The Web Push services a server sends to unless its operator says otherwise: Chrome's
 /// (FCM), Firefox's (Mozilla autopush), Safari's (Apple), Edge's (Windows Push
 /// Notification Services) and the public UnifiedPush distributor ntfy.sh. A pattern is a

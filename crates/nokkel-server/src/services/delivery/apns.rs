@@ -55,8 +55,6 @@ use crate::config::ApnsConfig;
 pub const TOKEN_RENEW_AFTER: i64 = 50 * 60;
 /// The collapse id of every push (APNs collapses per device token).
 pub const COLLAPSE_ID: &str = "login-waiting";
-/// The alert's localisation key; the app holds its text in each language.
-pub const ALERT_LOC_KEY: &str = "LOGIN_WAITING";
 
 /// An APNs client for one signing key and app.
 pub struct Apns {
@@ -189,7 +187,7 @@ impl Apns {
         if let Some(object) = payload.as_object_mut() {
             object.insert(
                 "aps".to_owned(),
-                json!({"alert": {"loc-key": ALERT_LOC_KEY}, "sound": "default"}),
+                json!({"alert": {"loc-key": nokkel_core::push::APNS_ALERT_LOC_KEY}, "sound": "default"}),
             );
         }
         let bearer = self.provider_token().await;

@@ -10,11 +10,17 @@
 //! Authorization: Bearer {access token}
 //!
 //! {"message": {"token": "…", "data": {"v": "1", "type": "login_waiting", "id": "…"},
-//!              "android": {"priority": "HIGH", "ttl": "{seconds}s"}}}
+//!              "android": {"priority": "HIGH", "ttl": "{seconds}s",
+//!                          "notification": {"title_loc_key": "nokkel_login_waiting_title",
+//!                                           "body_loc_key": "nokkel_login_waiting_body",
+//!                                           "tag": "login-waiting"}}}}
 //! ```
 //!
-//! a high-priority data message carrying only what a Web Push carries (FCM data values are
-//! strings). 200: sent. 404 (`UNREGISTERED`): the token is gone. 401: the access token is
+//! a high-priority message whose data carries only what a Web Push carries (FCM data values
+//! are strings). The notification block names two string resources the app ships (in the
+//! phone's language) rather than text: Android shows it while the app is not running,
+//! which a data-only message would not do, and it says nothing about the login; the tag
+//! makes a second waiting login replace the first on screen. 200: sent. 404 (`UNREGISTERED`): the token is gone. 401: the access token is
 //! dropped and the push tried again. 429 and 5xx: tried again. Other answers: refused.
 
 use std::path::Path;
@@ -23,6 +29,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use nokkel_core::clock::Clock;
+use nokkel_core::push::{ANDROID_BODY_KEY, ANDROID_TITLE_KEY};
 use nokkel_core::wire::PushNotice;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde::Deserialize;
@@ -210,7 +217,15 @@ impl Fcm {
         let body = json!({"message": {
             "token": token,
             "data": {"v": "1", "type": kind, "id": notice.id},
-            "android": {"priority": "HIGH", "ttl": format!("{ttl}s")},
+            "android": {
+                "priority": "HIGH",
+                "ttl": format!("{ttl}s"),
+                "notification": {
+                    "title_loc_key": ANDROID_TITLE_KEY,
+                    "body_loc_key": ANDROID_BODY_KEY,
+                    "tag": "login-waiting",
+                },
+            },
         }});
         let bearer = self.access_token().await?;
         let response = self
