@@ -254,7 +254,8 @@ pub async fn save_contact(
 }
 
 /// The pending login, waiting up to `wait` seconds (at most 30) for one. A new one while
-/// the window is out of sight also shows a system notification ([`notify`]).
+/// the window is out of sight also shows a system notification ([`notify`]), which is
+/// withdrawn once a poll finds that login no longer waiting.
 #[tauri::command]
 pub async fn pending_request<R: Runtime>(
     window: WebviewWindow<R>,
@@ -266,6 +267,10 @@ pub async fn pending_request<R: Runtime>(
         .authenticator
         .pending_request(wait.unwrap_or(0).min(30))
         .await?;
+    // Withdraws a notification for a login that no longer waits; a failure is no error.
+    let _ = notifier
+        .requests_now(request.as_ref().map(|r| r.challenge_id.as_str()))
+        .await;
     if let Some(request) = &request {
         let view = notify::WindowView {
             visible: window.is_visible().unwrap_or(false),

@@ -5,6 +5,10 @@
 //! while the window is hidden, minimised or not focused, gets one notification; a request
 //! already seen (the next poll, or the page showing it again) never gets a second one.
 //!
+//! Once that request is no longer waiting (answered here or elsewhere, expired, or replaced
+//! by another), the next poll withdraws the notification ([`LoginNotifier::requests_now`]),
+//! so a message tray does not keep offering a login that is gone.
+//!
 //! The text is the same for every login and says nothing about it (no service, browser,
 //! place or number): a notification can be read on a locked screen by anyone. Clicking it
 //! (where the notification server offers actions) brings the window forward; opening the
@@ -56,12 +60,19 @@ pub fn login_waiting_text(lang: Lang) -> (String, String) {
 /// Called when the person clicks the notification.
 pub type OnClick = Box<dyn FnOnce() + Send>;
 
+/// The notification server's id for a notification it shows.
+pub type ShownId = u32;
+
 /// Where notifications go (the platform's notification server, or nowhere).
 #[async_trait]
 pub trait NotificationSink: Send + Sync {
     /// Shows one notification; `on_click` runs if the person clicks it (where supported).
-    /// Returns once it is shown (or failed); waiting for the click happens in the background.
-    async fn show(&self, title: &str, body: &str, on_click: OnClick) -> Result<(), String>;
+    /// Returns its id once it is shown (or the failure); waiting for the click happens in the
+    /// background.
+    async fn show(&self, title: &str, body: &str, on_click: OnClick) -> Result<ShownId, String>;
+
+    /// Withdraws notification `id` (gone already, e.g. dismissed, is no error).
+    async fn close(&self, id: ShownId) -> Result<(), String>;
 }
 
 /// No notification server (platforms without one here, and the tests' default).
@@ -69,14 +80,20 @@ pub struct NoNotifications;
 
 #[async_trait]
 impl NotificationSink for NoNotifications {
-    async fn show(&self, _title: &str, _body: &str, _on_click: OnClick) -> Result<(), String> {
+    async fn show(&self, _title: &str, _body: &str, _on_click: OnClick) -> Result<ShownId, String> {
         Err("notifications are not supported here".to_owned())
+    }
+
+    async fn close(&self, _id: ShownId) -> Result<(), String> {
+        Ok(())
     }
 }
 
 /// The request ids seen and the page's language; managed as Tauri state.
 pub struct LoginNotifier {
     last_seen: Mutex<Option<String>>,
+    /// The notification on screen and the request it is for.
+    shown: Mutex<Option<(String, ShownId)>>,
     lang: Mutex<Lang>,
     sink: Arc<dyn NotificationSink>,
 }
@@ -90,6 +107,7 @@ impl LoginNotifier {
     pub fn new(sink: Arc<dyn NotificationSink>) -> Self {
         Self {
             last_seen: Mutex::new(None),
+            shown: Mutex::new(None),
             lang: Mutex::new(Lang::default()),
             sink,
         }
@@ -128,7 +146,25 @@ impl LoginNotifier {
         }
         let lang = *lock(&self.lang);
         let (title, body) = login_waiting_text(lang);
-        self.sink.show(&title, &body, on_click).await.map(|()| true)
+        let id = self.sink.show(&title, &body, on_click).await?;
+        *lock(&self.shown) = Some((request_id.to_owned(), id));
+        Ok(true)
+    }
+
+    /// Called with what the page's poll found waiting (`None`: nothing): a notification shown
+    /// for any other request is withdrawn. `Ok(true)` when one was.
+    pub async fn requests_now(&self, waiting: Option<&str>) -> Result<bool, String> {
+        let gone = {
+            let mut shown = lock(&self.shown);
+            match shown.as_ref() {
+                Some((request, _)) if Some(request.as_str()) != waiting => shown.take(),
+                _ => None,
+            }
+        };
+        match gone {
+            Some((_, id)) => self.sink.close(id).await.map(|()| true),
+            None => Ok(false),
+        }
     }
 }
 
@@ -143,7 +179,7 @@ mod dbus {
     use zbus::zvariant::Value;
     use zbus::{Connection, Proxy};
 
-    use super::{NotificationSink, OnClick};
+    use super::{NotificationSink, OnClick, ShownId};
 
     const DESTINATION: &str = "org.freedesktop.Notifications";
     const PATH: &str = "/org/freedesktop/Notifications";
@@ -154,7 +190,12 @@ mod dbus {
 
     #[async_trait]
     impl NotificationSink for DbusNotifications {
-        async fn show(&self, title: &str, body: &str, on_click: OnClick) -> Result<(), String> {
+        async fn show(
+            &self,
+            title: &str,
+            body: &str,
+            on_click: OnClick,
+        ) -> Result<ShownId, String> {
             let connection = Connection::session()
                 .await
                 .map_err(|e| format!("no session bus: {e}"))?;
@@ -203,7 +244,20 @@ mod dbus {
                 }
                 drop(connection);
             });
-            Ok(())
+            Ok(id)
+        }
+
+        async fn close(&self, id: ShownId) -> Result<(), String> {
+            let connection = Connection::session()
+                .await
+                .map_err(|e| format!("no session bus: {e}"))?;
+            let proxy = Proxy::new(&connection, DESTINATION, PATH, DESTINATION)
+                .await
+                .map_err(|e| format!("no notification server: {e}"))?;
+            proxy
+                .call::<_, _, ()>("CloseNotification", &(id,))
+                .await
+                .map_err(|e| format!("notification not withdrawn: {e}"))
         }
     }
 }
@@ -264,16 +318,48 @@ mod tests {
         assert_ne!(login_waiting_text(Lang::Nb), login_waiting_text(Lang::Nn));
     }
 
-    /// Records what it is asked to show.
+    /// Records what it is asked to show (ids 1, 2, …) and to withdraw.
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(String, String)>>);
+    struct Recorder(Mutex<Vec<(String, String)>>, Mutex<Vec<ShownId>>);
 
     #[async_trait]
     impl NotificationSink for Recorder {
-        async fn show(&self, title: &str, body: &str, _on_click: OnClick) -> Result<(), String> {
-            lock(&self.0).push((title.to_owned(), body.to_owned()));
+        async fn show(
+            &self,
+            title: &str,
+            body: &str,
+            _on_click: OnClick,
+        ) -> Result<ShownId, String> {
+            let mut shown = lock(&self.0);
+            shown.push((title.to_owned(), body.to_owned()));
+            Ok(ShownId::try_from(shown.len()).unwrap_or(ShownId::MAX))
+        }
+
+        async fn close(&self, id: ShownId) -> Result<(), String> {
+            lock(&self.1).push(id);
             Ok(())
         }
+    }
+
+    #[tokio::test]
+    async fn a_notification_is_withdrawn_once_its_login_no_longer_waits() {
+        let recorder = Arc::new(Recorder::default());
+        let notifier = LoginNotifier::new(recorder.clone());
+        let click = || -> OnClick { Box::new(|| ()) };
+        assert_eq!(notifier.requests_now(None).await, Ok(false));
+        assert_eq!(notifier.request_seen("c1", HIDDEN, click()).await, Ok(true));
+        // Still waiting: it stays.
+        assert_eq!(notifier.requests_now(Some("c1")).await, Ok(false));
+        assert!(lock(&recorder.1).is_empty());
+        // Answered (nothing waits): withdrawn, once.
+        assert_eq!(notifier.requests_now(None).await, Ok(true));
+        assert_eq!(notifier.requests_now(None).await, Ok(false));
+        assert_eq!(*lock(&recorder.1), [1]);
+        // Replaced by another login: the old one's is withdrawn, the new one shown.
+        assert_eq!(notifier.request_seen("c2", HIDDEN, click()).await, Ok(true));
+        assert_eq!(notifier.requests_now(Some("c3")).await, Ok(true));
+        assert_eq!(notifier.request_seen("c3", HIDDEN, click()).await, Ok(true));
+        assert_eq!(*lock(&recorder.1), [1, 2]);
     }
 
     #[tokio::test]

@@ -9,7 +9,9 @@ use nokkel_app_lib::mock::{
     MockAuthenticator, CHOICES, NEW_PHONE, NUMBER, TRANSFER_CODE, TRANSFER_DECIDED_AFTER,
     TRANSFER_SECONDS, UNKNOWN_TRANSFER_CODE,
 };
-use nokkel_app_lib::notify::{login_waiting_text, LoginNotifier, NotificationSink, OnClick};
+use nokkel_app_lib::notify::{
+    login_waiting_text, LoginNotifier, NotificationSink, OnClick, ShownId,
+};
 use nokkel_app_lib::prompts::Lang;
 use nokkel_app_lib::push::{NoPushTokens, PushRegistrar, PushTokens, TokenAnswer};
 use nokkel_core::activation_code::ActivationCode;
@@ -66,11 +68,13 @@ struct Notifications(Mutex<Vec<(String, String)>>);
 
 #[async_trait::async_trait]
 impl NotificationSink for Notifications {
-    async fn show(&self, title: &str, body: &str, _on_click: OnClick) -> Result<(), String> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((title.to_owned(), body.to_owned()));
+    async fn show(&self, title: &str, body: &str, _on_click: OnClick) -> Result<ShownId, String> {
+        let mut shown = self.0.lock().unwrap();
+        shown.push((title.to_owned(), body.to_owned()));
+        Ok(ShownId::try_from(shown.len()).unwrap())
+    }
+
+    async fn close(&self, _id: ShownId) -> Result<(), String> {
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 // A real notification server for the app's desktop notification (issue 11): a private D-Bus
 // session bus (dbus-daemon) with dunst on it, drawing on the Xvfb display. dunst runs a
 // script (record-notification.mjs) for every notification it displays, and the test reads
-// what the script recorded; dunstctl (dunst's control interface on the same bus) counts and
-// closes notifications.
+// what the script recorded; dunstctl (dunst's control interface on the same bus) counts the
+// notifications on screen.
 //
 // The bus has its own configuration: no service directories, so nothing is started on
 // demand (Debian's dunst package makes dunst D-Bus-activatable, which would race ours with
@@ -142,10 +142,6 @@ export async function startNotificationDaemon() {
     /** How many notifications dunst displays now. */
     async displayed() {
       return Number(await dunstctl('count', 'displayed'));
-    },
-    /** dunst closes every displayed notification, as a person dismissing them. */
-    async closeAll() {
-      await dunstctl('close-all');
     },
     log: () => log,
     stop,

@@ -8,7 +8,8 @@
 // focused) and seen independently through the X server (xdotool) and the page
 // (document.visibilityState, document.hasFocus()):
 //   1. in sight: mapped and focused — no notification;
-//   2. mapped, the desktop holds the input focus — one notification;
+//   2. mapped, the desktop holds the input focus — one notification, withdrawn by the app
+//      once the login is answered;
 //   3. WebDriver's Minimize Window — one notification, none for a second poll of the same
 //      request, and clicking it brings the window back, focused, with the request.
 // Under Xvfb no window manager runs: nothing focuses a window unless xdotool does, and
@@ -135,11 +136,12 @@ test('a login out of sight gets one notification, none in sight; clicking it bri
   const behind = await startDemoLogin(browser, server.url, PID);
   await waitFor('a notification for a window without focus', async () => daemon.notifications().length === 1, 5_000);
   await requestShown(app);
+  assert.equal(await daemon.displayed(), 1, 'the notification is on screen while the login waits');
   await denyInApp(app);
   await behind.page.close();
-  // The person dismisses it in dunst.
-  await daemon.closeAll();
-  assert.equal(await daemon.displayed(), 0);
+  // Answered, the login no longer waits: the app withdraws its notification
+  // (CloseNotification), as the next poll finds nothing.
+  await waitFor('the answered login\'s notification withdrawn', async () => (await daemon.displayed()) === 0, 5_000);
 
   // 3. Hidden: WebDriver's Minimize Window. With no window manager to keep an icon,
   // WebKitGTK's minimise leaves the X window unmapped; the page turns hidden.
