@@ -301,7 +301,9 @@ impl PushRegistrar {
         };
         let bytes = serde_json::to_vec(&*record)
             .map_err(|e| AppError::new("state", format!("push record: {e}")))?;
-        std::fs::write(file, bytes).map_err(|e| AppError::new("state", format!("push record: {e}")))
+        // Atomic: a crash mid-write must not turn a person's "off" back on.
+        nokkel_client::write_atomically(file, &bytes)
+            .map_err(|e| AppError::new("state", format!("push record: {e}")))
     }
 }
 

@@ -19,7 +19,7 @@ fn temp_prefix(name: &str) -> String {
 /// write a temporary file in the same directory, fsync it, rename it over the target
 /// (atomic on POSIX file systems), then fsync the directory so the rename itself is
 /// durable.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = parent(path)?;
     let name = file_name(path)?;
     fs::create_dir_all(&dir)?;

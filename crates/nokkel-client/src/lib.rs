@@ -34,6 +34,7 @@ pub use authenticator::{
     TransferOutcome, TransferRequest, TransferStarted,
 };
 pub use error::ClientError;
+pub use fsutil::write_atomically;
 pub use vault::{FileVault, KeyVault, KeyringVault, ProtectedKey, VaultError};
 pub use verify::{
     PasscodeAttempts, PasscodeVerifier, TestVerifier, UnlockedKey, UserVerifier, VerifyError,
