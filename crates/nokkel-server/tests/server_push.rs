@@ -89,6 +89,17 @@ async fn register(device: &TestDevice) {
     assert_eq!(res.body, r#"{"v":1,"kind":"web_push"}"#);
 }
 
+/// Whether the store holds a push registration for device `id`.
+async fn registered(server: &TestServer, id: &str) -> bool {
+    server
+        .state
+        .store
+        .push_registration(id)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 fn device_id(device: &TestDevice) -> String {
     device.key.device_id().as_str().to_owned()
 }
@@ -168,13 +179,7 @@ async fn a_device_sets_replaces_and_clears_its_registration(server: TestServer) 
             .await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(res.body, r#"{"v":1,"kind":null}"#);
-        assert!(server
-            .state
-            .store
-            .push_registration(&id)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(!registered(&server, &id).await);
     }
 
     // Without a request proof nothing changes.
@@ -188,13 +193,7 @@ async fn a_device_sets_replaces_and_clears_its_registration(server: TestServer) 
         )
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
-    assert!(server
-        .state
-        .store
-        .push_registration(&id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &id).await);
 }
 
 async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
@@ -226,13 +225,7 @@ async fn a_bad_registration_is_refused_without_echoing_it(server: TestServer) {
         );
         assert!(!res.body.contains(secret_path), "{}", res.body);
     }
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &device_id(&device)).await);
 }
 
 async fn the_operator_lists_the_hosts_pushed_to(server: TestServer) {
@@ -272,13 +265,7 @@ async fn the_operator_lists_the_hosts_pushed_to(server: TestServer) {
         res.body
     );
     // The last good registration stays.
-    let stored = server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap();
-    assert!(stored.is_some());
+    assert!(registered(&server, &device_id(&device)).await);
 }
 
 async fn revoking_a_device_removes_its_registration(server: TestServer) {
@@ -289,33 +276,15 @@ async fn revoking_a_device_removes_its_registration(server: TestServer) {
     let id = device_id(&device);
     let res = device.revoke(&id, START).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    assert!(server
-        .state
-        .store
-        .push_registration(&id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &id).await);
     // Another person's device is still woken.
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&other))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(registered(&server, &device_id(&other)).await);
     // A revoked device cannot register again, even past the request-proof check.
     let record = server.state.store.device(&id).await.unwrap().unwrap();
     let reg = PushRegistration::web_push(ENDPOINT, UA_PUBLIC, AUTH).unwrap();
     let err = push::set(&server.state, &record, &reg).await.unwrap_err();
     assert_eq!(err.code(), "device_revoked");
-    assert!(server
-        .state
-        .store
-        .push_registration(&id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &id).await);
 }
 
 async fn blocking_or_a_suspected_clone_removes_registrations(server: TestServer) {
@@ -326,13 +295,7 @@ async fn blocking_or_a_suspected_clone_removes_registrations(server: TestServer)
     let record = server.state.store.device(&id).await.unwrap().unwrap();
     let err = confirmation::clone_suspected(&server.state, &record, "test").await;
     assert_eq!(err.code(), "device_clone_suspected");
-    assert!(server
-        .state
-        .store
-        .push_registration(&id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &id).await);
 
     // The person blocking their Nøkkel (a lost phone) revokes every device.
     let lost = server.enrolled_device(ADULT2, 3).await;
@@ -366,13 +329,7 @@ async fn blocking_or_a_suspected_clone_removes_registrations(server: TestServer)
         .await
         .unwrap()
         .is_empty());
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&lost))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &device_id(&lost)).await);
 }
 
 async fn a_plain_http_endpoint_needs_a_test_server(server: TestServer) {
@@ -485,13 +442,7 @@ async fn a_gone_subscription_is_removed_and_not_tried_again(server: TestServer) 
     assert_eq!(peer.received().len(), 1);
     let id = device_id(&device);
     assert!(
-        server
-            .state
-            .store
-            .push_registration(&id)
-            .await
-            .unwrap()
-            .is_none(),
+        !registered(&server, &id).await,
         "the registration is removed"
     );
     let outbox = push_outbox(&server).await;
@@ -527,13 +478,7 @@ async fn a_failing_push_service_is_tried_again_while_the_login_lasts(server: Tes
         (login.expires_at - START - 20).to_string()
     );
     assert_eq!(push_outbox(&server).await[0].state, OutboxState::Sent);
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(registered(&server, &device_id(&device)).await);
 }
 
 fn with_push_and_no_login_brakes(config: &mut Config) {
@@ -673,13 +618,7 @@ async fn fcm_unregistered_token_is_removed(store: nokkel_server::store::Store) {
     start_login(&server, ADULT).await;
     server.state.delivery.round().await.unwrap();
     assert_eq!(peer.sends().len(), 1);
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &device_id(&device)).await);
     let outbox = push_outbox(&server).await;
     assert_eq!(outbox[0].state, OutboxState::Dead);
     assert!(!outbox[0].last_error.as_deref().unwrap().contains(FCM_TOKEN));
@@ -839,13 +778,7 @@ async fn apns_unregistered_token_is_removed_and_not_tried_again(server: TestServ
         "sandbox host"
     );
     apns_check(&requests[0], START, login.expires_at);
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!registered(&server, &device_id(&device)).await);
     let outbox = push_outbox(&server).await;
     assert_eq!(outbox[0].state, OutboxState::Dead);
     let error = outbox[0].last_error.as_deref().unwrap();
@@ -871,11 +804,5 @@ async fn apns_busy_service_is_tried_again(server: TestServer) {
     assert_eq!(peer.requests().len(), 1);
     let outbox = push_outbox(&server).await;
     assert_eq!(outbox[0].state, OutboxState::Queued, "kept for a retry");
-    assert!(server
-        .state
-        .store
-        .push_registration(&device_id(&device))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(registered(&server, &device_id(&device)).await);
 }
