@@ -39,3 +39,31 @@ export async function cancelScan(): Promise<void> {
   const { cancel } = await import('@tauri-apps/plugin-barcode-scanner');
   await cancel();
 }
+
+/**
+ * One scan as a screen runs it: `scanning(true)` while the camera is up, then a scanned text
+ * goes to `use`. Cancelling or refusing the camera ends it quietly; other failures are
+ * thrown for the screen to show.
+ */
+export async function scanThen(
+  scanning: (on: boolean) => void,
+  use: (text: string) => Promise<void>,
+): Promise<void> {
+  scanning(true);
+  try {
+    const text = await scanLetter();
+    scanning(false);
+    if (text) await use(text);
+  } finally {
+    scanning(false);
+  }
+}
+
+/** The scan bar's Cancel: stops the camera, and the screen is shown again. */
+export async function stopScanning(scanning: (on: boolean) => void): Promise<void> {
+  try {
+    await cancelScan();
+  } finally {
+    scanning(false);
+  }
+}
