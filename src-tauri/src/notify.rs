@@ -188,6 +188,16 @@ mod dbus {
 
     pub struct DbusNotifications;
 
+    /// `org.freedesktop.Notifications` on a new session-bus connection (the proxy keeps it).
+    async fn notification_server() -> Result<Proxy<'static>, String> {
+        let connection = Connection::session()
+            .await
+            .map_err(|e| format!("no session bus: {e}"))?;
+        Proxy::new(&connection, DESTINATION, PATH, DESTINATION)
+            .await
+            .map_err(|e| format!("no notification server: {e}"))
+    }
+
     #[async_trait]
     impl NotificationSink for DbusNotifications {
         async fn show(
@@ -196,12 +206,7 @@ mod dbus {
             body: &str,
             on_click: OnClick,
         ) -> Result<ShownId, String> {
-            let connection = Connection::session()
-                .await
-                .map_err(|e| format!("no session bus: {e}"))?;
-            let proxy = Proxy::new(&connection, DESTINATION, PATH, DESTINATION)
-                .await
-                .map_err(|e| format!("no notification server: {e}"))?;
+            let proxy = notification_server().await?;
             // Subscribed before the call so a quick click is not missed.
             let mut clicks = proxy
                 .receive_signal("ActionInvoked")
@@ -242,18 +247,14 @@ mod dbus {
                 if let Ok(true) = tokio::time::timeout(CLICK_WINDOW, clicked).await {
                     on_click();
                 }
-                drop(connection);
+                // The proxy holds the bus connection until the click window ends.
+                drop(proxy);
             });
             Ok(id)
         }
 
         async fn close(&self, id: ShownId) -> Result<(), String> {
-            let connection = Connection::session()
-                .await
-                .map_err(|e| format!("no session bus: {e}"))?;
-            let proxy = Proxy::new(&connection, DESTINATION, PATH, DESTINATION)
-                .await
-                .map_err(|e| format!("no notification server: {e}"))?;
+            let proxy = notification_server().await?;
             proxy
                 .call::<_, _, ()>("CloseNotification", &(id,))
                 .await
