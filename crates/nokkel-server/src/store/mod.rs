@@ -215,6 +215,10 @@ impl Store {
             .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            // sqlx pings an idle connection before lending it out, by default: one more
+            // round trip to the connection's thread for every statement. A SQLite file
+            // cannot hang up the way a network peer can, so skip it.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self {
