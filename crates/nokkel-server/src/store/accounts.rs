@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::direct::optional;
 use super::{text_enum, with_pool, Store, StoreError};
 
 text_enum! {
@@ -67,6 +68,21 @@ pub(super) const INSERT_ACCOUNT: &str = "INSERT INTO accounts (pid, kind, passwo
 const ACCOUNT_COLUMNS: &str =
     "pid, kind, password_hash, status, blocked_reason, created_at, updated_at";
 
+impl AccountRecord {
+    /// Reads a row of [`ACCOUNT_COLUMNS`] on the direct connection.
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            pid: row.get(0)?,
+            kind: row.get(1)?,
+            password_hash: row.get(2)?,
+            status: row.get(3)?,
+            blocked_reason: row.get(4)?,
+            created_at: row.get(5)?,
+            updated_at: row.get(6)?,
+        })
+    }
+}
+
 impl Store {
     /// Creates an account. `Conflict` if the person already has one,
     /// `MissingReference` if the person is not in the register.
@@ -88,6 +104,11 @@ impl Store {
     /// The account of `pid`, if any.
     pub async fn account(&self, pid: &str) -> Result<Option<AccountRecord>, StoreError> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE pid = $1");
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| optional(c, &sql, &[&pid], AccountRecord::from_direct))
+                .await;
+        }
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, AccountRecord>(&sql)
             .bind(pid)

@@ -37,11 +37,35 @@ pub struct AuditRecord {
 
 const AUDIT_COLUMNS: &str = "id, at, event, pid, client_ip, detail";
 
+/// One audit row, for the direct connection's batches.
+const INSERT_AUDIT_ROW: &str =
+    "INSERT INTO audit_log (at, event, pid, client_ip, detail) VALUES ($1, $2, $3, $4, $5)";
+
 impl Store {
     /// Appends `events` in one statement, in order.
     pub async fn append_audit_batch(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
+        }
+        if let Some(direct) = self.direct() {
+            // One transaction, one cached single-row statement per event.
+            return direct
+                .run(|c| {
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    for event in events {
+                        let row: [&dyn rusqlite::ToSql; 5] = [
+                            &event.at,
+                            &event.event,
+                            &event.pid,
+                            &event.client_ip,
+                            &event.detail,
+                        ];
+                        super::direct::execute(&tx, INSERT_AUDIT_ROW, &row)?;
+                    }
+                    tx.commit()
+                })
+                .await;
         }
         with_pool!(self, pool => {
             let mut insert =

@@ -1,5 +1,6 @@
 //! Devices: the authenticator keys of app users, with the signature counter that must grow.
 
+use super::direct::all;
 use super::{with_pool, Store, StoreError};
 
 /// One enrolled device.
@@ -30,6 +31,24 @@ pub struct DeviceRecord {
 const DEVICE_COLUMNS: &str = "id, pid, public_jwk, name, platform, uv_methods, counter, \
      created_at, last_used_at, revoked_at";
 
+impl DeviceRecord {
+    /// Reads a row of [`DEVICE_COLUMNS`] on the direct connection.
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            pid: row.get(1)?,
+            public_jwk: row.get(2)?,
+            name: row.get(3)?,
+            platform: row.get(4)?,
+            uv_methods: row.get(5)?,
+            counter: row.get(6)?,
+            created_at: row.get(7)?,
+            last_used_at: row.get(8)?,
+            revoked_at: row.get(9)?,
+        })
+    }
+}
+
 impl Store {
     /// The device with id `id`, revoked or not.
     pub async fn device(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
@@ -47,6 +66,11 @@ impl Store {
         let sql = format!(
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE pid = $1 ORDER BY created_at DESC, id"
         );
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| all(c, &sql, &[&pid], DeviceRecord::from_direct))
+                .await;
+        }
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, DeviceRecord>(&sql)
             .bind(pid)

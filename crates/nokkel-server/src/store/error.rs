@@ -31,6 +31,10 @@ pub enum StoreError {
     /// Any other database failure (connection, I/O, constraint bug).
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The same, from the connection the login path uses on its own thread
+    /// (`store/direct.rs`).
+    #[error("database error: {0}")]
+    Direct(#[source] rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -2,7 +2,10 @@
 //! state machine is enforced with conditional updates, so of concurrent answers exactly
 //! one decides a login. Also the replay cache for device request proofs.
 
-use super::{sqlite_script, text_enum, with_pool, Pool, Store, StoreError};
+use rusqlite::{ToSql, TransactionBehavior};
+
+use super::direct::execute;
+use super::{text_enum, with_pool, Store, StoreError};
 
 text_enum! {
     /// Where a login transaction stands. It moves only by a [`LoginTransition`].
@@ -116,6 +119,32 @@ pub struct LoginRecord {
 const LOGIN_COLUMNS: &str = "id, request_id, pid, method, service, browser, os, place, number, \
      pending, state, created_at, expires_at, decided_at, device_id, uv, address";
 
+impl LoginRecord {
+    /// The values of [`LOGIN_COLUMNS`] in order, for the direct connection (`bind_login!`
+    /// binds the same for sqlx).
+    fn direct_args(&self) -> [&dyn ToSql; 17] {
+        [
+            &self.id,
+            &self.request_id,
+            &self.pid,
+            &self.method,
+            &self.service,
+            &self.browser,
+            &self.os,
+            &self.place,
+            &self.number,
+            &self.pending,
+            &self.state,
+            &self.created_at,
+            &self.expires_at,
+            &self.decided_at,
+            &self.device_id,
+            &self.uv,
+            &self.address,
+        ]
+    }
+}
+
 impl Store {
     /// Starts a login: cancels the pending logins `cancel` (those of the same person the
     /// admission rule replaces) and inserts `login`, in one transaction. Returns how many
@@ -199,40 +228,31 @@ impl Store {
         login: &LoginRecord,
         decision: &DeviceDecision<'_>,
     ) -> Result<Decided, StoreError> {
-        let outcome = |stored: bool| {
-            if stored {
-                Decided::Yes
-            } else {
-                Decided::CounterStale
-            }
-        };
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let script = format!(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE devices SET counter = $19, last_used_at = $20 \
-                     WHERE id = $18 AND counter < $19 AND revoked_at IS NULL; \
-                     INSERT INTO logins ({LOGIN_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 WHERE changes() = 1 \
-                     RETURNING 1; \
-                     COMMIT;"
-                );
-                let query = bind_login!(sqlx::query(&script), login)
-                    .bind(decision.device_id)
-                    .bind(decision.counter)
-                    .bind(decision.now);
-                sqlite_script(pool, query).await.map(outcome)
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                if !advance_counter!(&mut *tx, decision)? {
-                    return Ok(Decided::CounterStale);
-                }
-                insert_login!(&mut *tx, login)?;
-                tx.commit().await?;
-                Ok(Decided::Yes)
-            }
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let counter: [&dyn ToSql; 3] =
+                        [&decision.device_id, &decision.counter, &decision.now];
+                    if execute(&tx, ADVANCE_COUNTER_SQL, &counter)? != 1 {
+                        return Ok(Decided::CounterStale);
+                    }
+                    execute(&tx, &insert_login_sql(), &login.direct_args())?;
+                    tx.commit()?;
+                    Ok(Decided::Yes)
+                })
+                .await;
         }
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            if !advance_counter!(&mut *tx, decision)? {
+                return Ok(Decided::CounterStale);
+            }
+            insert_login!(&mut *tx, login)?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(Decided::Yes)
+        }
+        .await)
     }
 
     /// The login with id `id`.
@@ -307,6 +327,13 @@ impl Store {
         let sql = "UPDATE logins SET state = $3, decided_at = $4, \
              device_id = COALESCE($5, device_id), uv = COALESCE($6, uv) \
              WHERE id = $1 AND state = $2 AND ($2 <> 'pending' OR expires_at > $4)";
+        if let Some(direct) = self.direct() {
+            let (from, to) = (transition.from(), transition.to());
+            let changed = direct
+                .run(|c| execute(c, sql, &[&id, &from, &to, &now, &device_id, &uv]))
+                .await?;
+            return Ok(changed == 1);
+        }
         let affected = with_pool!(self, pool => sqlx::query(sql)
             .bind(id)
             .bind(transition.from())

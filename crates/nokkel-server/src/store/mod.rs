@@ -17,6 +17,11 @@
 //! needs runtime driver installation. The enum costs one `match` per call and keeps
 //! each driver's own types, errors and pool tuning (WAL and busy timeout for SQLite).
 //!
+//! On a SQLite file the statements every login runs also have a path on a second
+//! connection used on the caller's own thread ([`direct`]): the same SQL text, bound by
+//! name, without sqlx's hand-off to its connection thread. The `with_pool!` path stays
+//! for PostgreSQL and for an in-memory SQLite database.
+//!
 //! Records are plain structs of primitive fields (identity numbers as `String`,
 //! unix-second `i64` times, hashes and sealed blobs as `Vec<u8>`); the services above
 //! turn them into domain types. The store never sees a secret in clear: activation
@@ -40,6 +45,7 @@ mod accounts;
 mod audit;
 mod contacts;
 mod devices;
+pub(crate) mod direct;
 mod error;
 mod events;
 mod letters;
@@ -88,14 +94,16 @@ pub const SQLITE_FILE_NAME: &str = "nokkel.db";
 /// 5, 10… ms, and that sleep landed on approvals (notify p99 36 ms at 8 logins in flight,
 /// against 5.6 ms with one connection, which also costs 27 % less CPU per login:
 /// docs/PERFORMANCE.md). On one connection statements queue in the pool instead, in
-/// order, and each is short (reads by key, single-row writes, batched audit rows).
+/// order, and each is short (reads by key, single-row writes, batched audit rows). The
+/// login path's statements use a second connection on the caller's thread instead
+/// (`direct.rs`).
 const SQLITE_CONNECTIONS: u32 = 1;
 
 /// How often `nokkel serve` checkpoints the SQLite write-ahead log.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long a SQLite writer waits for another writer before failing with "busy".
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Embedded migrations, one tree per backend.
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -105,6 +113,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// On a SQLite file, a second connection the login path uses on its own thread
+    /// (`store/direct.rs`); `None` on PostgreSQL and in-memory SQLite.
+    direct: Option<Arc<direct::Direct>>,
     /// Keeps a temporary database directory alive as long as any clone of the store.
     _temp_dir: Option<Arc<tempfile::TempDir>>,
 }
@@ -145,7 +156,8 @@ impl Store {
         } else if url_or_path.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url_or_path)
                 .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?;
-            Self::sqlite_with(options.create_if_missing(true), SQLITE_CONNECTIONS, None).await
+            let in_memory = url_or_path.contains(":memory:") || url_or_path.contains("mode=memory");
+            Self::sqlite_with(options.create_if_missing(true), in_memory, None).await
         } else {
             Self::sqlite_file(Path::new(url_or_path)).await
         }
@@ -162,7 +174,7 @@ impl Store {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true);
-        Self::sqlite_with(options, SQLITE_CONNECTIONS, None).await
+        Self::sqlite_with(options, false, None).await
     }
 
     /// A fresh SQLite database in a temporary directory that is deleted when the last
@@ -176,7 +188,7 @@ impl Store {
         let options = SqliteConnectOptions::new()
             .filename(dir.path().join(SQLITE_FILE_NAME))
             .create_if_missing(true);
-        Self::sqlite_with(options, SQLITE_CONNECTIONS, Some(Arc::new(dir))).await
+        Self::sqlite_with(options, false, Some(Arc::new(dir))).await
     }
 
     /// A fresh in-memory SQLite database on a single connection (an in-memory database
@@ -194,15 +206,19 @@ impl Store {
             .await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            direct: None,
             _temp_dir: None,
         })
     }
 
+    /// Opens the pool on `options` and, unless the database is `in_memory`, the direct
+    /// connection to the same file.
     async fn sqlite_with(
         options: SqliteConnectOptions,
-        max_connections: u32,
+        in_memory: bool,
         temp_dir: Option<Arc<tempfile::TempDir>>,
     ) -> Result<Self, StoreError> {
+        let file = options.get_filename().to_owned();
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -214,15 +230,21 @@ impl Store {
             // connection to close checkpoints too, as SQLite always does.
             .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(SQLITE_CONNECTIONS)
             // sqlx pings an idle connection before lending it out, by default: one more
             // round trip to the connection's thread for every statement. A SQLite file
             // cannot hang up the way a network peer can, so skip it.
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
+        // Opened after the pool, which created the file and switched it to WAL.
+        let direct = match in_memory {
+            true => None,
+            false => Some(Arc::new(direct::Direct::open(&file)?)),
+        };
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            direct,
             _temp_dir: temp_dir,
         })
     }
@@ -237,6 +259,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            direct: None,
             _temp_dir: None,
         })
     }
@@ -248,6 +271,11 @@ impl Store {
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// The connection the login path uses on its own thread, on a SQLite file.
+    pub(crate) fn direct(&self) -> Option<&direct::Direct> {
+        self.direct.as_deref()
     }
 
     /// `"sqlite"` or `"postgres"`, for logs and health output.
@@ -293,29 +321,6 @@ impl Store {
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await);
-    }
-}
-
-/// Runs a write `script` on SQLite in one round trip to the connection's thread instead of
-/// one per statement: `BEGIN IMMEDIATE; UPDATE …; INSERT … SELECT … WHERE changes() = 1
-/// RETURNING 1; COMMIT;`, the conditional `INSERT` taking effect only if the `UPDATE`
-/// changed its row. Returns whether it did (a row came back). A statement failing midway
-/// would leave the transaction open, so it is rolled back here.
-///
-/// The hot transactions of a login use it (an answer and its device counter, issuing a
-/// code, redeeming it); PostgreSQL runs the same steps as an ordinary transaction.
-pub(crate) async fn sqlite_script<'q>(
-    pool: &SqlitePool,
-    script: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-) -> Result<bool, StoreError> {
-    let mut conn = pool.acquire().await?;
-    match script.fetch_all(&mut *conn).await {
-        Ok(rows) => Ok(!rows.is_empty()),
-        Err(err) => {
-            // "No transaction is active" when it failed at BEGIN: nothing to undo.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            Err(err.into())
-        }
     }
 }
 

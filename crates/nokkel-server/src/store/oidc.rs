@@ -5,7 +5,10 @@
 //! in clear. Single use is enforced by conditional `UPDATE`s, so under concurrent
 //! requests exactly one wins on either backend.
 
-use super::{redacted, sqlite_script, with_pool, Pool, Store, StoreError};
+use rusqlite::{ToSql, TransactionBehavior};
+
+use super::direct::{execute, optional};
+use super::{redacted, with_pool, Store, StoreError};
 
 /// A registered relying party.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -168,6 +171,48 @@ const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, nonce,
 const CODE_COLUMNS: &str = "code_hash, request_id, client_id, redirect_uri, code_challenge, \
      scope, nonce, pid, amr, auth_time, created_at, expires_at, used_at, tokens_revoked_at";
 
+impl AuthorizationCodeRecord {
+    /// The values of [`CODE_COLUMNS`] in order, for the direct connection.
+    fn direct_args(&self) -> [&dyn ToSql; 14] {
+        [
+            &self.code_hash,
+            &self.request_id,
+            &self.client_id,
+            &self.redirect_uri,
+            &self.code_challenge,
+            &self.scope,
+            &self.nonce,
+            &self.pid,
+            &self.amr,
+            &self.auth_time,
+            &self.created_at,
+            &self.expires_at,
+            &self.used_at,
+            &self.tokens_revoked_at,
+        ]
+    }
+
+    /// Reads a row of [`CODE_COLUMNS`] on the direct connection.
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            code_hash: row.get(0)?,
+            request_id: row.get(1)?,
+            client_id: row.get(2)?,
+            redirect_uri: row.get(3)?,
+            code_challenge: row.get(4)?,
+            scope: row.get(5)?,
+            nonce: row.get(6)?,
+            pid: row.get(7)?,
+            amr: row.get(8)?,
+            auth_time: row.get(9)?,
+            created_at: row.get(10)?,
+            expires_at: row.get(11)?,
+            used_at: row.get(12)?,
+            tokens_revoked_at: row.get(13)?,
+        })
+    }
+}
+
 impl Store {
     /// Registers a client; `Conflict` if the id is taken.
     pub async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
@@ -233,6 +278,29 @@ impl Store {
             "INSERT INTO authorization_requests ({REQUEST_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
+        if let Some(direct) = self.direct() {
+            let insert = |c: &mut rusqlite::Connection| {
+                let args: [&dyn ToSql; 15] = [
+                    &request.id,
+                    &request.client_id,
+                    &request.redirect_uri,
+                    &request.scope,
+                    &request.state,
+                    &request.nonce,
+                    &request.ui_locales,
+                    &request.prompt_login,
+                    &request.login_hint,
+                    &request.acr_values,
+                    &request.code_challenge,
+                    &request.created_at,
+                    &request.expires_at,
+                    &request.finished_at,
+                    &request.outcome,
+                ];
+                execute(c, &sql, &args)
+            };
+            return direct.run(insert).await.map(|_| ());
+        }
         with_pool!(self, pool => sqlx::query(&sql)
             .bind(&request.id)
             .bind(&request.client_id)
@@ -284,8 +352,7 @@ impl Store {
     }
 
     /// Ends the pending, unexpired request `code.request_id` by issuing `code`, in one
-    /// transaction; `false` (and nothing stored) if the request was not pending. On SQLite
-    /// one round trip (`sqlite_script`).
+    /// transaction; `false` (and nothing stored) if the request was not pending.
     pub async fn complete_authorization_request(
         &self,
         code: &AuthorizationCodeRecord,
@@ -312,38 +379,39 @@ impl Store {
                     .bind(code.tokens_revoked_at)
             };
         }
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let script = format!(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE authorization_requests SET finished_at = $15, outcome = 'code' \
-                     WHERE id = $2 AND finished_at IS NULL AND expires_at > $15; \
-                     INSERT INTO authorization_codes ({CODE_COLUMNS}) \
-                     SELECT {values} WHERE changes() = 1 RETURNING 1; COMMIT;"
-                );
-                sqlite_script(pool, bind_code!(sqlx::query(&script)).bind(now)).await
-            }
-            Pool::Postgres(pool) => {
-                let finish = "UPDATE authorization_requests SET finished_at = $2, \
-                     outcome = 'code' WHERE id = $1 AND finished_at IS NULL AND expires_at > $2";
-                let insert =
-                    format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ({values})");
-                let mut tx = pool.begin().await?;
-                let finished = sqlx::query(finish)
-                    .bind(&code.request_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if finished != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                bind_code!(sqlx::query(&insert)).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
+        let finish = "UPDATE authorization_requests SET finished_at = $2, \
+             outcome = 'code' WHERE id = $1 AND finished_at IS NULL AND expires_at > $2";
+        let insert = format!("INSERT INTO authorization_codes ({CODE_COLUMNS}) VALUES ({values})");
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    if execute(&tx, finish, &[&code.request_id, &now])? != 1 {
+                        return Ok(false);
+                    }
+                    execute(&tx, &insert, &code.direct_args())?;
+                    tx.commit()?;
+                    Ok(true)
+                })
+                .await;
         }
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let finished = sqlx::query(finish)
+                .bind(&code.request_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if finished != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            bind_code!(sqlx::query(&insert)).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(true)
+        }
+        .await)
     }
 
     /// The authorization code with hash `code_hash`, used or not.
@@ -352,6 +420,11 @@ impl Store {
         code_hash: &[u8],
     ) -> Result<Option<AuthorizationCodeRecord>, StoreError> {
         let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| optional(c, &sql, &[&code_hash], AuthorizationCodeRecord::from_direct))
+                .await;
+        }
         Ok(
             with_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRecord>(&sql)
             .bind(code_hash)
@@ -362,8 +435,7 @@ impl Store {
 
     /// Marks the unused, unexpired code `token.code_hash` used and stores `token`, in one
     /// transaction; `false` (and nothing stored) if the code was used or expired — under
-    /// concurrent redemptions exactly one gets `true`. On SQLite one round trip
-    /// (`sqlite_script`).
+    /// concurrent redemptions exactly one gets `true`.
     pub async fn redeem_authorization_code(
         &self,
         token: &AccessTokenRecord,
@@ -384,37 +456,48 @@ impl Store {
                     .bind(token.expires_at)
             };
         }
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                let script = format!(
-                    "BEGIN IMMEDIATE; \
-                     UPDATE authorization_codes SET used_at = $8 \
-                     WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $8; \
-                     INSERT INTO access_tokens ({columns}) \
-                     SELECT {values} WHERE changes() = 1 RETURNING 1; COMMIT;"
-                );
-                sqlite_script(pool, bind_token!(sqlx::query(&script)).bind(now)).await
-            }
-            Pool::Postgres(pool) => {
-                let consume = "UPDATE authorization_codes SET used_at = $2 \
-                     WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2";
-                let insert = format!("INSERT INTO access_tokens ({columns}) VALUES ({values})");
-                let mut tx = pool.begin().await?;
-                let consumed = sqlx::query(consume)
-                    .bind(&token.code_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if consumed != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                bind_token!(sqlx::query(&insert)).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
+        let consume = "UPDATE authorization_codes SET used_at = $2 \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2";
+        let insert = format!("INSERT INTO access_tokens ({columns}) VALUES ({values})");
+        if let Some(direct) = self.direct() {
+            return direct
+                .run(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    if execute(&tx, consume, &[&token.code_hash, &now])? != 1 {
+                        return Ok(false);
+                    }
+                    let row: [&dyn ToSql; 7] = [
+                        &token.token_hash,
+                        &token.code_hash,
+                        &token.client_id,
+                        &token.pid,
+                        &token.scope,
+                        &token.created_at,
+                        &token.expires_at,
+                    ];
+                    execute(&tx, &insert, &row)?;
+                    tx.commit()?;
+                    Ok(true)
+                })
+                .await;
         }
+        with_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let consumed = sqlx::query(consume)
+                .bind(&token.code_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if consumed != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            bind_token!(sqlx::query(&insert)).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(true)
+        }
+        .await)
     }
 
     /// Revokes every token issued for the code (it was presented twice). Idempotent:

@@ -1,5 +1,6 @@
 //! Fixed-window rate-limit counters shared by every server instance using the store.
 
+use super::direct::optional;
 use super::{with_pool, Store, StoreError};
 
 /// The state of one counter after a hit.
@@ -40,6 +41,12 @@ impl Store {
     /// without counting one.
     pub async fn hits(&self, key: &str, window_start: i64) -> Result<i64, StoreError> {
         let sql = "SELECT hits FROM rate_limits WHERE key = $1 AND window_start = $2";
+        if let Some(direct) = self.direct() {
+            let hits = direct
+                .run(|c| optional(c, sql, &[&key, &window_start], |r| r.get(0)))
+                .await?;
+            return Ok(hits.unwrap_or(0));
+        }
         let hits: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(sql)
             .bind(key)
             .bind(window_start)

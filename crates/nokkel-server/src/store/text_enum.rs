@@ -3,8 +3,8 @@
 //! loudly instead of becoming a default.
 
 /// Defines an enum whose variants are stored and serialized as the given texts, with
-/// `as_str`, `FromStr`, `Display`, serde, and sqlx `Type`/`Encode`/`Decode` for every
-/// backend whose `String` is `TEXT`.
+/// `as_str`, `FromStr`, `Display`, serde, sqlx `Type`/`Encode`/`Decode` for every
+/// backend whose `String` is `TEXT`, and rusqlite `FromSql`/`ToSql` (`store/direct.rs`).
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
@@ -54,6 +54,20 @@ macro_rules! text_enum {
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                $crate::store::direct::text_enum_from_sql(value)
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                $crate::store::direct::text_enum_to_sql(self.as_str())
             }
         }
 
