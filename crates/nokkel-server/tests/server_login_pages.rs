@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use nokkel_server::services::oidc::{self, AuthorizationError};
 use support::*;
 
 server_tests!(
@@ -19,6 +20,7 @@ server_tests!(
     cancel_returns_access_denied_to_the_service,
     sms_user_logs_in_with_password_and_code,
     unknown_person_and_expired_request_are_explained,
+    an_approved_login_is_completed_only_with_its_code,
 );
 
 fn query_of(url: &str) -> HashMap<String, String> {
@@ -43,6 +45,11 @@ async fn login_page(browser: &mut Browser) -> String {
 
 /// Starts an app login in the browser and returns the number the page shows.
 async fn app_login(browser: &mut Browser, pid: &str) -> u8 {
+    app_login_for_request(browser, pid).await.1
+}
+
+/// [`app_login`], also returning the authorization request's id.
+async fn app_login_for_request(browser: &mut Browser, pid: &str) -> (String, u8) {
     let request = login_page(browser).await;
     let res = browser
         .post("/login", &[("request", &request), ("pid", pid)])
@@ -59,7 +66,7 @@ async fn app_login(browser: &mut Browser, pid: &str) -> u8 {
     // timed refresh (WCAG 2.2.1).
     assert!(!page.body.contains("http-equiv=\"refresh\""));
     assert!(page.body.contains("href=\"/login/finish\""));
-    shown_number(&page.body)
+    (request, shown_number(&page.body))
 }
 
 async fn app_login_shows_the_number_and_approval_returns_a_code(server: TestServer) {
@@ -119,6 +126,39 @@ async fn app_login_shows_the_number_and_approval_returns_a_code(server: TestServ
         server.state.pending.get(&id).await.unwrap().unwrap().state,
         "completed"
     );
+}
+
+/// The login becomes `completed` in the same transaction that issues its code: when the
+/// relying party's request ended meanwhile, no code is issued and the login stays
+/// approved (it used to be marked completed with no code to show for it).
+async fn an_approved_login_is_completed_only_with_its_code(server: TestServer) {
+    let mut device = server.enrolled_device(ADULT, 1).await;
+    let mut browser = server.browser();
+    let (request, number) = app_login_for_request(&mut browser, ADULT).await;
+    let challenge = device.pending(START).await.unwrap();
+    let (id, jws) = device.approval(challenge, number, START);
+    assert_eq!(
+        device.send_approval(&id, &jws, START).await.status,
+        StatusCode::OK
+    );
+    oidc::fail_authorization(
+        &server.state,
+        &request,
+        AuthorizationError::AccessDenied,
+        "ended by the test",
+    )
+    .await
+    .unwrap();
+
+    let res = browser.get("/login/finish").await;
+    assert_ne!(
+        res.status,
+        StatusCode::SEE_OTHER,
+        "no code: {:?}",
+        res.location
+    );
+    let login = server.state.pending.get(&id).await.unwrap().unwrap();
+    assert_eq!(login.state, "approved", "not completed without a code");
 }
 
 async fn denied_login_ends_on_a_page_with_the_way_back(server: TestServer) {

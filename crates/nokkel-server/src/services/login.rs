@@ -28,7 +28,7 @@ use serde_json::json;
 use super::events::{self, wait_for};
 use super::lifecycle::{self, Standing, BLOCKED_REPORTED};
 use super::notices::{self, Notice};
-use super::oidc::{self, Authenticated, AuthorizationError};
+use super::oidc::{self, Authenticated, AuthorizationError, OidcError};
 use super::verification::{check_uv, counter, device_public_key, uv_name};
 use super::{address_key, audit, check_rate_limit, rate_limit, volatile_rate_limit, ServiceError};
 use super::{confirmation, registration};
@@ -755,21 +755,18 @@ async fn finish_decided(
     Ok(match login.state {
         LoginState::Pending => LoginEnd::Pending,
         LoginState::Approved => {
-            let now = deps.clock.unix();
-            if !deps
-                .pending
-                .decide(&login.id, LoginTransition::COMPLETE, now, None)
-                .await?
-            {
-                return Ok(LoginEnd::Gone);
-            }
             let who = Authenticated {
                 pid: login.pid.clone(),
                 amr: vec!["app".to_owned()],
-                auth_time: login.decided_at.unwrap_or(now),
+                auth_time: login.decided_at.unwrap_or_else(|| deps.clock.unix()),
             };
-            match oidc::complete_authorization(deps, request_id, who).await {
-                Ok(redirect) => LoginEnd::Completed { redirect },
+            match oidc::complete_approved_login(deps, request_id, who, &login.id).await {
+                Ok(redirect) => {
+                    deps.pending.completed(&login.id);
+                    LoginEnd::Completed { redirect }
+                }
+                // Completed by another call already, or its request ended meanwhile.
+                Err(OidcError::RequestNotPending) => LoginEnd::Gone,
                 Err(err) => {
                     tracing::warn!(error = %err, "approved login could not complete its request");
                     LoginEnd::Gone

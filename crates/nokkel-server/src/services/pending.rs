@@ -77,8 +77,9 @@ pub trait PendingLogins: Send + Sync {
     async fn pending_app_logins(&self, pid: &str, now: i64)
         -> Result<Vec<LoginRecord>, StoreError>;
 
-    /// Moves login `id` along `transition` (a pending one only before it expires).
-    /// `false` when it was not in the transition's starting state.
+    /// Moves pending login `id` along `transition` before it expires. `false` when it was
+    /// not pending. (An approved login is completed with its code:
+    /// `oidc::complete_approved_login`, then [`PendingLogins::completed`].)
     async fn decide(
         &self,
         id: &str,
@@ -86,6 +87,10 @@ pub trait PendingLogins: Send + Sync {
         now: i64,
         device_id: Option<&str>,
     ) -> Result<bool, StoreError>;
+
+    /// Login `id` was completed in the store (it became the relying party's code): forget
+    /// what is kept of it beside the store.
+    fn completed(&self, id: &str);
 
     /// Decides pending login `id` by a device's answer and raises that device's counter,
     /// both or neither.
@@ -169,6 +174,10 @@ impl PendingLogins for SqlPendingLogins {
         self.store
             .decide_login(id, transition, now, device_id, None)
             .await
+    }
+
+    fn completed(&self, _id: &str) {
+        // Nothing beside the tables.
     }
 
     async fn decide_by_device(
@@ -434,16 +443,7 @@ impl PendingLogins for MemoryPendingLogins {
         device_id: Option<&str>,
     ) -> Result<bool, StoreError> {
         if transition.from() != LoginState::Pending {
-            // Approved → completed: the approved row is already stored, and the store's
-            // conditional update makes the completion happen once, across restarts too.
-            let moved = self
-                .store
-                .decide_login(id, transition, now, device_id, None)
-                .await?;
-            if moved {
-                self.state().logins.remove(id);
-            }
-            return Ok(moved);
+            return Ok(false);
         }
         let Some(before) = self.state().claim(id, now, true) else {
             return Ok(false);
@@ -453,6 +453,11 @@ impl PendingLogins for MemoryPendingLogins {
         let write = async move { store.record_login(&row).await };
         self.store_claimed(decided, write, |_| true).await?;
         Ok(true)
+    }
+
+    fn completed(&self, id: &str) {
+        // Approved logins stay here for their waiters until the code is issued.
+        self.state().logins.remove(id);
     }
 
     async fn decide_by_device(

@@ -8,7 +8,8 @@
 use rusqlite::{ToSql, TransactionBehavior};
 
 use super::direct::{execute, optional};
-use super::{redacted, with_pool, Store, StoreError};
+use super::logins::DECIDE_LOGIN_SQL;
+use super::{redacted, with_pool, LoginTransition, Store, StoreError};
 
 /// A registered relying party.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -351,14 +352,22 @@ impl Store {
         Ok(affected == 1)
     }
 
-    /// Ends the pending, unexpired request `code.request_id` by issuing `code`, in one
-    /// transaction; `false` (and nothing stored) if the request was not pending.
+    /// Ends the pending, unexpired request `code.request_id` by issuing `code` and, for an
+    /// app login, moves `login` from approved to completed, all in one transaction; `false`
+    /// (and nothing stored) if the request was not pending or the login not approved — so
+    /// an approved login is handed to the relying party once, across restarts too.
     pub async fn complete_authorization_request(
         &self,
         code: &AuthorizationCodeRecord,
         now: i64,
+        login: Option<&str>,
     ) -> Result<bool, StoreError> {
         let values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+        let (approved, completed) = (
+            LoginTransition::COMPLETE.from(),
+            LoginTransition::COMPLETE.to(),
+        );
+        let none: Option<&str> = None;
         // Binds the record's columns as $1… (a macro: the query's driver differs per arm).
         macro_rules! bind_code {
             ($query:expr) => {
@@ -386,6 +395,13 @@ impl Store {
             return direct
                 .run(|c| {
                     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    if let Some(login) = login {
+                        let complete: [&dyn ToSql; 6] =
+                            [&login, &approved, &completed, &now, &none, &none];
+                        if execute(&tx, DECIDE_LOGIN_SQL, &complete)? != 1 {
+                            return Ok(false);
+                        }
+                    }
                     if execute(&tx, finish, &[&code.request_id, &now])? != 1 {
                         return Ok(false);
                     }
@@ -397,6 +413,22 @@ impl Store {
         }
         with_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
+            if let Some(login) = login {
+                let moved = sqlx::query(DECIDE_LOGIN_SQL)
+                    .bind(login)
+                    .bind(approved)
+                    .bind(completed)
+                    .bind(now)
+                    .bind(none)
+                    .bind(none)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if moved != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
             let finished = sqlx::query(finish)
                 .bind(&code.request_id)
                 .bind(now)

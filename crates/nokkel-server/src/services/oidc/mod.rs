@@ -229,6 +229,28 @@ pub async fn complete_authorization(
     request_id: &str,
     who: Authenticated,
 ) -> Result<String, OidcError> {
+    issue_code(deps, request_id, who, None).await
+}
+
+/// [`complete_authorization`] for an app login that was approved: the login becomes
+/// completed in the same transaction that issues the code, so it is handed to the
+/// relying party once. [`OidcError::RequestNotPending`] too when the login is no longer
+/// approved (another call completed it).
+pub async fn complete_approved_login(
+    deps: &Deps,
+    request_id: &str,
+    who: Authenticated,
+    login_id: &str,
+) -> Result<String, OidcError> {
+    issue_code(deps, request_id, who, Some(login_id)).await
+}
+
+async fn issue_code(
+    deps: &Deps,
+    request_id: &str,
+    who: Authenticated,
+    login_id: Option<&str>,
+) -> Result<String, OidcError> {
     if who.amr.is_empty() || who.amr.iter().any(|m| m.is_empty() || m.contains(' ')) {
         return Err(OidcError::MissingAmr);
     }
@@ -255,7 +277,7 @@ pub async fn complete_authorization(
     };
     if !deps
         .store
-        .complete_authorization_request(&record, now)
+        .complete_authorization_request(&record, now, login_id)
         .await?
     {
         deps.caches.requests.forget(request_id);
