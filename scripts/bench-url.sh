@@ -34,14 +34,16 @@ trap cleanup EXIT
 "$nokkel" admin population import "$work/people.csv" --data-dir "$work/data" ${BENCH_SERVE_ARGS:-} > /dev/null
 # Bench people log in far more often than people do, all from one address: lift the
 # login brakes (per person, per person and address, per address, identity numbers,
-# authorization requests).
+# authorization requests) and the cap on event streams open per address (64 in flight
+# hold 64 at once).
 # shellcheck disable=SC2086
 NOKKEL_LOGINS_PER_PERSON_PER_10_MIN=4000000000 \
 NOKKEL_LOGINS_PER_PERSON_AND_ADDRESS_PER_10_MIN=4000000000 \
 NOKKEL_LOGINS_PER_ADDRESS_PER_10_MIN=4000000000 \
 NOKKEL_LOGIN_IDS_PER_ADDRESS_PER_10_MIN=4000000000 \
 NOKKEL_AUTHORIZATIONS_PER_ADDRESS_PER_10_MIN=4000000000 \
-NOKKEL_AUTHORIZATIONS_PER_10_MIN=4000000000 RUST_LOG=warn \
+NOKKEL_AUTHORIZATIONS_PER_10_MIN=4000000000 \
+NOKKEL_EVENT_STREAMS_PER_ADDRESS=100000 RUST_LOG=warn \
     "$nokkel" serve --demo --listen "127.0.0.1:$port" --data-dir "$work/data" ${BENCH_SERVE_ARGS:-} > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do

@@ -557,7 +557,7 @@ async fn login(target: &Target, slot: &mut Slot) -> anyhow::Result<Sample> {
         .await?;
     if reply.location.as_deref() != Some("/login/app") {
         let hint = if reply.status == StatusCode::UNPROCESSABLE_ENTITY {
-            " (rate-limited? run the server with NOKKEL_LOGINS_PER_PERSON_PER_10_MIN raised)"
+            " (rate-limited? run the server with the limits scripts/bench-url.sh lifts)"
         } else {
             ""
         };
