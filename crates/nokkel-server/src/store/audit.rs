@@ -42,7 +42,7 @@ const INSERT_AUDIT_ROW: &str =
     "INSERT INTO audit_log (at, event, pid, client_ip, detail) VALUES ($1, $2, $3, $4, $5)";
 
 impl Store {
-    /// Appends `events` in one statement, in order.
+    /// Appends `events` in one transaction, in order.
     pub async fn append_audit_batch(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());

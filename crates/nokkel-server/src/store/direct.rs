@@ -13,9 +13,9 @@
 //! # How
 //!
 //! A second connection to the same database file ([`rusqlite`], built on the same
-//! `libsqlite3-sys` as sqlx), opened the way [`super::Store`] opens its pool: WAL,
-//! `synchronous=NORMAL`, foreign keys, the same busy timeout, no automatic checkpoint.
-//! Statements are prepared once and cached. The SQL texts are the ones the PostgreSQL
+//! `libsqlite3-sys` as sqlx), opened the way [`super::Store`] opens its pool (WAL,
+//! `synchronous=NORMAL`, foreign keys, no automatic checkpoint) but with no busy timeout
+//! (below). Statements are prepared once and cached. The SQL texts are the ones the PostgreSQL
 //! arm runs, `$1`-style placeholders bound by name ([`bind`]), so each query is still
 //! written once.
 //!

@@ -454,14 +454,14 @@ fn insert_login_sql() -> String {
     )
 }
 
-/// Raises a device's counter if it is greater than the stored one and the device is not
-/// revoked; bound by [`advance_counter!`].
 /// Moves login `$1` from state `$2` to `$3` at `$4` (a pending one only before it
 /// expires), recording the deciding device `$5` and user verification `$6` if given.
 pub(super) const DECIDE_LOGIN_SQL: &str = "UPDATE logins SET state = $3, decided_at = $4, \
      device_id = COALESCE($5, device_id), uv = COALESCE($6, uv) \
      WHERE id = $1 AND state = $2 AND ($2 <> 'pending' OR expires_at > $4)";
 
+/// Raises a device's counter if it is greater than the stored one and the device is not
+/// revoked; bound by [`advance_counter!`].
 pub(super) const ADVANCE_COUNTER_SQL: &str = "UPDATE devices SET counter = $2, last_used_at = $3 \
      WHERE id = $1 AND counter < $2 AND revoked_at IS NULL";
 
