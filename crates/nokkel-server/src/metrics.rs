@@ -33,6 +33,9 @@ pub const OUTBOX_SENT: &str = "nokkel_outbox_sent_total";
 /// up), in this process.
 pub const OUTBOX_FAILED: &str = "nokkel_outbox_failed_total";
 
+/// Frames (changed pages) in the SQLite write-ahead log at the last checkpoint.
+pub const SQLITE_WAL_FRAMES: &str = "nokkel_sqlite_wal_frames";
+
 /// Buckets for [`LOGIN_NOTIFY_SECONDS`]: the target is p99 under 20 ms.
 const NOTIFY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -102,5 +105,9 @@ fn install() -> Recorder {
     metrics::describe_gauge!(OUTBOX_DEAD, "Dead-lettered messages, by outbox.");
     metrics::describe_counter!(OUTBOX_SENT, "Messages a peer accepted, by outbox.");
     metrics::describe_counter!(OUTBOX_FAILED, "Failed sends, by outbox and result.");
+    metrics::describe_gauge!(
+        SQLITE_WAL_FRAMES,
+        "Frames in the SQLite write-ahead log at the last checkpoint."
+    );
     Recorder { handle, process }
 }

@@ -71,21 +71,41 @@ pub async fn sweep(state: &Deps) -> Result<Swept, StoreError> {
 }
 
 /// Checkpoints the store's write-ahead log every [`crate::store::CHECKPOINT_INTERVAL`]
-/// until the runtime stops (SQLite; nothing on PostgreSQL).
+/// until the runtime stops (SQLite; nothing on PostgreSQL). The log's length at each
+/// checkpoint goes to `/metrics`; a log that could not be restarted for
+/// [`WAL_STUCK_WARNING`] in a row is logged as a warning, since it grows meanwhile.
 pub fn spawn_checkpoints(state: Arc<Deps>) {
     if state.store.backend_name() != "sqlite" {
         return;
     }
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(crate::store::CHECKPOINT_INTERVAL);
+        let mut stuck = 0u32;
         loop {
             ticker.tick().await;
-            if let Err(err) = state.store.checkpoint().await {
-                tracing::warn!(error = %err, "checkpoint failed");
+            match state.store.checkpoint().await {
+                Ok(Some(checkpoint)) => {
+                    tracing::trace!(?checkpoint, "checkpoint");
+                    metrics::gauge!(crate::metrics::SQLITE_WAL_FRAMES)
+                        .set(checkpoint.frames as f64);
+                    stuck = if checkpoint.restarted { 0 } else { stuck + 1 };
+                    if stuck == WAL_STUCK_WARNING {
+                        tracing::warn!(
+                            frames = checkpoint.frames,
+                            "the SQLite write-ahead log has not been restarted for a minute: \
+                             a long reader holds it, and it grows until that reader is done"
+                        );
+                    }
+                }
+                Ok(None) => return,
+                Err(err) => tracing::warn!(error = %err, "checkpoint failed"),
             }
         }
     });
 }
+
+/// Checkpoints in a row that could not restart the log before a warning is logged.
+const WAL_STUCK_WARNING: u32 = 60;
 
 /// Sweeps every [`INTERVAL`] until the runtime stops. Failures are logged and retried at
 /// the next tick; with several instances each sweeps, which is harmless (idempotent).

@@ -14,7 +14,7 @@
 //!
 //! A second connection to the same database file ([`rusqlite`], built on the same
 //! `libsqlite3-sys` as sqlx), opened the way [`super::Store`] opens its pool (WAL,
-//! `synchronous=NORMAL`, foreign keys, no automatic checkpoint) but with no busy timeout
+//! `synchronous=NORMAL`, foreign keys, no automatic checkpoint, the same log size limit) but with no busy timeout
 //! (below). Statements are prepared once and cached. The SQL texts are the ones the PostgreSQL
 //! arm runs, `$1`-style placeholders bound by name ([`bind`]), so each query is still
 //! written once.
@@ -57,10 +57,12 @@ impl Direct {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::ZERO)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
-        )?;
+             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = {};",
+            super::checkpoint::WAL_SIZE_LIMIT
+        ))?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
