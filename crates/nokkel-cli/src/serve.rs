@@ -67,7 +67,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     nokkel_server::serve::init_logging(config.log_format);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(workers) = config.workers {
+        runtime.worker_threads(workers.get());
+    }
+    let runtime = match runtime.build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("nokkel serve: cannot start the async runtime: {err}");

@@ -74,6 +74,10 @@ pub struct Config {
     /// The server's master secret (32 random bytes, hex). Defaults to `secret.key` in
     /// `data_dir`, created on first start. Instances sharing a database must share it.
     pub secret_key_file: Option<PathBuf>,
+    /// Tokio worker threads for `nokkel serve`. Unset: one per CPU core (or Tokio's own
+    /// `TOKIO_WORKER_THREADS`). Fewer can serve more per CPU second where the server
+    /// shares its cores with other busy processes (docs/OPERATIONS.md).
+    pub workers: Option<std::num::NonZeroUsize>,
     /// Where to serve `/metrics` (Prometheus text). Unset: not served. A separate
     /// listener, so the metrics stay off the public address.
     pub metrics_listen: Option<SocketAddr>,
@@ -331,6 +335,7 @@ impl Default for Config {
             passwords_per_address_per_15_min: 30,
             wrong_passwords_per_person_per_day: 300,
             audit_retention_days: 400,
+            workers: None,
             metrics_listen: None,
             accept_synthetic_ids: false,
             accept_software_devices: false,
@@ -524,9 +529,11 @@ mod tests {
             env(&[
                 ("NOKKEL_DEMO", "false"),
                 ("NOKKEL_LETTER_VALIDITY_DAYS", "30"),
+                ("NOKKEL_WORKERS", "1"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.workers, std::num::NonZeroUsize::new(1));
         assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 9000)));
         assert!(!config.demo);
         assert_eq!(config.letter_validity_days, 30);

@@ -264,7 +264,13 @@ pub async fn serve(mut config: Config) -> Result<(), ServeError> {
     crate::metrics::recorder();
     let state = build_state(config).await?;
     let base = state.issuer();
-    tracing::info!(address = %local, backend = state.store.backend_name(), demo = state.config.demo, "listening");
+    tracing::info!(
+        address = %local,
+        backend = state.store.backend_name(),
+        demo = state.config.demo,
+        workers = tokio::runtime::Handle::current().metrics().num_workers(),
+        "listening"
+    );
     println!("Nøkkel is running at {base}/");
     if state.config.demo {
         println!("Demo inbox (letters and SMS): {base}/dev/letters");
