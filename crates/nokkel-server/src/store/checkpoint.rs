@@ -30,7 +30,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use super::StoreError;
 
@@ -60,15 +60,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Opens `path`, which the pool has already created and put in WAL mode.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(CHECKPOINT_PATIENCE)?;
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
-        ))?;
+        let conn = super::direct::open_connection(path, CHECKPOINT_PATIENCE)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

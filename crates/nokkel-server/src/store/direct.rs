@@ -51,18 +51,8 @@ pub(crate) struct Direct {
 impl Direct {
     /// Opens `path`, which the pool has already created and put in WAL mode.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(Duration::ZERO)?;
+        let conn = open_connection(path, Duration::ZERO)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; \
-             PRAGMA journal_size_limit = {};",
-            super::checkpoint::WAL_SIZE_LIMIT
-        ))?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -96,6 +86,24 @@ impl Direct {
             }
         }
     }
+}
+
+/// Opens a connection to `path`, which the pool has already created and put in WAL mode,
+/// with the pool's settings (`synchronous=NORMAL`, foreign keys, no automatic checkpoint,
+/// the log size limit) and `busy_timeout`.
+pub(crate) fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; \
+         PRAGMA journal_size_limit = {};",
+        super::checkpoint::WAL_SIZE_LIMIT
+    ))?;
+    Ok(conn)
 }
 
 /// The first and the longest pause before trying again while the pool writes.
