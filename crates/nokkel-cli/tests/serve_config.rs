@@ -3,11 +3,10 @@
 
 mod device_support;
 
-use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use device_support::nokkel;
+use device_support::{nokkel, watch_stdout};
 use serde_json::Value;
 
 /// `workers` (here `NOKKEL_WORKERS`) is the number of Tokio worker threads the server runs,
@@ -25,18 +24,10 @@ fn serve_runs_the_configured_worker_threads() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if event["fields"]["message"] == "listening" {
-                let _ = tx.send(event);
-            }
-        }
+    let rx = watch_stdout(&mut child, |line| {
+        serde_json::from_str::<Value>(line)
+            .ok()
+            .filter(|event| event["fields"]["message"] == "listening")
     });
     let listening = rx.recv_timeout(Duration::from_secs(60));
     let _ = child.kill();

@@ -88,20 +88,32 @@ pub fn spawn_serving(mut command: Command) -> (Child, String) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    let url = watch_stdout(&mut child, |line| {
+        line.strip_prefix("Nøkkel is running at ")
+            .map(|rest| rest.trim_end_matches('/').to_owned())
+    })
+    .recv_timeout(Duration::from_secs(60))
+    .expect("nokkel serve did not print its URL within 60 s");
+    (child, url)
+}
+
+/// Reads `child`'s piped stdout on a thread of its own and sends what `pick` finds in
+/// each line (so the pipe never fills while the test waits).
+pub fn watch_stdout<T: Send + 'static>(
+    child: &mut Child,
+    pick: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> std::sync::mpsc::Receiver<T> {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("Nøkkel is running at ") {
-                let _ = tx.send(rest.trim_end_matches('/').to_owned());
+            if let Some(found) = pick(&line) {
+                let _ = tx.send(found);
             }
         }
     });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("nokkel serve did not print its URL within 60 s");
-    (child, url)
+    rx
 }
 
 /// Orders a letter for `pid` through the API of the demo server at `url` and returns its
