@@ -11,6 +11,12 @@ mod id;
 mod serve;
 mod synthetic;
 
+/// mimalloc rather than glibc's malloc: a login allocates and frees thousands of small
+/// buffers across the worker threads, and glibc's arenas spent about a tenth of the
+/// server's CPU on it (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Nøkkel: an open national electronic ID.
 #[derive(Debug, Parser)]
 #[command(name = "nokkel", version, about)]
