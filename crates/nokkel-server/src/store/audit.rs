@@ -38,7 +38,7 @@ pub struct AuditRecord {
 const AUDIT_COLUMNS: &str = "id, at, event, pid, client_ip, detail";
 
 /// One audit row, for the direct connection's batches.
-const INSERT_AUDIT_ROW: &str =
+pub(super) const INSERT_AUDIT_ROW: &str =
     "INSERT INTO audit_log (at, event, pid, client_ip, detail) VALUES ($1, $2, $3, $4, $5)";
 
 impl Store {
@@ -51,8 +51,7 @@ impl Store {
             // One transaction, one cached single-row statement per event.
             return direct
                 .run(|c| {
-                    let tx =
-                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let tx = super::direct::Immediate::begin(c)?;
                     for event in events {
                         let row: [&dyn rusqlite::ToSql; 5] = [
                             &event.at,

@@ -134,11 +134,69 @@ pub(crate) fn bind<'c>(
 fn bind_all(statement: &mut Statement<'_>, args: &[&dyn ToSql]) -> rusqlite::Result<()> {
     for (n, arg) in args.iter().enumerate() {
         // A `$N` the text does not use is skipped, as sqlx skips an unused argument.
-        if let Some(index) = statement.parameter_index(&format!("${}", n + 1))? {
+        let index = match PLACEHOLDERS.get(n) {
+            Some(name) => statement.parameter_index(name)?,
+            None => statement.parameter_index(&format!("${}", n + 1))?,
+        };
+        if let Some(index) = index {
             statement.raw_bind_parameter(index, arg)?;
         }
     }
     Ok(())
+}
+
+/// The names of the first placeholders, so binding a row does not format one per column.
+const PLACEHOLDERS: [&str; 24] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24",
+];
+
+/// A write transaction on the direct connection, begun with `BEGIN IMMEDIATE` (the write
+/// lock at once, so it never has to be upgraded half-way) and rolled back when dropped
+/// uncommitted — on an early `return`, an error or a panic. Unlike rusqlite's
+/// `Transaction`, its `BEGIN`, `COMMIT` and `ROLLBACK` come from the statement cache
+/// instead of being parsed afresh: every login runs three of these.
+pub(crate) struct Immediate<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Immediate<'c> {
+    pub(crate) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.raw_execute()?;
+        Ok(Self { conn, open: true })
+    }
+
+    /// Commits; on failure the drop rolls back whatever SQLite left open.
+    pub(crate) fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("COMMIT")?.raw_execute()?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Immediate<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Immediate<'_> {
+    fn drop(&mut self) {
+        // A failed COMMIT may already have ended the transaction; then there is nothing
+        // to roll back and SQLite's complaint says only that.
+        if self.open && !self.conn.is_autocommit() {
+            let rolled_back = self
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut statement| statement.raw_execute());
+            if let Err(error) = rolled_back {
+                tracing::error!(%error, "a direct write transaction could not be rolled back");
+            }
+        }
+    }
 }
 
 /// Runs a write, returning how many rows it changed.
@@ -271,6 +329,57 @@ mod tests {
             .collect();
         assert_eq!(events.len(), 2, "both writes landed: {events:?}");
         assert!(events.contains(&"pool".to_owned()) && events.contains(&"direct".to_owned()));
+    }
+
+    /// A transaction dropped uncommitted (an early return, an error) leaves nothing
+    /// behind and the connection usable; a committed one stays; a panic inside one rolls
+    /// it back too.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_direct_transaction_commits_or_leaves_nothing() {
+        let store = Store::sqlite_temp().await.unwrap();
+        store.migrate().await.unwrap();
+        let direct = store.direct().unwrap();
+        let insert = |tx: &super::Immediate<'_>, name: &str| {
+            let row: [&dyn rusqlite::ToSql; 5] =
+                [&1_i64, &name, &None::<&str>, &None::<&str>, &"{}"];
+            super::execute(tx, super::super::audit::INSERT_AUDIT_ROW, &row)
+        };
+        direct
+            .run(|c| {
+                let tx = super::Immediate::begin(c)?;
+                insert(&tx, "dropped")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        direct
+            .run(|c| {
+                let tx = super::Immediate::begin(c)?;
+                insert(&tx, "kept")?;
+                tx.commit()
+            })
+            .await
+            .unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let conn = direct.conn.lock().unwrap();
+            let tx = super::Immediate::begin(&conn).unwrap();
+            insert(&tx, "panicked").unwrap();
+            panic!("inside the transaction");
+        }));
+        assert!(panicked.is_err());
+        let events: Vec<String> = store
+            .recent_audit(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|record| record.event)
+            .collect();
+        assert_eq!(events, ["kept"]);
+        let conn = direct
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(conn.is_autocommit(), "no transaction left open");
     }
 
     /// An in-memory database lives in its one pool connection: no direct connection,

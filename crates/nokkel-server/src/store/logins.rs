@@ -2,7 +2,7 @@
 //! state machine is enforced with conditional updates, so of concurrent answers exactly
 //! one decides a login. Also the replay cache for device request proofs.
 
-use rusqlite::{ToSql, TransactionBehavior};
+use rusqlite::ToSql;
 
 use super::direct::execute;
 use super::{text_enum, with_pool, Store, StoreError};
@@ -231,7 +231,7 @@ impl Store {
         if let Some(direct) = self.direct() {
             return direct
                 .run(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let tx = super::direct::Immediate::begin(c)?;
                     let counter: [&dyn ToSql; 3] =
                         [&decision.device_id, &decision.counter, &decision.now];
                     if execute(&tx, ADVANCE_COUNTER_SQL, &counter)? != 1 {

@@ -5,7 +5,7 @@
 //! in clear. Single use is enforced by conditional `UPDATE`s, so under concurrent
 //! requests exactly one wins on either backend.
 
-use rusqlite::{ToSql, TransactionBehavior};
+use rusqlite::ToSql;
 
 use super::direct::{execute, optional};
 use super::logins::DECIDE_LOGIN_SQL;
@@ -394,7 +394,7 @@ impl Store {
         if let Some(direct) = self.direct() {
             return direct
                 .run(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let tx = super::direct::Immediate::begin(c)?;
                     if let Some(login) = login {
                         let complete: [&dyn ToSql; 6] =
                             [&login, &approved, &completed, &now, &none, &none];
@@ -494,7 +494,7 @@ impl Store {
         if let Some(direct) = self.direct() {
             return direct
                 .run(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let tx = super::direct::Immediate::begin(c)?;
                     if execute(&tx, consume, &[&token.code_hash, &now])? != 1 {
                         return Ok(false);
                     }
