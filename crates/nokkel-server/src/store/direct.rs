@@ -293,6 +293,17 @@ mod tests {
         }
     }
 
+    /// The names of the audit events stored, newest first.
+    async fn audit_events(store: &Store) -> Vec<String> {
+        store
+            .recent_audit(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|record| record.event)
+            .collect()
+    }
+
     /// The pool's transaction holds the write lock across an `.await` and needs this
     /// (single) thread to commit. A direct write meanwhile must neither fail nor hold the
     /// thread: it waits asynchronously, and lands once the pool has committed.
@@ -322,13 +333,7 @@ mod tests {
         let (written, ()) = tokio::join!(direct_write, pool_commit);
         written.unwrap();
 
-        let events: Vec<String> = store
-            .recent_audit(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|record| record.event)
-            .collect();
+        let events = audit_events(&store).await;
         assert_eq!(events.len(), 2, "both writes landed: {events:?}");
         assert!(events.contains(&"pool".to_owned()) && events.contains(&"direct".to_owned()));
     }
@@ -369,13 +374,7 @@ mod tests {
             panic!("inside the transaction");
         }));
         assert!(panicked.is_err());
-        let events: Vec<String> = store
-            .recent_audit(10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|record| record.event)
-            .collect();
+        let events = audit_events(&store).await;
         assert_eq!(events, ["kept"]);
         let conn = direct.conn.try_lock().unwrap();
         assert!(conn.is_autocommit(), "no transaction left open");
