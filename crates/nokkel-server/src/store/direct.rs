@@ -187,8 +187,8 @@ impl std::ops::Deref for Immediate<'_> {
 
 impl Drop for Immediate<'_> {
     fn drop(&mut self) {
-        // A failed COMMIT may already have ended the transaction; then there is nothing
-        // to roll back and SQLite's complaint says only that.
+        // A failed COMMIT may already have ended the transaction (SQLite rolls back by
+        // itself on some errors); then the connection is back in autocommit mode.
         if self.open && !self.conn.is_autocommit() {
             let rolled_back = self
                 .conn
