@@ -62,14 +62,14 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |f: &str| args.iter().any(|a| a == f || a == "--work");
-    let work = Parts {
+    let parts = Parts {
         crypto: flag("--crypto"),
         writes: flag("--writes"),
     };
     if args.iter().any(|a| a == "--serve") {
-        runtime.block_on(serve(work))
+        runtime.block_on(serve(parts))
     } else {
-        runtime.block_on(drive(work))
+        runtime.block_on(drive(parts))
     }
 }
 
@@ -92,14 +92,15 @@ impl Parts {
     }
 }
 
-/// The floor server's state: the logins' event streams and, with `--work`, the work.
+/// The floor server's state: the logins' event streams and, with any of the parts, the
+/// work.
 #[derive(Clone)]
 struct Floor {
     logins: Logins,
     work: Option<Arc<Work>>,
 }
 
-/// What `--work` adds to every login (see the module's documentation).
+/// What `--crypto` and `--writes` add to every login (see the module's documentation).
 struct Work {
     parts: Parts,
     random: SystemRandom,
